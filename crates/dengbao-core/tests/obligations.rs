@@ -1,0 +1,467 @@
+//! Table tests for every deadline and cadence of RULES.md §2 at its boundary, and property
+//! tests for the engine's invariants.
+
+use std::sync::OnceLock;
+
+use dengbao_core::date::{DueFlags, HolidayYear};
+use dengbao_core::model::{Conformity, Event, EventType, GradingObject, Inventory};
+use dengbao_core::obligations::{Context, Obligation, Reason, Source, Status, obligations};
+use dengbao_core::pack::{ObligationKind as K, Party};
+use dengbao_core::violations::{InUse, violations};
+use dengbao_core::{Date, Grade, HolidayCalendar, RulePack};
+use proptest::prelude::*;
+
+fn pack() -> &'static RulePack {
+    static P: OnceLock<RulePack> = OnceLock::new();
+    P.get_or_init(|| RulePack::baseline().unwrap())
+}
+
+fn no_cal() -> &'static HolidayCalendar {
+    static C: OnceLock<HolidayCalendar> = OnceLock::new();
+    C.get_or_init(HolidayCalendar::new)
+}
+
+fn d(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+/// Harm pairs that give each grade.
+fn harms_for(g: Grade) -> &'static str {
+    match g {
+        Grade::I => "{ object = \"citizens_legal_persons\", degree = \"damage\" }",
+        Grade::II => "{ object = \"citizens_legal_persons\", degree = \"serious_damage\" }",
+        Grade::III => "{ object = \"social_order_public_interest\", degree = \"serious_damage\" }",
+        Grade::IV => "{ object = \"national_security\", degree = \"serious_damage\" }",
+        Grade::V => "{ object = \"national_security\", degree = \"particularly_serious_damage\" }",
+    }
+}
+
+/// A system of grade `g` from a TOML fragment (lifecycle, events, …), validated like a file.
+fn sys(g: Grade, extra: &str) -> GradingObject {
+    let text = format!(
+        "[[systems]]\nid = \"s1\"\nname = \"S\"\nkind = \"information_system\"\n{extra}\n[systems.assessment]\nbusiness_information = [{h}]\nsystem_service = [{h}]\n",
+        h = harms_for(g)
+    );
+    let mut inv: Inventory = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    inv.validate(pack(), "test").unwrap();
+    inv.systems.remove(0)
+}
+
+fn grade_of(s: &GradingObject) -> Grade {
+    dengbao_core::grading::final_grade(&pack().grading, s).unwrap()
+}
+
+fn run_with<'p>(s: &GradingObject, as_of: &str, p: &'p RulePack, cal: &'p HolidayCalendar) -> Vec<Obligation<'p>> {
+    obligations(Context { pack: p, calendar: cal, as_of: d(as_of) }, s, grade_of(s))
+}
+
+fn run(s: &GradingObject, as_of: &str) -> Vec<Obligation<'static>> {
+    run_with(s, as_of, pack(), no_cal())
+}
+
+fn find<'a, 'p>(obs: &'a [Obligation<'p>], k: K) -> &'a Obligation<'p> {
+    obs.iter().find(|o| o.kind() == k).unwrap_or_else(|| panic!("no {k}"))
+}
+
+fn status(s: &GradingObject, as_of: &str, k: K) -> Status {
+    find(&run(s, as_of), k).status
+}
+
+fn due(s: &GradingObject, as_of: &str, k: K) -> Option<Date> {
+    find(&run(s, as_of), k).due.map(|d| d.date)
+}
+
+const OPERATING: &str = "lifecycle = { operating_since = 2024-01-01 }";
+
+#[test]
+fn filing_day_30_is_on_time_day_31_is_late() {
+    // Operating when graded: 30 days from the grade (art. 15 ¶1).
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"));
+    assert_eq!(due(&s, "2025-03-01", K::RecordFiling), Some(d("2025-03-31")));
+    assert_eq!(status(&s, "2025-03-01", K::RecordFiling), Status::DueSoon);
+    assert_eq!(status(&s, "2025-03-31", K::RecordFiling), Status::DueSoon);
+    assert_eq!(status(&s, "2025-04-01", K::RecordFiling), Status::Overdue);
+    let o = run(&s, "2025-03-01");
+    assert_eq!(find(&o, K::RecordFiling).rule.cite, "Measures art. 15 ¶1");
+    assert_eq!(find(&o, K::RecordFiling).trigger.unwrap().source, Source::Event(0));
+
+    for (filed, late) in [("2025-03-31", false), ("2025-04-01", true)] {
+        let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = {filed}, type = \"filing_submitted\" }}]"));
+        let o = run(&s, "2025-05-01");
+        let f = find(&o, K::RecordFiling);
+        assert_eq!((f.status, f.late), (Status::Met, late), "filed {filed}");
+    }
+}
+
+#[test]
+fn new_system_files_within_30_days_of_operation() {
+    let s = sys(Grade::II, "lifecycle = { construction_started = 2025-02-01, operating_since = 2025-06-01 }\nevents = [{ date = 2025-01-10, type = \"grade_determined\" }]");
+    let o = run(&s, "2025-05-01");
+    let f = find(&o, K::RecordFiling);
+    assert_eq!((f.status, f.reason), (Status::Upcoming, Reason::NotYetOperating));
+    assert_eq!(f.due, None);
+    assert_eq!(due(&s, "2025-06-15", K::RecordFiling), Some(d("2025-07-01")));
+    assert_eq!(find(&run(&s, "2025-06-15"), K::RecordFiling).trigger.unwrap().source, Source::OperatingSince);
+    assert_eq!(status(&s, "2025-07-02", K::RecordFiling), Status::Overdue);
+    // Determined in the design phase, before construction: met, on time.
+    let g = *find(&o, K::DetermineGrade);
+    assert_eq!((g.status, g.late), (Status::Met, false));
+    assert_eq!(g.due.unwrap().date, d("2025-02-01"));
+}
+
+#[test]
+fn filing_applies_from_grade_ii_inclusive() {
+    for (g, applies) in [(Grade::I, false), (Grade::II, true), (Grade::III, true), (Grade::V, true)] {
+        let s = sys(g, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"));
+        let f = *find(&run(&s, "2025-03-02"), K::RecordFiling);
+        assert_eq!(f.status != Status::NotApplicable, applies, "{g}");
+        if !applies {
+            assert_eq!(f.reason, Reason::BelowGrade(Grade::II));
+        }
+    }
+}
+
+#[test]
+fn grade_determination_art_42() {
+    // Operating before the Measures: 180 days from 2007-06-22, i.e. 2007-12-19.
+    let s = sys(Grade::III, "lifecycle = { operating_since = 2005-01-01 }");
+    let o = run(&s, "2007-12-19");
+    let g = find(&o, K::DetermineGrade);
+    assert_eq!(g.due.unwrap().date, d("2007-12-19"));
+    assert_eq!(g.trigger.unwrap().source, Source::PackEffective);
+    assert_eq!(g.status, Status::DueSoon);
+    assert_eq!(status(&s, "2007-12-20", K::DetermineGrade), Status::Overdue);
+    // Filing cannot be dated before a grade exists.
+    assert_eq!(find(&o, K::RecordFiling).reason, Reason::AwaitingGrade);
+}
+
+#[test]
+fn filing_review_ten_days_from_receipt() {
+    let base = "{ date = 2025-03-01, type = \"grade_determined\" }, { date = 2025-03-20, type = \"filing_submitted\" }, { date = 2025-04-01, type = \"filing_received\" }";
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{base}]"));
+    let o = run(&s, "2025-04-11");
+    let r = find(&o, K::FilingReview);
+    assert_eq!((r.due.unwrap().date, r.status, r.party), (d("2025-04-11"), Status::DueSoon, Party::PublicSecurity));
+    assert_eq!(status(&s, "2025-04-12", K::FilingReview), Status::Overdue);
+    for outcome in ["certificate_issued", "correction_notice", "regrade_notice"] {
+        let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{base}, {{ date = 2025-04-11, type = \"{outcome}\" }}]"));
+        let r = *find(&run(&s, "2025-04-20"), K::FilingReview);
+        assert_eq!((r.status, r.late), (Status::Met, false), "{outcome}");
+    }
+    // Without a receipt the clock runs from submission, and the output says so.
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}]"));
+    let r = *find(&run(&s, "2025-03-21"), K::FilingReview);
+    assert_eq!((r.due.unwrap().date, r.reason), (d("2025-03-30"), Reason::ReceiptAssumed));
+}
+
+#[test]
+fn correction_notice_needs_a_new_submission() {
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}, {{ date = 2025-03-25, type = \"correction_notice\", deadline = 2025-04-25 }}]"));
+    let c = *find(&run(&s, "2025-04-26"), K::FilingCorrection);
+    assert_eq!((c.status, c.due.unwrap().date, c.reason), (Status::Overdue, d("2025-04-25"), Reason::NoticeDeadline));
+    let s2 = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}, {{ date = 2025-03-25, type = \"correction_notice\" }}]"));
+    let c = *find(&run(&s2, "2030-01-01"), K::FilingCorrection);
+    assert_eq!((c.status, c.due, c.reason), (Status::Upcoming, None, Reason::NoStatutoryPeriod));
+}
+
+#[test]
+fn refiling_after_regrading() {
+    let ev = "{ date = 2024-01-10, type = \"grade_determined\", grade = \"III\" }, { date = 2024-01-20, type = \"filing_submitted\" }, { date = 2024-01-25, type = \"regrade_notice\" }, { date = 2024-03-01, type = \"grade_determined\", grade = \"IV\" }";
+    let s = sys(Grade::IV, &format!("{OPERATING}\nevents = [{ev}]"));
+    let o = run(&s, "2024-03-31");
+    let r = find(&o, K::Refiling);
+    assert_eq!((r.status, r.due.unwrap().date), (Status::DueSoon, d("2024-03-31")));
+    assert!(r.rule.cite.contains("art. 17"));
+    assert_eq!(find(&o, K::Regrade).status, Status::Met);
+    assert_eq!(find(&o, K::RecordFiling).status, Status::Met);
+    assert_eq!(status(&s, "2024-04-01", K::Refiling), Status::Overdue);
+    let s = sys(Grade::IV, &format!("{OPERATING}\nevents = [{ev}, {{ date = 2024-03-20, type = \"filing_submitted\" }}]"));
+    assert_eq!(status(&s, "2024-04-01", K::Refiling), Status::Met);
+    // Never re-graded: not applicable.
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-01-10, type = \"grade_determined\" }}, {{ date = 2024-01-20, type = \"filing_submitted\" }}]"));
+    assert_eq!(find(&run(&s, "2024-05-01"), K::Refiling).reason, Reason::NoRegrading);
+}
+
+/// Every cadence for grades III, IV, V: evaluation, self-inspection, inspection.
+#[test]
+fn cadences_by_grade() {
+    let table = [
+        (K::GradeEvaluation, "evaluation", ", conformity = \"conformant\"", Party::Operator),
+        (K::SelfInspection, "self_inspection", ", conformity = \"conformant\"", Party::Operator),
+        (K::SupervisoryInspection, "inspection", "", Party::PublicSecurity),
+    ];
+    for (kind, ty, extra, party) in table {
+        // Grade III: yearly from the last one.
+        let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"{ty}\"{extra} }}]"));
+        let o = *find(&run(&s, "2025-06-15"), kind);
+        assert_eq!((o.status, o.due.unwrap().date, o.party), (Status::Met, d("2025-06-15"), party), "{kind} III");
+        assert_eq!(status(&s, "2025-06-16", kind), Status::Overdue, "{kind} III");
+        // Grade IV: half-yearly; 31 Aug + 6 months ends on the last day of February.
+        let s = sys(Grade::IV, &format!("{OPERATING}\nevents = [{{ date = 2024-08-31, type = \"{ty}\"{extra} }}]"));
+        assert_eq!(due(&s, "2024-09-01", kind), Some(d("2025-02-28")), "{kind} IV");
+        assert_eq!(status(&s, "2025-02-28", kind), Status::Met);
+        assert_eq!(status(&s, "2025-03-01", kind), Status::Overdue);
+        // Grade V: per special demand — no date invented.
+        let s = sys(Grade::V, OPERATING);
+        let o = *find(&run(&s, "2030-01-01"), kind);
+        assert_eq!((o.status, o.due, o.reason), (Status::Upcoming, None, Reason::SpecialDemand), "{kind} V");
+        // Grade II: not applicable, "III or above" (art. 43).
+        let s = sys(Grade::II, OPERATING);
+        assert_eq!(find(&run(&s, "2030-01-01"), kind).reason, Reason::BelowGrade(Grade::III));
+        // Never done: one period from going into operation.
+        let s = sys(Grade::III, OPERATING);
+        assert_eq!(due(&s, "2024-06-01", kind), Some(d("2025-01-01")));
+        assert_eq!(status(&s, "2024-12-02", kind), Status::DueSoon);
+        assert_eq!(status(&s, "2024-06-01", kind), Status::Upcoming);
+    }
+}
+
+#[test]
+fn cadence_runs_from_reaching_grade_iii() {
+    // Operating at Grade II since 2015, re-graded to III in 2024: first evaluation a year
+    // after the re-grading, not a decade overdue.
+    let s = sys(Grade::III, "lifecycle = { operating_since = 2015-01-01 }\nevents = [{ date = 2015-01-01, type = \"grade_determined\", grade = \"II\" }, { date = 2024-05-10, type = \"grade_determined\", grade = \"III\" }]");
+    assert_eq!(due(&s, "2024-06-01", K::GradeEvaluation), Some(d("2025-05-10")));
+}
+
+#[test]
+fn nonconforming_evaluation_needs_a_rectification_plan() {
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"basically_conformant\" }}]"));
+    let o = *find(&run(&s, "2024-07-01"), K::RectificationPlan);
+    assert_eq!((o.status, o.reason), (Status::Upcoming, Reason::NoStatutoryPeriod));
+    assert_eq!(o.trigger.unwrap().date, d("2024-06-15"));
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"non_conformant\" }}, {{ date = 2024-07-15, type = \"rectification_plan\" }}]"));
+    assert_eq!(status(&s, "2024-08-01", K::RectificationPlan), Status::Met);
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"conformant\" }}]"));
+    assert_eq!(find(&run(&s, "2024-08-01"), K::RectificationPlan).reason, Reason::NoFinding);
+}
+
+#[test]
+fn rectification_notice_past_its_limit_is_a_violation_for_grade_iii() {
+    for (g, expect) in [(Grade::II, 0), (Grade::III, 1)] {
+        let s = sys(g, &format!("{OPERATING}\nevents = [{{ date = 2024-01-01, type = \"grade_determined\" }}, {{ date = 2024-01-15, type = \"filing_submitted\" }}, {{ date = 2024-01-20, type = \"certificate_issued\" }}, {{ date = 2024-02-01, type = \"evaluation\", conformity = \"conformant\" }}, {{ date = 2024-02-02, type = \"self_inspection\", conformity = \"conformant\" }}, {{ date = 2024-03-01, type = \"rectification_notice\", deadline = 2024-04-01 }}]"));
+        let o = run(&s, "2024-04-02");
+        assert_eq!(find(&o, K::RectificationAfterNotice).status, Status::Overdue);
+        let v = violations(pack(), grade_of(&s), &o, &InUse { products: &[], agencies: &[], crypto_products: &[] }, None);
+        assert_eq!(v.len(), expect, "{g}: {v:?}");
+        if expect == 1 {
+            assert_eq!((v[0].item, v[0].cite.as_str()), (5, "Measures art. 40(5)"));
+            assert!(v[0].evidence[0].text.contains("2024-04-01"), "{:?}", v[0].evidence);
+        }
+    }
+}
+
+#[test]
+fn secret_involved_systems_follow_the_secrecy_track() {
+    // A low-harm secret system is Grade III by floor (art. 27), files with the secrecy
+    // department rather than the public security organ, and may not operate unapproved.
+    let s = sys(Grade::I, "secret = { degree = \"secret\" }\nlifecycle = { operating_since = 2024-01-01 }\nevents = [{ date = 2023-06-01, type = \"grade_determined\" }]");
+    assert_eq!(grade_of(&s), Grade::III);
+    let o = run(&s, "2024-02-01");
+    assert_eq!(find(&o, K::RecordFiling).reason, Reason::SecretTrack);
+    assert_eq!(find(&o, K::SupervisoryInspection).reason, Reason::SecretTrack);
+    let a = find(&o, K::SecrecyApproval);
+    assert_eq!((a.status, a.due.unwrap().date), (Status::Overdue, d("2024-01-01")));
+    let v = violations(pack(), Grade::III, &o, &InUse { products: &[], agencies: &[], crypto_products: &[] }, None);
+    assert!(v.iter().any(|v| v.item == 8), "{v:?}");
+    // Secrecy examination: every 2 years for secret and confidential, yearly for top secret.
+    for (degree, every) in [("secret", "2026-03-01"), ("confidential", "2026-03-01"), ("top_secret", "2025-03-01")] {
+        let s = sys(Grade::I, &format!("secret = {{ degree = \"{degree}\", important = true }}\nlifecycle = {{ operating_since = 2024-01-01 }}\nevents = [{{ date = 2023-12-01, type = \"secrecy_approval\" }}, {{ date = 2024-03-01, type = \"secrecy_examination\" }}]"));
+        let o = run(&s, "2024-04-01");
+        let e = find(&o, K::SecrecyExamination);
+        assert_eq!((e.status, e.due.unwrap().date, e.party), (Status::Met, d(every), Party::SecrecyDepartment), "{degree}");
+        assert_eq!(find(&o, K::SecrecyApproval).status, Status::Met);
+        // Cryptography examination: every 2 years for important systems (art. 39).
+        assert_eq!(find(&o, K::CryptographyExamination).due.unwrap().date, d("2026-01-01"));
+    }
+    let s = sys(Grade::I, "secret = { degree = \"secret\" }\nlifecycle = { operating_since = 2024-01-01 }");
+    assert_eq!(find(&run(&s, "2024-04-01"), K::CryptographyExamination).reason, Reason::NotImportant);
+}
+
+#[test]
+fn change_reports_per_aspect() {
+    let s = sys(Grade::I, "secret = { degree = \"confidential\" }\nlifecycle = { operating_since = 2024-01-01 }\nevents = [{ date = 2024-05-01, type = \"secret_change\", aspect = \"connection_area\" }, { date = 2024-05-03, type = \"secret_change\", aspect = \"principal_applications\" }, { date = 2024-05-10, type = \"change_reported\", aspect = \"connection_area\" }]");
+    let o = run(&s, "2024-06-01");
+    let reports: Vec<_> = o.iter().filter(|o| o.kind() == K::SecretChangeReport).collect();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0].status, Status::Met);
+    assert_eq!(reports[1].status, Status::Upcoming);
+    assert_eq!(reports[1].reason, Reason::NoStatutoryPeriod);
+}
+
+#[test]
+fn retired_systems_owe_nothing() {
+    let s = sys(Grade::III, "lifecycle = { operating_since = 2020-01-01, retired = 2024-01-01 }");
+    assert!(run(&s, "2024-01-02").iter().all(|o| o.status == Status::NotApplicable && o.reason == Reason::Retired));
+    assert!(run(&s, "2023-01-02").iter().any(|o| o.status == Status::Overdue));
+}
+
+#[test]
+fn department_files_for_uniformly_graded_nationwide_system_and_branches_file_locally() {
+    let s = sys(Grade::III, &format!("network_scope = \"nationwide\"\ndepartment_in_charge = \"Ministry\"\n{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"));
+    let f = *find(&run(&s, "2025-03-02"), K::RecordFiling);
+    assert_eq!(f.party, Party::DepartmentInCharge);
+    let s = sys(Grade::III, &format!("branch_of = \"national-system\"\n{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"));
+    let o = run(&s, "2025-03-02");
+    let b = find(&o, K::BranchFiling);
+    assert_eq!((b.rule.cite.as_str(), b.party, b.due.unwrap().date), ("Measures art. 15 ¶2", Party::Operator, d("2025-03-31")));
+    assert!(o.iter().all(|o| o.kind() != K::RecordFiling));
+}
+
+#[test]
+fn holiday_calendar_moves_a_deadline_off_a_rest_day() {
+    let mut cal = HolidayCalendar::new();
+    cal.add_year(HolidayYear {
+        year: 2025,
+        source: "test arrangement".into(),
+        holidays: ["2025-10-01", "2025-10-02", "2025-10-03", "2025-10-04", "2025-10-05", "2025-10-06", "2025-10-07", "2025-10-08"].iter().map(|s| d(s)).collect(),
+        working_days: vec![d("2025-09-28"), d("2025-10-11")],
+    })
+    .unwrap();
+    // Graded 2025-09-01 → day 30 is 2025-10-01, a holiday → last day 2025-10-09.
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-09-01, type = \"grade_determined\" }}]"));
+    let o = run_with(&s, "2025-09-02", pack(), &cal);
+    let f = find(&o, K::RecordFiling).due.unwrap();
+    assert_eq!(f.date, d("2025-10-09"));
+    assert!(f.flags.contains(DueFlags::ADJUSTED_FOR_REST_DAY));
+    // Without the calendar the date is not adjusted, and says so.
+    let f = find(&run(&s, "2025-09-02"), K::RecordFiling).due.unwrap();
+    assert_eq!(f.date, d("2025-10-01"));
+    assert!(f.flags.contains(DueFlags::NO_CALENDAR));
+}
+
+#[test]
+fn user_pack_with_working_days() {
+    let overlay = "id = \"mlps2\"\nextends = \"measures-2007\"\ntitle = \"t\"\nsource = \"s\"\n[obligations.record_filing]\nperiod = \"10 working days\"\ncite = \"MPS guidance 2020 (unconfirmed)\"\nunconfirmed = true\n";
+    let p = RulePack::from_toml(overlay, "o.toml").unwrap();
+    let mut cal = HolidayCalendar::new();
+    cal.add_year(HolidayYear { year: 2025, source: "t".into(), holidays: vec![d("2025-05-01"), d("2025-05-02"), d("2025-05-05")], working_days: vec![d("2025-04-27")] }).unwrap();
+    // Graded Mon 2025-04-21: working days 22,23,24,25,27(Sun, adjusted),28,29,30, 6,7 → 2025-05-07.
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-04-21, type = \"grade_determined\" }}]"));
+    let o = run_with(&s, "2025-04-22", &p, &cal);
+    let f = find(&o, K::RecordFiling);
+    assert_eq!(f.due.unwrap().date, d("2025-05-07"));
+    assert_eq!(f.rule.cite, "MPS guidance 2020 (unconfirmed)");
+    assert!(f.rule.unconfirmed);
+}
+
+#[test]
+fn events_after_as_of_have_not_happened() {
+    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-10, type = \"filing_submitted\" }}]"));
+    assert_eq!(status(&s, "2025-03-05", K::RecordFiling), Status::DueSoon);
+    assert_eq!(status(&s, "2025-03-10", K::RecordFiling), Status::Met);
+}
+
+#[test]
+fn every_obligation_is_cited() {
+    let s = sys(Grade::IV, OPERATING);
+    for o in run(&s, "2025-01-01") {
+        assert!(o.rule.cite.starts_with("Measures art."), "{}: {}", o.kind(), o.rule.cite);
+    }
+}
+
+// ----- property tests ------------------------------------------------------------------------
+
+const TYPES: [EventType; 12] = [
+    EventType::GradeDetermined,
+    EventType::FilingSubmitted,
+    EventType::FilingReceived,
+    EventType::CertificateIssued,
+    EventType::CorrectionNotice,
+    EventType::RegradeNotice,
+    EventType::Evaluation,
+    EventType::SelfInspection,
+    EventType::Inspection,
+    EventType::RectificationNotice,
+    EventType::RectificationPlan,
+    EventType::RectificationReport,
+];
+
+fn arb_system() -> impl Strategy<Value = GradingObject> {
+    let grade = 0usize..5;
+    let op = proptest::option::of(0i32..4000);
+    let events = proptest::collection::vec((0i32..4000, 0usize..TYPES.len(), any::<bool>(), proptest::option::of(0i32..90)), 0..14);
+    (grade, op, events).prop_map(|(g, op, evs)| {
+        let mut s = sys(Grade::ALL[g], "");
+        let base = d("2015-01-01");
+        s.lifecycle.operating_since = op.map(|o| base.add_days(o));
+        s.events = evs
+            .into_iter()
+            .map(|(day, t, conform, deadline)| {
+                let mut e = Event::new(base.add_days(day), TYPES[t]);
+                if matches!(e.kind, EventType::Evaluation | EventType::SelfInspection) {
+                    e.conformity = Some(if conform { Conformity::Conformant } else { Conformity::NonConformant });
+                }
+                if matches!(e.kind, EventType::CorrectionNotice | EventType::RegradeNotice | EventType::RectificationNotice) {
+                    e.deadline = deadline.map(|x| e.date.add_days(x));
+                }
+                e
+            })
+            .collect();
+        s.events.sort_by_key(|e| e.date);
+        s
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// No obligation falls due before its trigger.
+    #[test]
+    fn nothing_falls_due_before_its_trigger(s in arb_system(), as_of in 0i32..5000) {
+        let as_of = d("2015-01-01").add_days(as_of).to_string();
+        for o in run(&s, &as_of) {
+            if let (Some(due), Some(t)) = (o.due, o.trigger) {
+                prop_assert!(due.date >= t.date, "{}: due {} before trigger {}", o.kind(), due.date, t.date);
+            }
+            // A completion is never in the future.
+            if let Some(done) = o.satisfied_by {
+                prop_assert!(done.date <= d(&as_of));
+            }
+        }
+    }
+
+    /// An obligation met on one day stays met on every later day up to its due date (for a
+    /// cadence, until the cadence runs out), with the same history.
+    #[test]
+    fn met_stays_met_until_the_cadence_runs_out(s in arb_system(), t1 in 0i32..4500, step in 1i32..800) {
+        let day1 = d("2015-01-01").add_days(t1);
+        let day2 = day1.add_days(step);
+        // Only history up to day1, so day2 sees nothing new.
+        let mut s = s;
+        s.events.retain(|e| e.date <= day1);
+        // Going into operation in between would be a new fact too.
+        if s.lifecycle.operating_since.is_some_and(|o| o > day1) {
+            s.lifecycle.operating_since = None;
+        }
+        let first = run(&s, &day1.to_string());
+        let later = run(&s, &day2.to_string());
+        prop_assert_eq!(first.len(), later.len());
+        for (a, b) in first.iter().zip(&later) {
+            if a.status != Status::Met {
+                continue;
+            }
+            let recurring = matches!(a.kind(), K::GradeEvaluation | K::SelfInspection | K::SupervisoryInspection | K::SecrecyExamination | K::CryptographyExamination);
+            let still_due = a.due.is_none_or(|due| day2 <= due.date);
+            if !recurring || still_due {
+                prop_assert_eq!(b.status, Status::Met, "{} met on {} but {:?} on {}", a.kind(), day1, b.status, day2);
+            } else {
+                prop_assert_eq!(b.status, Status::Overdue);
+            }
+        }
+    }
+
+    /// Status agrees with the due date: overdue exactly when as_of is past it.
+    #[test]
+    fn overdue_iff_past_due(s in arb_system(), as_of in 0i32..5000) {
+        let as_of = d("2015-01-01").add_days(as_of);
+        for o in run(&s, &as_of.to_string()) {
+            match (o.status, o.due) {
+                (Status::Overdue, Some(due)) => prop_assert!(as_of > due.date),
+                (Status::Overdue, None) => prop_assert!(false, "overdue without a due date"),
+                (Status::DueSoon | Status::Upcoming, Some(due)) => prop_assert!(as_of <= due.date),
+                _ => {}
+            }
+        }
+    }
+}
