@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::date::{Date, DueFlags, HolidayCalendar};
-use crate::dossier::{DossierStatus, dossier};
+use crate::dossier::{DossierFacts, DossierStatus, dossier};
 use crate::eligibility::{Eligibility, evaluate};
 use crate::grade::{Grade, Harm, HarmDegree, HarmObject};
 use crate::grading::{AssessedGrade, Grading, grade_system, supervision};
@@ -380,8 +380,11 @@ pub fn assess<'a>(
             obligations: buf.iter().map(|o| obligation_view(o, &s.events)).collect(),
             dossier: dossier_view(dossier(
                 pack,
-                g.grade,
-                s.department_in_charge.is_some(),
+                DossierFacts {
+                    grade: g.grade,
+                    has_department_in_charge: s.department_in_charge.is_some(),
+                    secret_involved: s.is_secret(),
+                },
                 &s.materials,
             )),
             eligibility: InUseView {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::grade::Grade;
-use crate::pack::{MaterialCondition, MaterialKind, MaterialRule, RulePack};
+use crate::pack::{MaterialCondition, MaterialKind, MaterialRule, RulePack, Scope};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct DossierStatus<'p> {
@@ -18,15 +18,28 @@ pub struct DossierStatus<'p> {
     pub complete: bool,
 }
 
-/// Checks `provided` against the pack's list for `grade`.
+/// What the dossier depends on besides the materials provided.
+#[derive(Clone, Copy, Debug)]
+pub struct DossierFacts {
+    pub grade: Grade,
+    pub has_department_in_charge: bool,
+    pub secret_involved: bool,
+}
+
+/// Checks `provided` against the pack's list for the system.
 pub fn dossier<'p>(
     pack: &'p RulePack,
-    grade: Grade,
-    has_department_in_charge: bool,
+    f: DossierFacts,
     provided: &[MaterialKind],
 ) -> DossierStatus<'p> {
     let d = &pack.dossier;
-    let applicable = grade >= d.min_grade;
+    let (grade, has_department_in_charge) = (f.grade, f.has_department_in_charge);
+    let in_scope = match d.scope {
+        Scope::All => true,
+        Scope::NonSecret => !f.secret_involved,
+        Scope::Secret => f.secret_involved,
+    };
+    let applicable = in_scope && grade >= d.min_grade;
     let required: Vec<&MaterialRule> = if applicable {
         d.materials
             .iter()
@@ -77,6 +90,29 @@ mod tests {
         DepartmentApproval,
     ];
 
+    fn facts(grade: Grade, has_department_in_charge: bool) -> DossierFacts {
+        DossierFacts {
+            grade,
+            has_department_in_charge,
+            secret_involved: false,
+        }
+    }
+
+    #[test]
+    fn secret_involved_systems_do_not_use_the_art_16_dossier() {
+        let p = RulePack::baseline().unwrap();
+        let s = dossier(
+            &p,
+            DossierFacts {
+                grade: Grade::IV,
+                has_department_in_charge: false,
+                secret_involved: true,
+            },
+            &[],
+        );
+        assert!(!s.applicable && s.required.is_empty());
+    }
+
     #[test]
     fn requirements_by_grade() {
         let p = RulePack::baseline().unwrap();
@@ -90,11 +126,11 @@ mod tests {
             (Grade::IV, true, 8),
             (Grade::V, false, 7),
         ] {
-            let s = dossier(&p, grade, dept, &[]);
+            let s = dossier(&p, facts(grade, dept), &[]);
             assert_eq!(s.required.len(), want, "{grade} dept={dept}");
             assert_eq!(s.missing.len(), want);
             assert_eq!(s.applicable, grade >= Grade::II);
-            let full = dossier(&p, grade, dept, &ALL8);
+            let full = dossier(&p, facts(grade, dept), &ALL8);
             assert!(full.complete);
             assert_eq!(full.extra.len(), 8 - want);
         }
@@ -105,8 +141,7 @@ mod tests {
         let p = RulePack::baseline().unwrap();
         let s = dossier(
             &p,
-            Grade::III,
-            true,
+            facts(Grade::III, true),
             &[RecordFilingForm, Topology, ExpertReview],
         );
         assert!(!s.complete);

@@ -449,7 +449,9 @@ impl<'a, 'p> Engine<'a, 'p> {
     ) -> Obligation<'p> {
         // A completion before the anchor (e.g. an evaluation while the system was still
         // Grade II) does not count toward this cadence.
-        let last = last.map(|i| self.ev(i)).filter(|l| anchor.is_none_or(|a| l.date >= a.date));
+        let last = last
+            .map(|i| self.ev(i))
+            .filter(|l| anchor.is_none_or(|a| l.date >= a.date));
         let period = match cadence {
             Some(Cadence::Every(p)) => p,
             Some(Cadence::Special) | None => {

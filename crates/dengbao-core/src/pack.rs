@@ -215,6 +215,7 @@ pub struct MaterialRule {
 pub struct DossierRules {
     pub cite: String,
     pub min_grade: Grade,
+    pub scope: Scope,
     pub materials: Vec<MaterialRule>,
 }
 
@@ -607,6 +608,8 @@ struct ObligationSpec {
 struct DossierSpec {
     cite: String,
     min_grade: Grade,
+    #[serde(default)]
+    scope: Scope,
     materials: Vec<MaterialRule>,
 }
 
@@ -976,6 +979,7 @@ impl PackSpec {
             dossier: DossierRules {
                 cite: self.dossier.cite,
                 min_grade: self.dossier.min_grade,
+                scope: self.dossier.scope,
                 materials: self.dossier.materials,
             },
             eligibility,

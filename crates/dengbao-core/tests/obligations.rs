@@ -51,8 +51,21 @@ fn grade_of(s: &GradingObject) -> Grade {
     dengbao_core::grading::final_grade(&pack().grading, s).unwrap()
 }
 
-fn run_with<'p>(s: &GradingObject, as_of: &str, p: &'p RulePack, cal: &'p HolidayCalendar) -> Vec<Obligation<'p>> {
-    obligations(Context { pack: p, calendar: cal, as_of: d(as_of) }, s, grade_of(s))
+fn run_with<'p>(
+    s: &GradingObject,
+    as_of: &str,
+    p: &'p RulePack,
+    cal: &'p HolidayCalendar,
+) -> Vec<Obligation<'p>> {
+    obligations(
+        Context {
+            pack: p,
+            calendar: cal,
+            as_of: d(as_of),
+        },
+        s,
+        grade_of(s),
+    )
 }
 
 fn run(s: &GradingObject, as_of: &str) -> Vec<Obligation<'static>> {
@@ -60,7 +73,9 @@ fn run(s: &GradingObject, as_of: &str) -> Vec<Obligation<'static>> {
 }
 
 fn find<'a, 'p>(obs: &'a [Obligation<'p>], k: K) -> &'a Obligation<'p> {
-    obs.iter().find(|o| o.kind() == k).unwrap_or_else(|| panic!("no {k}"))
+    obs.iter()
+        .find(|o| o.kind() == k)
+        .unwrap_or_else(|| panic!("no {k}"))
 }
 
 fn status(s: &GradingObject, as_of: &str, k: K) -> Status {
@@ -76,17 +91,31 @@ const OPERATING: &str = "lifecycle = { operating_since = 2024-01-01 }";
 #[test]
 fn filing_day_30_is_on_time_day_31_is_late() {
     // Operating when graded: 30 days from the grade (art. 15 ¶1).
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"));
-    assert_eq!(due(&s, "2025-03-01", K::RecordFiling), Some(d("2025-03-31")));
+    let s = sys(
+        Grade::III,
+        &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"),
+    );
+    assert_eq!(
+        due(&s, "2025-03-01", K::RecordFiling),
+        Some(d("2025-03-31"))
+    );
     assert_eq!(status(&s, "2025-03-01", K::RecordFiling), Status::DueSoon);
     assert_eq!(status(&s, "2025-03-31", K::RecordFiling), Status::DueSoon);
     assert_eq!(status(&s, "2025-04-01", K::RecordFiling), Status::Overdue);
     let o = run(&s, "2025-03-01");
     assert_eq!(find(&o, K::RecordFiling).rule.cite, "Measures art. 15 ¶1");
-    assert_eq!(find(&o, K::RecordFiling).trigger.unwrap().source, Source::Event(0));
+    assert_eq!(
+        find(&o, K::RecordFiling).trigger.unwrap().source,
+        Source::Event(0)
+    );
 
     for (filed, late) in [("2025-03-31", false), ("2025-04-01", true)] {
-        let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = {filed}, type = \"filing_submitted\" }}]"));
+        let s = sys(
+            Grade::III,
+            &format!(
+                "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = {filed}, type = \"filing_submitted\" }}]"
+            ),
+        );
         let o = run(&s, "2025-05-01");
         let f = find(&o, K::RecordFiling);
         assert_eq!((f.status, f.late), (Status::Met, late), "filed {filed}");
@@ -95,13 +124,28 @@ fn filing_day_30_is_on_time_day_31_is_late() {
 
 #[test]
 fn new_system_files_within_30_days_of_operation() {
-    let s = sys(Grade::II, "lifecycle = { construction_started = 2025-02-01, operating_since = 2025-06-01 }\nevents = [{ date = 2025-01-10, type = \"grade_determined\" }]");
+    let s = sys(
+        Grade::II,
+        "lifecycle = { construction_started = 2025-02-01, operating_since = 2025-06-01 }\nevents = [{ date = 2025-01-10, type = \"grade_determined\" }]",
+    );
     let o = run(&s, "2025-05-01");
     let f = find(&o, K::RecordFiling);
-    assert_eq!((f.status, f.reason), (Status::Upcoming, Reason::NotYetOperating));
+    assert_eq!(
+        (f.status, f.reason),
+        (Status::Upcoming, Reason::NotYetOperating)
+    );
     assert_eq!(f.due, None);
-    assert_eq!(due(&s, "2025-06-15", K::RecordFiling), Some(d("2025-07-01")));
-    assert_eq!(find(&run(&s, "2025-06-15"), K::RecordFiling).trigger.unwrap().source, Source::OperatingSince);
+    assert_eq!(
+        due(&s, "2025-06-15", K::RecordFiling),
+        Some(d("2025-07-01"))
+    );
+    assert_eq!(
+        find(&run(&s, "2025-06-15"), K::RecordFiling)
+            .trigger
+            .unwrap()
+            .source,
+        Source::OperatingSince
+    );
     assert_eq!(status(&s, "2025-07-02", K::RecordFiling), Status::Overdue);
     // Determined in the design phase, before construction: met, on time.
     let g = *find(&o, K::DetermineGrade);
@@ -111,8 +155,18 @@ fn new_system_files_within_30_days_of_operation() {
 
 #[test]
 fn filing_applies_from_grade_ii_inclusive() {
-    for (g, applies) in [(Grade::I, false), (Grade::II, true), (Grade::III, true), (Grade::V, true)] {
-        let s = sys(g, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"));
+    for (g, applies) in [
+        (Grade::I, false),
+        (Grade::II, true),
+        (Grade::III, true),
+        (Grade::V, true),
+    ] {
+        let s = sys(
+            g,
+            &format!(
+                "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"
+            ),
+        );
         let f = *find(&run(&s, "2025-03-02"), K::RecordFiling);
         assert_eq!(f.status != Status::NotApplicable, applies, "{g}");
         if !applies {
@@ -141,27 +195,59 @@ fn filing_review_ten_days_from_receipt() {
     let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{base}]"));
     let o = run(&s, "2025-04-11");
     let r = find(&o, K::FilingReview);
-    assert_eq!((r.due.unwrap().date, r.status, r.party), (d("2025-04-11"), Status::DueSoon, Party::PublicSecurity));
+    assert_eq!(
+        (r.due.unwrap().date, r.status, r.party),
+        (d("2025-04-11"), Status::DueSoon, Party::PublicSecurity)
+    );
     assert_eq!(status(&s, "2025-04-12", K::FilingReview), Status::Overdue);
     for outcome in ["certificate_issued", "correction_notice", "regrade_notice"] {
-        let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{base}, {{ date = 2025-04-11, type = \"{outcome}\" }}]"));
+        let s = sys(
+            Grade::III,
+            &format!(
+                "{OPERATING}\nevents = [{base}, {{ date = 2025-04-11, type = \"{outcome}\" }}]"
+            ),
+        );
         let r = *find(&run(&s, "2025-04-20"), K::FilingReview);
         assert_eq!((r.status, r.late), (Status::Met, false), "{outcome}");
     }
     // Without a receipt the clock runs from submission, and the output says so.
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}]"));
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}]"
+        ),
+    );
     let r = *find(&run(&s, "2025-03-21"), K::FilingReview);
-    assert_eq!((r.due.unwrap().date, r.reason), (d("2025-03-30"), Reason::ReceiptAssumed));
+    assert_eq!(
+        (r.due.unwrap().date, r.reason),
+        (d("2025-03-30"), Reason::ReceiptAssumed)
+    );
 }
 
 #[test]
 fn correction_notice_needs_a_new_submission() {
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}, {{ date = 2025-03-25, type = \"correction_notice\", deadline = 2025-04-25 }}]"));
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}, {{ date = 2025-03-25, type = \"correction_notice\", deadline = 2025-04-25 }}]"
+        ),
+    );
     let c = *find(&run(&s, "2025-04-26"), K::FilingCorrection);
-    assert_eq!((c.status, c.due.unwrap().date, c.reason), (Status::Overdue, d("2025-04-25"), Reason::NoticeDeadline));
-    let s2 = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}, {{ date = 2025-03-25, type = \"correction_notice\" }}]"));
+    assert_eq!(
+        (c.status, c.due.unwrap().date, c.reason),
+        (Status::Overdue, d("2025-04-25"), Reason::NoticeDeadline)
+    );
+    let s2 = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}, {{ date = 2025-03-25, type = \"correction_notice\" }}]"
+        ),
+    );
     let c = *find(&run(&s2, "2030-01-01"), K::FilingCorrection);
-    assert_eq!((c.status, c.due, c.reason), (Status::Upcoming, None, Reason::NoStatutoryPeriod));
+    assert_eq!(
+        (c.status, c.due, c.reason),
+        (Status::Upcoming, None, Reason::NoStatutoryPeriod)
+    );
 }
 
 #[test]
@@ -170,44 +256,100 @@ fn refiling_after_regrading() {
     let s = sys(Grade::IV, &format!("{OPERATING}\nevents = [{ev}]"));
     let o = run(&s, "2024-03-31");
     let r = find(&o, K::Refiling);
-    assert_eq!((r.status, r.due.unwrap().date), (Status::DueSoon, d("2024-03-31")));
+    assert_eq!(
+        (r.status, r.due.unwrap().date),
+        (Status::DueSoon, d("2024-03-31"))
+    );
     assert!(r.rule.cite.contains("art. 17"));
     assert_eq!(find(&o, K::Regrade).status, Status::Met);
     assert_eq!(find(&o, K::RecordFiling).status, Status::Met);
     assert_eq!(status(&s, "2024-04-01", K::Refiling), Status::Overdue);
-    let s = sys(Grade::IV, &format!("{OPERATING}\nevents = [{ev}, {{ date = 2024-03-20, type = \"filing_submitted\" }}]"));
+    let s = sys(
+        Grade::IV,
+        &format!(
+            "{OPERATING}\nevents = [{ev}, {{ date = 2024-03-20, type = \"filing_submitted\" }}]"
+        ),
+    );
     assert_eq!(status(&s, "2024-04-01", K::Refiling), Status::Met);
     // Never re-graded: not applicable.
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-01-10, type = \"grade_determined\" }}, {{ date = 2024-01-20, type = \"filing_submitted\" }}]"));
-    assert_eq!(find(&run(&s, "2024-05-01"), K::Refiling).reason, Reason::NoRegrading);
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2024-01-10, type = \"grade_determined\" }}, {{ date = 2024-01-20, type = \"filing_submitted\" }}]"
+        ),
+    );
+    assert_eq!(
+        find(&run(&s, "2024-05-01"), K::Refiling).reason,
+        Reason::NoRegrading
+    );
 }
 
 /// Every cadence for grades III, IV, V: evaluation, self-inspection, inspection.
 #[test]
 fn cadences_by_grade() {
     let table = [
-        (K::GradeEvaluation, "evaluation", ", conformity = \"conformant\"", Party::Operator),
-        (K::SelfInspection, "self_inspection", ", conformity = \"conformant\"", Party::Operator),
-        (K::SupervisoryInspection, "inspection", "", Party::PublicSecurity),
+        (
+            K::GradeEvaluation,
+            "evaluation",
+            ", conformity = \"conformant\"",
+            Party::Operator,
+        ),
+        (
+            K::SelfInspection,
+            "self_inspection",
+            ", conformity = \"conformant\"",
+            Party::Operator,
+        ),
+        (
+            K::SupervisoryInspection,
+            "inspection",
+            "",
+            Party::PublicSecurity,
+        ),
     ];
     for (kind, ty, extra, party) in table {
         // Grade III: yearly from the last one.
-        let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"{ty}\"{extra} }}]"));
+        let s = sys(
+            Grade::III,
+            &format!("{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"{ty}\"{extra} }}]"),
+        );
         let o = *find(&run(&s, "2025-06-15"), kind);
-        assert_eq!((o.status, o.due.unwrap().date, o.party), (Status::Met, d("2025-06-15"), party), "{kind} III");
-        assert_eq!(status(&s, "2025-06-16", kind), Status::Overdue, "{kind} III");
+        assert_eq!(
+            (o.status, o.due.unwrap().date, o.party),
+            (Status::Met, d("2025-06-15"), party),
+            "{kind} III"
+        );
+        assert_eq!(
+            status(&s, "2025-06-16", kind),
+            Status::Overdue,
+            "{kind} III"
+        );
         // Grade IV: half-yearly; 31 Aug + 6 months ends on the last day of February.
-        let s = sys(Grade::IV, &format!("{OPERATING}\nevents = [{{ date = 2024-08-31, type = \"{ty}\"{extra} }}]"));
-        assert_eq!(due(&s, "2024-09-01", kind), Some(d("2025-02-28")), "{kind} IV");
+        let s = sys(
+            Grade::IV,
+            &format!("{OPERATING}\nevents = [{{ date = 2024-08-31, type = \"{ty}\"{extra} }}]"),
+        );
+        assert_eq!(
+            due(&s, "2024-09-01", kind),
+            Some(d("2025-02-28")),
+            "{kind} IV"
+        );
         assert_eq!(status(&s, "2025-02-28", kind), Status::Met);
         assert_eq!(status(&s, "2025-03-01", kind), Status::Overdue);
         // Grade V: per special demand — no date invented.
         let s = sys(Grade::V, OPERATING);
         let o = *find(&run(&s, "2030-01-01"), kind);
-        assert_eq!((o.status, o.due, o.reason), (Status::Upcoming, None, Reason::SpecialDemand), "{kind} V");
+        assert_eq!(
+            (o.status, o.due, o.reason),
+            (Status::Upcoming, None, Reason::SpecialDemand),
+            "{kind} V"
+        );
         // Grade II: not applicable, "III or above" (art. 43).
         let s = sys(Grade::II, OPERATING);
-        assert_eq!(find(&run(&s, "2030-01-01"), kind).reason, Reason::BelowGrade(Grade::III));
+        assert_eq!(
+            find(&run(&s, "2030-01-01"), kind).reason,
+            Reason::BelowGrade(Grade::III)
+        );
         // Never done: one period from going into operation.
         let s = sys(Grade::III, OPERATING);
         assert_eq!(due(&s, "2024-06-01", kind), Some(d("2025-01-01")));
@@ -220,33 +362,82 @@ fn cadences_by_grade() {
 fn cadence_runs_from_reaching_grade_iii() {
     // Operating at Grade II since 2015, re-graded to III in 2024: first evaluation a year
     // after the re-grading, not a decade overdue.
-    let s = sys(Grade::III, "lifecycle = { operating_since = 2015-01-01 }\nevents = [{ date = 2015-01-01, type = \"grade_determined\", grade = \"II\" }, { date = 2024-05-10, type = \"grade_determined\", grade = \"III\" }]");
-    assert_eq!(due(&s, "2024-06-01", K::GradeEvaluation), Some(d("2025-05-10")));
+    let s = sys(
+        Grade::III,
+        "lifecycle = { operating_since = 2015-01-01 }\nevents = [{ date = 2015-01-01, type = \"grade_determined\", grade = \"II\" }, { date = 2024-05-10, type = \"grade_determined\", grade = \"III\" }]",
+    );
+    assert_eq!(
+        due(&s, "2024-06-01", K::GradeEvaluation),
+        Some(d("2025-05-10"))
+    );
 }
 
 #[test]
 fn nonconforming_evaluation_needs_a_rectification_plan() {
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"basically_conformant\" }}]"));
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"basically_conformant\" }}]"
+        ),
+    );
     let o = *find(&run(&s, "2024-07-01"), K::RectificationPlan);
-    assert_eq!((o.status, o.reason), (Status::Upcoming, Reason::NoStatutoryPeriod));
+    assert_eq!(
+        (o.status, o.reason),
+        (Status::Upcoming, Reason::NoStatutoryPeriod)
+    );
     assert_eq!(o.trigger.unwrap().date, d("2024-06-15"));
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"non_conformant\" }}, {{ date = 2024-07-15, type = \"rectification_plan\" }}]"));
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"non_conformant\" }}, {{ date = 2024-07-15, type = \"rectification_plan\" }}]"
+        ),
+    );
     assert_eq!(status(&s, "2024-08-01", K::RectificationPlan), Status::Met);
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"conformant\" }}]"));
-    assert_eq!(find(&run(&s, "2024-08-01"), K::RectificationPlan).reason, Reason::NoFinding);
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"conformant\" }}]"
+        ),
+    );
+    assert_eq!(
+        find(&run(&s, "2024-08-01"), K::RectificationPlan).reason,
+        Reason::NoFinding
+    );
 }
 
 #[test]
 fn rectification_notice_past_its_limit_is_a_violation_for_grade_iii() {
     for (g, expect) in [(Grade::II, 0), (Grade::III, 1)] {
-        let s = sys(g, &format!("{OPERATING}\nevents = [{{ date = 2024-01-01, type = \"grade_determined\" }}, {{ date = 2024-01-15, type = \"filing_submitted\" }}, {{ date = 2024-01-20, type = \"certificate_issued\" }}, {{ date = 2024-02-01, type = \"evaluation\", conformity = \"conformant\" }}, {{ date = 2024-02-02, type = \"self_inspection\", conformity = \"conformant\" }}, {{ date = 2024-03-01, type = \"rectification_notice\", deadline = 2024-04-01 }}]"));
+        let s = sys(
+            g,
+            &format!(
+                "{OPERATING}\nevents = [{{ date = 2024-01-01, type = \"grade_determined\" }}, {{ date = 2024-01-15, type = \"filing_submitted\" }}, {{ date = 2024-01-20, type = \"certificate_issued\" }}, {{ date = 2024-02-01, type = \"evaluation\", conformity = \"conformant\" }}, {{ date = 2024-02-02, type = \"self_inspection\", conformity = \"conformant\" }}, {{ date = 2024-03-01, type = \"rectification_notice\", deadline = 2024-04-01 }}]"
+            ),
+        );
         let o = run(&s, "2024-04-02");
-        assert_eq!(find(&o, K::RectificationAfterNotice).status, Status::Overdue);
-        let v = violations(pack(), grade_of(&s), &o, &InUse { products: &[], agencies: &[], crypto_products: &[] }, None);
+        assert_eq!(
+            find(&o, K::RectificationAfterNotice).status,
+            Status::Overdue
+        );
+        let v = violations(
+            pack(),
+            grade_of(&s),
+            &o,
+            &InUse {
+                products: &[],
+                agencies: &[],
+                crypto_products: &[],
+            },
+            None,
+        );
         assert_eq!(v.len(), expect, "{g}: {v:?}");
         if expect == 1 {
             assert_eq!((v[0].item, v[0].cite.as_str()), (5, "Measures art. 40(5)"));
-            assert!(v[0].evidence[0].text.contains("2024-04-01"), "{:?}", v[0].evidence);
+            assert!(
+                v[0].evidence[0].text.contains("2024-04-01"),
+                "{:?}",
+                v[0].evidence
+            );
         }
     }
 }
@@ -255,34 +446,81 @@ fn rectification_notice_past_its_limit_is_a_violation_for_grade_iii() {
 fn secret_involved_systems_follow_the_secrecy_track() {
     // A low-harm secret system is Grade III by floor (art. 27), files with the secrecy
     // department rather than the public security organ, and may not operate unapproved.
-    let s = sys(Grade::I, "secret = { degree = \"secret\" }\nlifecycle = { operating_since = 2024-01-01 }\nevents = [{ date = 2023-06-01, type = \"grade_determined\" }]");
+    let s = sys(
+        Grade::I,
+        "secret = { degree = \"secret\" }\nlifecycle = { operating_since = 2024-01-01 }\nevents = [{ date = 2023-06-01, type = \"grade_determined\" }]",
+    );
     assert_eq!(grade_of(&s), Grade::III);
     let o = run(&s, "2024-02-01");
     assert_eq!(find(&o, K::RecordFiling).reason, Reason::SecretTrack);
-    assert_eq!(find(&o, K::SupervisoryInspection).reason, Reason::SecretTrack);
+    assert_eq!(
+        find(&o, K::SupervisoryInspection).reason,
+        Reason::SecretTrack
+    );
     let a = find(&o, K::SecrecyApproval);
-    assert_eq!((a.status, a.due.unwrap().date), (Status::Overdue, d("2024-01-01")));
-    let v = violations(pack(), Grade::III, &o, &InUse { products: &[], agencies: &[], crypto_products: &[] }, None);
+    assert_eq!(
+        (a.status, a.due.unwrap().date),
+        (Status::Overdue, d("2024-01-01"))
+    );
+    let v = violations(
+        pack(),
+        Grade::III,
+        &o,
+        &InUse {
+            products: &[],
+            agencies: &[],
+            crypto_products: &[],
+        },
+        None,
+    );
     assert!(v.iter().any(|v| v.item == 8), "{v:?}");
     // Secrecy examination: every 2 years for secret and confidential, yearly for top secret.
-    for (degree, every) in [("secret", "2026-03-01"), ("confidential", "2026-03-01"), ("top_secret", "2025-03-01")] {
-        let s = sys(Grade::I, &format!("secret = {{ degree = \"{degree}\", important = true }}\nlifecycle = {{ operating_since = 2024-01-01 }}\nevents = [{{ date = 2023-12-01, type = \"secrecy_approval\" }}, {{ date = 2024-03-01, type = \"secrecy_examination\" }}]"));
+    for (degree, every) in [
+        ("secret", "2026-03-01"),
+        ("confidential", "2026-03-01"),
+        ("top_secret", "2025-03-01"),
+    ] {
+        let s = sys(
+            Grade::I,
+            &format!(
+                "secret = {{ degree = \"{degree}\", important = true }}\nlifecycle = {{ operating_since = 2024-01-01 }}\nevents = [{{ date = 2023-12-01, type = \"secrecy_approval\" }}, {{ date = 2024-03-01, type = \"secrecy_examination\" }}]"
+            ),
+        );
         let o = run(&s, "2024-04-01");
         let e = find(&o, K::SecrecyExamination);
-        assert_eq!((e.status, e.due.unwrap().date, e.party), (Status::Met, d(every), Party::SecrecyDepartment), "{degree}");
+        assert_eq!(
+            (e.status, e.due.unwrap().date, e.party),
+            (Status::Met, d(every), Party::SecrecyDepartment),
+            "{degree}"
+        );
         assert_eq!(find(&o, K::SecrecyApproval).status, Status::Met);
         // Cryptography examination: every 2 years for important systems (art. 39).
-        assert_eq!(find(&o, K::CryptographyExamination).due.unwrap().date, d("2026-01-01"));
+        assert_eq!(
+            find(&o, K::CryptographyExamination).due.unwrap().date,
+            d("2026-01-01")
+        );
     }
-    let s = sys(Grade::I, "secret = { degree = \"secret\" }\nlifecycle = { operating_since = 2024-01-01 }");
-    assert_eq!(find(&run(&s, "2024-04-01"), K::CryptographyExamination).reason, Reason::NotImportant);
+    let s = sys(
+        Grade::I,
+        "secret = { degree = \"secret\" }\nlifecycle = { operating_since = 2024-01-01 }",
+    );
+    assert_eq!(
+        find(&run(&s, "2024-04-01"), K::CryptographyExamination).reason,
+        Reason::NotImportant
+    );
 }
 
 #[test]
 fn change_reports_per_aspect() {
-    let s = sys(Grade::I, "secret = { degree = \"confidential\" }\nlifecycle = { operating_since = 2024-01-01 }\nevents = [{ date = 2024-05-01, type = \"secret_change\", aspect = \"connection_area\" }, { date = 2024-05-03, type = \"secret_change\", aspect = \"principal_applications\" }, { date = 2024-05-10, type = \"change_reported\", aspect = \"connection_area\" }]");
+    let s = sys(
+        Grade::I,
+        "secret = { degree = \"confidential\" }\nlifecycle = { operating_since = 2024-01-01 }\nevents = [{ date = 2024-05-01, type = \"secret_change\", aspect = \"connection_area\" }, { date = 2024-05-03, type = \"secret_change\", aspect = \"principal_applications\" }, { date = 2024-05-10, type = \"change_reported\", aspect = \"connection_area\" }]",
+    );
     let o = run(&s, "2024-06-01");
-    let reports: Vec<_> = o.iter().filter(|o| o.kind() == K::SecretChangeReport).collect();
+    let reports: Vec<_> = o
+        .iter()
+        .filter(|o| o.kind() == K::SecretChangeReport)
+        .collect();
     assert_eq!(reports.len(), 2);
     assert_eq!(reports[0].status, Status::Met);
     assert_eq!(reports[1].status, Status::Upcoming);
@@ -291,20 +529,44 @@ fn change_reports_per_aspect() {
 
 #[test]
 fn retired_systems_owe_nothing() {
-    let s = sys(Grade::III, "lifecycle = { operating_since = 2020-01-01, retired = 2024-01-01 }");
-    assert!(run(&s, "2024-01-02").iter().all(|o| o.status == Status::NotApplicable && o.reason == Reason::Retired));
-    assert!(run(&s, "2023-01-02").iter().any(|o| o.status == Status::Overdue));
+    let s = sys(
+        Grade::III,
+        "lifecycle = { operating_since = 2020-01-01, retired = 2024-01-01 }",
+    );
+    assert!(
+        run(&s, "2024-01-02")
+            .iter()
+            .all(|o| o.status == Status::NotApplicable && o.reason == Reason::Retired)
+    );
+    assert!(
+        run(&s, "2023-01-02")
+            .iter()
+            .any(|o| o.status == Status::Overdue)
+    );
 }
 
 #[test]
 fn department_files_for_uniformly_graded_nationwide_system_and_branches_file_locally() {
-    let s = sys(Grade::III, &format!("network_scope = \"nationwide\"\ndepartment_in_charge = \"Ministry\"\n{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"));
+    let s = sys(
+        Grade::III,
+        &format!(
+            "network_scope = \"nationwide\"\ndepartment_in_charge = \"Ministry\"\n{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"
+        ),
+    );
     let f = *find(&run(&s, "2025-03-02"), K::RecordFiling);
     assert_eq!(f.party, Party::DepartmentInCharge);
-    let s = sys(Grade::III, &format!("branch_of = \"national-system\"\n{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"));
+    let s = sys(
+        Grade::III,
+        &format!(
+            "branch_of = \"national-system\"\n{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"
+        ),
+    );
     let o = run(&s, "2025-03-02");
     let b = find(&o, K::BranchFiling);
-    assert_eq!((b.rule.cite.as_str(), b.party, b.due.unwrap().date), ("Measures art. 15 ¶2", Party::Operator, d("2025-03-31")));
+    assert_eq!(
+        (b.rule.cite.as_str(), b.party, b.due.unwrap().date),
+        ("Measures art. 15 ¶2", Party::Operator, d("2025-03-31"))
+    );
     assert!(o.iter().all(|o| o.kind() != K::RecordFiling));
 }
 
@@ -314,12 +576,27 @@ fn holiday_calendar_moves_a_deadline_off_a_rest_day() {
     cal.add_year(HolidayYear {
         year: 2025,
         source: "test arrangement".into(),
-        holidays: ["2025-10-01", "2025-10-02", "2025-10-03", "2025-10-04", "2025-10-05", "2025-10-06", "2025-10-07", "2025-10-08"].iter().map(|s| d(s)).collect(),
+        holidays: [
+            "2025-10-01",
+            "2025-10-02",
+            "2025-10-03",
+            "2025-10-04",
+            "2025-10-05",
+            "2025-10-06",
+            "2025-10-07",
+            "2025-10-08",
+        ]
+        .iter()
+        .map(|s| d(s))
+        .collect(),
         working_days: vec![d("2025-09-28"), d("2025-10-11")],
     })
     .unwrap();
     // Graded 2025-09-01 → day 30 is 2025-10-01, a holiday → last day 2025-10-09.
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-09-01, type = \"grade_determined\" }}]"));
+    let s = sys(
+        Grade::III,
+        &format!("{OPERATING}\nevents = [{{ date = 2025-09-01, type = \"grade_determined\" }}]"),
+    );
     let o = run_with(&s, "2025-09-02", pack(), &cal);
     let f = find(&o, K::RecordFiling).due.unwrap();
     assert_eq!(f.date, d("2025-10-09"));
@@ -335,9 +612,18 @@ fn user_pack_with_working_days() {
     let overlay = "id = \"mlps2\"\nextends = \"measures-2007\"\ntitle = \"t\"\nsource = \"s\"\n[obligations.record_filing]\nperiod = \"10 working days\"\ncite = \"MPS guidance 2020 (unconfirmed)\"\nunconfirmed = true\n";
     let p = RulePack::from_toml(overlay, "o.toml").unwrap();
     let mut cal = HolidayCalendar::new();
-    cal.add_year(HolidayYear { year: 2025, source: "t".into(), holidays: vec![d("2025-05-01"), d("2025-05-02"), d("2025-05-05")], working_days: vec![d("2025-04-27")] }).unwrap();
+    cal.add_year(HolidayYear {
+        year: 2025,
+        source: "t".into(),
+        holidays: vec![d("2025-05-01"), d("2025-05-02"), d("2025-05-05")],
+        working_days: vec![d("2025-04-27")],
+    })
+    .unwrap();
     // Graded Mon 2025-04-21: working days 22,23,24,25,27(Sun, adjusted),28,29,30, 6,7 → 2025-05-07.
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-04-21, type = \"grade_determined\" }}]"));
+    let s = sys(
+        Grade::III,
+        &format!("{OPERATING}\nevents = [{{ date = 2025-04-21, type = \"grade_determined\" }}]"),
+    );
     let o = run_with(&s, "2025-04-22", &p, &cal);
     let f = find(&o, K::RecordFiling);
     assert_eq!(f.due.unwrap().date, d("2025-05-07"));
@@ -347,7 +633,12 @@ fn user_pack_with_working_days() {
 
 #[test]
 fn events_after_as_of_have_not_happened() {
-    let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-10, type = \"filing_submitted\" }}]"));
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-10, type = \"filing_submitted\" }}]"
+        ),
+    );
     assert_eq!(status(&s, "2025-03-05", K::RecordFiling), Status::DueSoon);
     assert_eq!(status(&s, "2025-03-10", K::RecordFiling), Status::Met);
 }
@@ -356,7 +647,12 @@ fn events_after_as_of_have_not_happened() {
 fn every_obligation_is_cited() {
     let s = sys(Grade::IV, OPERATING);
     for o in run(&s, "2025-01-01") {
-        assert!(o.rule.cite.starts_with("Measures art."), "{}: {}", o.kind(), o.rule.cite);
+        assert!(
+            o.rule.cite.starts_with("Measures art."),
+            "{}: {}",
+            o.kind(),
+            o.rule.cite
+        );
     }
 }
 
@@ -380,7 +676,15 @@ const TYPES: [EventType; 12] = [
 fn arb_system() -> impl Strategy<Value = GradingObject> {
     let grade = 0usize..5;
     let op = proptest::option::of(0i32..4000);
-    let events = proptest::collection::vec((0i32..4000, 0usize..TYPES.len(), any::<bool>(), proptest::option::of(0i32..90)), 0..14);
+    let events = proptest::collection::vec(
+        (
+            0i32..4000,
+            0usize..TYPES.len(),
+            any::<bool>(),
+            proptest::option::of(0i32..90),
+        ),
+        0..14,
+    );
     (grade, op, events).prop_map(|(g, op, evs)| {
         let mut s = sys(Grade::ALL[g], "");
         let base = d("2015-01-01");
@@ -390,9 +694,18 @@ fn arb_system() -> impl Strategy<Value = GradingObject> {
             .map(|(day, t, conform, deadline)| {
                 let mut e = Event::new(base.add_days(day), TYPES[t]);
                 if matches!(e.kind, EventType::Evaluation | EventType::SelfInspection) {
-                    e.conformity = Some(if conform { Conformity::Conformant } else { Conformity::NonConformant });
+                    e.conformity = Some(if conform {
+                        Conformity::Conformant
+                    } else {
+                        Conformity::NonConformant
+                    });
                 }
-                if matches!(e.kind, EventType::CorrectionNotice | EventType::RegradeNotice | EventType::RectificationNotice) {
+                if matches!(
+                    e.kind,
+                    EventType::CorrectionNotice
+                        | EventType::RegradeNotice
+                        | EventType::RectificationNotice
+                ) {
                     e.deadline = deadline.map(|x| e.date.add_days(x));
                 }
                 e

@@ -1,0 +1,349 @@
+//! End-to-end tests of the `dengbao` binary on the shipped examples: the JSON contract,
+//! text output, rule packs, holiday calendars and error reporting.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn dengbao(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dengbao"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.extend(["--format", "json"]);
+    let out = dengbao(&a);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn system<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap()
+}
+
+fn obligation<'a>(sys: &'a Value, kind: &str) -> &'a Value {
+    sys["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
+#[test]
+fn json_contract_on_the_payments_example() {
+    let r = json(&[
+        "assess",
+        "examples/payments-operator.toml",
+        "--as-of",
+        "2025-11-21",
+    ]);
+    assert_eq!(r["format"], 1);
+    assert_eq!(r["rules"]["id"], "measures-2007");
+    // Every system carries the documented fields; every obligation has kind/due/status/cite.
+    for s in r["systems"].as_array().unwrap() {
+        for k in ["grade", "s_grade", "g_grade"] {
+            assert!(s[k].is_string(), "{k}");
+        }
+        assert!(s["dossier"]["missing"].is_array());
+        for o in s["obligations"].as_array().unwrap() {
+            assert!(o["kind"].is_string() && o["status"].is_string());
+            assert!(o["cite"].as_str().unwrap().starts_with("Measures art."));
+            assert!(
+                o.get("due").is_some(),
+                "due is always present (null when none)"
+            );
+        }
+        for v in s["violations"].as_array().unwrap() {
+            assert!(v["kind"].as_str().unwrap().starts_with("art40_"));
+            assert!(v["cite"].as_str().unwrap().starts_with("Measures art. 40("));
+            assert!(!v["evidence"].as_array().unwrap().is_empty());
+        }
+    }
+    let pay = system(&r, "pay-core");
+    assert_eq!(
+        (
+            pay["grade"].as_str(),
+            pay["s_grade"].as_str(),
+            pay["g_grade"].as_str()
+        ),
+        (Some("III"), Some("III"), Some("II"))
+    );
+    let items: Vec<u64> = pay["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["item"].as_u64().unwrap())
+        .collect();
+    assert_eq!(items, [2, 3, 4, 5, 6]);
+    let ev = obligation(pay, "grade_evaluation");
+    assert_eq!(
+        (ev["status"].as_str(), ev["due"].as_str()),
+        (Some("overdue"), Some("2025-09-10"))
+    );
+    let missing: Vec<&str> = pay["dossier"]["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, ["product_list"]);
+
+    // Grade II: overdue filing, but art. 40 applies only from Grade III.
+    let oa = system(&r, "office-oa");
+    assert_eq!(obligation(oa, "record_filing")["status"], "overdue");
+    assert!(oa["violations"].as_array().unwrap().is_empty());
+
+    // Branch of a nationwide system files locally under art. 15 ¶2.
+    let br = system(&r, "settlement-sh");
+    let f = obligation(br, "branch_filing");
+    assert_eq!(
+        (f["cite"].as_str(), f["due"].as_str(), f["status"].as_str()),
+        (
+            Some("Measures art. 15 ¶2"),
+            Some("2025-11-27"),
+            Some("due_soon")
+        )
+    );
+
+    // Secret-involved, confidential: floor IV, expert review required, approval before operation.
+    let ar = system(&r, "archive-c");
+    assert_eq!(ar["grade"], "IV");
+    assert_eq!(ar["grading"]["floor"]["raised"], true);
+    assert_eq!(ar["grading"]["expert_review_required"]["value"], true);
+    assert_eq!(obligation(ar, "secrecy_approval")["due"], "2026-03-01");
+    assert_eq!(obligation(ar, "record_filing")["status"], "not_applicable");
+}
+
+#[test]
+fn overlay_pack_and_holiday_calendar() {
+    // Graded Mon 2025-09-01; 10 working days → Mon 2025-09-15.
+    let r = json(&[
+        "assess",
+        "examples/single-system.json",
+        "--rules",
+        "examples/overlay-filing-10-working-days.toml",
+        "--holidays",
+        "examples/holidays-cn-2025.toml",
+        "--as-of",
+        "2025-09-05",
+    ]);
+    assert_eq!(r["rules"]["id"], "mlps2-filing-10wd");
+    assert_eq!(r["holiday_calendar_years"], serde_json::json!([2025]));
+    let f = obligation(&r["systems"][0], "record_filing");
+    assert_eq!(f["due"], "2025-09-15");
+    assert_eq!(f["unconfirmed"], true);
+    assert!(f["cite"].as_str().unwrap().contains("unconfirmed"));
+    // The baseline gives 30 calendar days: 2025-10-01 is a holiday, so 2025-10-09 with the calendar.
+    let r = json(&[
+        "assess",
+        "examples/single-system.json",
+        "--holidays",
+        "examples/holidays-cn-2025.toml",
+        "--as-of",
+        "2025-09-05",
+    ]);
+    let f = obligation(&r["systems"][0], "record_filing");
+    assert_eq!(f["due"], "2025-10-09");
+    assert_eq!(f["due_notes"], serde_json::json!(["adjusted_for_rest_day"]));
+}
+
+#[test]
+fn text_output_leads_with_what_is_wrong() {
+    let out = dengbao(&[
+        "assess",
+        "examples/payments-operator.toml",
+        "--as-of",
+        "2025-11-21",
+    ]);
+    assert!(out.status.success());
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.contains("■ pay-core — Payment core system"));
+    assert!(t.contains("OVERDUE   2025-08-20"), "{t}");
+    assert!(t.contains("Measures art. 40(5) Refusing to rectify"));
+    assert!(t.contains("Holiday calendar: none supplied"));
+    assert!(t.contains("Summary: 4 grading object(s)"));
+}
+
+#[test]
+fn several_files_and_fail_on() {
+    let r = json(&[
+        "assess",
+        "examples/payments-operator.toml",
+        "examples/single-system.json",
+        "--as-of",
+        "2025-11-21",
+    ]);
+    assert_eq!(r.as_array().unwrap().len(), 2);
+    assert_eq!(r[1]["file"], "examples/single-system.json");
+    let out = dengbao(&[
+        "assess",
+        "examples/payments-operator.toml",
+        "--as-of",
+        "2025-11-21",
+        "--fail-on",
+        "violation",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = dengbao(&[
+        "assess",
+        "examples/single-system.json",
+        "--as-of",
+        "2025-09-05",
+        "--fail-on",
+        "overdue",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn rules_show_prints_a_pack_that_parses_back() {
+    let out = dengbao(&["rules", "show"]);
+    assert!(out.status.success());
+    let t = String::from_utf8(out.stdout).unwrap();
+    let table: toml::Table = t.parse().unwrap();
+    assert_eq!(
+        table["obligations"]["record_filing"]["cite"].as_str(),
+        Some("Measures art. 15 ¶1")
+    );
+    let out = dengbao(&[
+        "rules",
+        "show",
+        "examples/overlay-filing-10-working-days.toml",
+    ]);
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.contains("Overlay on `measures-2007`") && t.contains("10 working days"));
+    assert!(
+        String::from_utf8(dengbao(&["rules", "list"]).stdout)
+            .unwrap()
+            .starts_with("measures-2007\t")
+    );
+}
+
+fn write_tmp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dengbao-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn invalid_input_names_file_field_and_rule() {
+    let example = std::fs::read_to_string(root().join("examples/payments-operator.toml")).unwrap();
+    let single = std::fs::read_to_string(root().join("examples/single-system.json")).unwrap();
+    let cases: Vec<(PathBuf, &str, &str)> = vec![
+        (
+            write_tmp(
+                "cc.toml",
+                &example.replace("91310115MA1K4XYW1X", "91310115MA1K4XYW15"),
+            ),
+            "organisation.credit_code",
+            "GB 32100",
+        ),
+        (
+            write_tmp(
+                "div.toml",
+                &example.replace("division = \"310115\"\n\n", "division = \"990115\"\n\n"),
+            ),
+            "organisation.division",
+            "GB/T 2260",
+        ),
+        (
+            write_tmp("date.json", &single.replace("2025-09-01", "2025-02-30")),
+            "events[0].date",
+            "does not exist",
+        ),
+        (
+            write_tmp(
+                "enum.json",
+                &single.replace(
+                    "\"serious_damage\" }],\n    \"system_service\"",
+                    "\"grave\" }],\n    \"system_service\"",
+                ),
+            ),
+            "assessment.business_information[0].degree",
+            "unknown variant",
+        ),
+        (
+            write_tmp(
+                "ref.toml",
+                &example.replace("\"fw-1\", \"waf-2\"", "\"fw-1\", \"waf-9\""),
+            ),
+            "systems[0].products_in_use[1]",
+            "no product",
+        ),
+        (
+            write_tmp(
+                "fact.toml",
+                &example.replace("testing_years = 9", "testing_yrs = 9"),
+            ),
+            "agencies[0].facts.testing_yrs",
+            "art. 22",
+        ),
+        (
+            write_tmp(
+                "order.toml",
+                &example.replace(
+                    "construction_started = 2021-06-01",
+                    "construction_started = 2023-06-01",
+                ),
+            ),
+            "systems[0].lifecycle.operating_since",
+            "before construction_started",
+        ),
+        (
+            write_tmp(
+                "grade.json",
+                &single.replace("\"grade\": \"III\"", "\"grade\": \"VI\""),
+            ),
+            "events[0].grade",
+            "art. 7",
+        ),
+        (
+            write_tmp(
+                "unknown.json",
+                &single.replace("\"kind\"", "\"colour\": 1, \"kind\""),
+            ),
+            "unknown.json: colour:",
+            "unknown field `colour`",
+        ),
+    ];
+    for (path, field, rule) in cases {
+        let out = dengbao(&["assess", path.to_str().unwrap(), "--as-of", "2025-01-01"]);
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}: {err}", path.display());
+        assert!(
+            err.contains(&*path.display().to_string()),
+            "file missing: {err}"
+        );
+        assert!(err.contains(field), "field `{field}` missing: {err}");
+        assert!(err.contains(rule), "rule `{rule}` missing: {err}");
+        assert!(out.stdout.is_empty(), "no partial report on bad input");
+    }
+    let out = dengbao(&[
+        "assess",
+        "examples/single-system.json",
+        "--as-of",
+        "2025-13-01",
+    ]);
+    assert!(String::from_utf8(out.stderr).unwrap().contains("--as-of"));
+}
