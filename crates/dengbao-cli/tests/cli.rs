@@ -1,6 +1,8 @@
 //! End-to-end tests of the `dengbao` binary on the shipped examples: the JSON contract,
 //! text output, rule packs, holiday calendars and error reporting.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

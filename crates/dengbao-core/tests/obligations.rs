@@ -1,6 +1,8 @@
 //! Table tests for every deadline and cadence of RULES.md §2 at its boundary, and property
 //! tests for the engine's invariants.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
 use std::sync::OnceLock;
 
 use dengbao_core::date::{DueFlags, HolidayYear};
