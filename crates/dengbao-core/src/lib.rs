@@ -8,6 +8,34 @@
 //! **Architecture invariant:** no I/O, no async, no clock, no database. Time is a parameter
 //! (`as_of`); rule parameters come only from a [`pack::RulePack`]; holidays only from a
 //! [`date::HolidayCalendar`] supplied as data.
+//!
+//! ```
+//! use dengbao_core::{Date, HolidayCalendar, RulePack};
+//! use dengbao_core::model::Inventory;
+//! use dengbao_core::obligations::Status;
+//!
+//! let pack = RulePack::baseline()?;
+//! let mut inv: Inventory = toml::from_str(r#"
+//!     [[systems]]
+//!     id = "pay"
+//!     name = "Payment core"
+//!     kind = "information_system"
+//!     lifecycle = { operating_since = 2024-01-01 }
+//!     assessment.business_information = [{ object = "social_order_public_interest", degree = "serious_damage" }]
+//!     assessment.system_service = [{ object = "citizens_legal_persons", degree = "damage" }]
+//!     events = [{ date = 2025-03-01, type = "grade_determined" }]
+//! "#)?;
+//! inv.validate(&pack, "example")?;
+//! let as_of: Date = "2025-04-01".parse()?;
+//! let calendar = HolidayCalendar::new(); // none: due dates are flagged, not guessed
+//! let report = dengbao_core::assess::assess(&inv, &pack, &calendar, as_of);
+//! let sys = &report.systems[0];
+//! assert_eq!(sys.grade.to_string(), "III");
+//! // Filing was due 30 days after the grade was determined (art. 15 ¶1): day 31 is late.
+//! let filing = sys.obligations.iter().find(|o| o.kind == "record_filing").unwrap();
+//! assert_eq!((filing.status, filing.cite), (Status::Overdue, "Measures art. 15 ¶1"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod assess;
 pub mod date;
