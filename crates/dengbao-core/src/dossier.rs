@@ -79,17 +79,6 @@ mod tests {
     use super::*;
     use MaterialKind::*;
 
-    const ALL8: [MaterialKind; 8] = [
-        RecordFilingForm,
-        Topology,
-        SecurityOrganisation,
-        SecurityDesign,
-        ProductList,
-        EvaluationReport,
-        ExpertReview,
-        DepartmentApproval,
-    ];
-
     fn facts(grade: Grade, has_department_in_charge: bool) -> DossierFacts {
         DossierFacts {
             grade,
@@ -130,7 +119,7 @@ mod tests {
             assert_eq!(s.required.len(), want, "{grade} dept={dept}");
             assert_eq!(s.missing.len(), want);
             assert_eq!(s.applicable, grade >= Grade::II);
-            let full = dossier(&p, facts(grade, dept), &ALL8);
+            let full = dossier(&p, facts(grade, dept), &MaterialKind::ALL);
             assert!(full.complete);
             assert_eq!(full.extra.len(), 8 - want);
         }

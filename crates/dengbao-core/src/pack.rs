@@ -179,6 +179,17 @@ pub enum MaterialKind {
 }
 
 impl MaterialKind {
+    pub const ALL: [MaterialKind; 8] = [
+        MaterialKind::RecordFilingForm,
+        MaterialKind::Topology,
+        MaterialKind::SecurityOrganisation,
+        MaterialKind::SecurityDesign,
+        MaterialKind::ProductList,
+        MaterialKind::EvaluationReport,
+        MaterialKind::ExpertReview,
+        MaterialKind::DepartmentApproval,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MaterialKind::RecordFilingForm => "record_filing_form",

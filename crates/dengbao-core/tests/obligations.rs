@@ -90,12 +90,17 @@ fn due(s: &GradingObject, as_of: &str, k: K) -> Option<Date> {
 
 const OPERATING: &str = "lifecycle = { operating_since = 2024-01-01 }";
 
+/// A system of grade `g`, operating since 2024-01-01, with `events` (a TOML array).
+fn operating(g: Grade, events: &str) -> GradingObject {
+    sys(g, &format!("{OPERATING}\nevents = {events}"))
+}
+
 #[test]
 fn filing_day_30_is_on_time_day_31_is_late() {
     // Operating when graded: 30 days from the grade (art. 15 ¶1).
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!("{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"),
+        "[{ date = 2025-03-01, type = \"grade_determined\" }]",
     );
     assert_eq!(
         due(&s, "2025-03-01", K::RecordFiling),
@@ -213,11 +218,9 @@ fn filing_review_ten_days_from_receipt() {
         assert_eq!((r.status, r.late), (Status::Met, false), "{outcome}");
     }
     // Without a receipt the clock runs from submission, and the output says so.
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!(
-            "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}]"
-        ),
+        "[{ date = 2025-03-01, type = \"grade_determined\" }, { date = 2025-03-20, type = \"filing_submitted\" }]",
     );
     let r = *find(&run(&s, "2025-03-21"), K::FilingReview);
     assert_eq!(
@@ -228,22 +231,18 @@ fn filing_review_ten_days_from_receipt() {
 
 #[test]
 fn correction_notice_needs_a_new_submission() {
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!(
-            "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}, {{ date = 2025-03-25, type = \"correction_notice\", deadline = 2025-04-25 }}]"
-        ),
+        "[{ date = 2025-03-01, type = \"grade_determined\" }, { date = 2025-03-20, type = \"filing_submitted\" }, { date = 2025-03-25, type = \"correction_notice\", deadline = 2025-04-25 }]",
     );
     let c = *find(&run(&s, "2025-04-26"), K::FilingCorrection);
     assert_eq!(
         (c.status, c.due.unwrap().date, c.reason),
         (Status::Overdue, d("2025-04-25"), Reason::NoticeDeadline)
     );
-    let s2 = sys(
+    let s2 = operating(
         Grade::III,
-        &format!(
-            "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-20, type = \"filing_submitted\" }}, {{ date = 2025-03-25, type = \"correction_notice\" }}]"
-        ),
+        "[{ date = 2025-03-01, type = \"grade_determined\" }, { date = 2025-03-20, type = \"filing_submitted\" }, { date = 2025-03-25, type = \"correction_notice\" }]",
     );
     let c = *find(&run(&s2, "2030-01-01"), K::FilingCorrection);
     assert_eq!(
@@ -274,11 +273,9 @@ fn refiling_after_regrading() {
     );
     assert_eq!(status(&s, "2024-04-01", K::Refiling), Status::Met);
     // Never re-graded: not applicable.
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!(
-            "{OPERATING}\nevents = [{{ date = 2024-01-10, type = \"grade_determined\" }}, {{ date = 2024-01-20, type = \"filing_submitted\" }}]"
-        ),
+        "[{ date = 2024-01-10, type = \"grade_determined\" }, { date = 2024-01-20, type = \"filing_submitted\" }]",
     );
     assert_eq!(
         find(&run(&s, "2024-05-01"), K::Refiling).reason,
@@ -376,11 +373,9 @@ fn cadence_runs_from_reaching_grade_iii() {
 
 #[test]
 fn nonconforming_evaluation_needs_a_rectification_plan() {
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!(
-            "{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"basically_conformant\" }}]"
-        ),
+        "[{ date = 2024-06-15, type = \"evaluation\", conformity = \"basically_conformant\" }]",
     );
     let o = *find(&run(&s, "2024-07-01"), K::RectificationPlan);
     assert_eq!(
@@ -388,18 +383,14 @@ fn nonconforming_evaluation_needs_a_rectification_plan() {
         (Status::Upcoming, Reason::NoStatutoryPeriod)
     );
     assert_eq!(o.trigger.unwrap().date, d("2024-06-15"));
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!(
-            "{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"non_conformant\" }}, {{ date = 2024-07-15, type = \"rectification_plan\" }}]"
-        ),
+        "[{ date = 2024-06-15, type = \"evaluation\", conformity = \"non_conformant\" }, { date = 2024-07-15, type = \"rectification_plan\" }]",
     );
     assert_eq!(status(&s, "2024-08-01", K::RectificationPlan), Status::Met);
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!(
-            "{OPERATING}\nevents = [{{ date = 2024-06-15, type = \"evaluation\", conformity = \"conformant\" }}]"
-        ),
+        "[{ date = 2024-06-15, type = \"evaluation\", conformity = \"conformant\" }]",
     );
     assert_eq!(
         find(&run(&s, "2024-08-01"), K::RectificationPlan).reason,
@@ -595,9 +586,9 @@ fn holiday_calendar_moves_a_deadline_off_a_rest_day() {
     })
     .unwrap();
     // Graded 2025-09-01 → day 30 is 2025-10-01, a holiday → last day 2025-10-09.
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!("{OPERATING}\nevents = [{{ date = 2025-09-01, type = \"grade_determined\" }}]"),
+        "[{ date = 2025-09-01, type = \"grade_determined\" }]",
     );
     let o = run_with(&s, "2025-09-02", pack(), &cal);
     let f = find(&o, K::RecordFiling).due.unwrap();
@@ -622,9 +613,9 @@ fn user_pack_with_working_days() {
     })
     .unwrap();
     // Graded Mon 2025-04-21: working days 22,23,24,25,27(Sun, adjusted),28,29,30, 6,7 → 2025-05-07.
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!("{OPERATING}\nevents = [{{ date = 2025-04-21, type = \"grade_determined\" }}]"),
+        "[{ date = 2025-04-21, type = \"grade_determined\" }]",
     );
     let o = run_with(&s, "2025-04-22", &p, &cal);
     let f = find(&o, K::RecordFiling);
@@ -635,11 +626,9 @@ fn user_pack_with_working_days() {
 
 #[test]
 fn events_after_as_of_have_not_happened() {
-    let s = sys(
+    let s = operating(
         Grade::III,
-        &format!(
-            "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-03-10, type = \"filing_submitted\" }}]"
-        ),
+        "[{ date = 2025-03-01, type = \"grade_determined\" }, { date = 2025-03-10, type = \"filing_submitted\" }]",
     );
     assert_eq!(status(&s, "2025-03-05", K::RecordFiling), Status::DueSoon);
     assert_eq!(status(&s, "2025-03-10", K::RecordFiling), Status::Met);
