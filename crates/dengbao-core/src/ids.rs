@@ -114,6 +114,22 @@ impl DivisionCode {
     }
 }
 
+impl DivisionCode {
+    /// Allocation-free check for scanners: `Some` iff `from_str` would accept these bytes.
+    pub fn from_bytes(b: &[u8]) -> Option<DivisionCode> {
+        if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let prov = (b[0] - b'0') * 10 + (b[1] - b'0');
+        if !PROVINCES.contains(&prov) || (&b[2..4] == b"00" && &b[4..6] != b"00") {
+            return None;
+        }
+        let mut a = [0u8; 6];
+        a.copy_from_slice(b);
+        Some(DivisionCode(a))
+    }
+}
+
 impl FromStr for DivisionCode {
     type Err = ValueError;
     fn from_str(s: &str) -> Result<DivisionCode, ValueError> {

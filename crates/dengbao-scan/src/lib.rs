@@ -1,0 +1,2 @@
+//! `dengbao-scan`: finds Chinese personal and classified information before data leaves.
+pub mod detect;
