@@ -5,6 +5,7 @@
 
 mod input;
 mod render;
+mod scan;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -31,6 +32,8 @@ struct Cli {
 enum Command {
     /// Grade grading objects and list their obligations, dossier gaps, eligibility and violations.
     Assess(AssessArgs),
+    /// Find personal and classified information in files before they are shared.
+    Scan(scan::ScanArgs),
     /// Show or list rule packs.
     Rules {
         #[command(subcommand)]
@@ -89,12 +92,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         // `dengbao assess … | head` is normal use, not an error.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -102,9 +100,18 @@ fn main() -> ExitCode {
     }
 }
 
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    let pipe = Some(std::io::ErrorKind::BrokenPipe);
+    e.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == pipe
+        || e.downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind)
+            == pipe
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Assess(a) => run_assess(a),
+        Command::Scan(a) => scan::run(a),
         Command::Rules {
             command: RulesCommand::List,
         } => {

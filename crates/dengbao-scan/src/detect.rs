@@ -72,7 +72,9 @@ impl Kind {
 
     pub fn description(self) -> &'static str {
         match self {
-            Kind::ResidentId => "Resident identity card number (GB 11643, check character verified)",
+            Kind::ResidentId => {
+                "Resident identity card number (GB 11643, check character verified)"
+            }
             Kind::ResidentIdLegacy => "Legacy 15-digit resident identity card number",
             Kind::CreditCode => "Unified Social Credit Code (GB 32100, check character verified)",
             Kind::BankCard => "Bank card number (Luhn verified)",
@@ -81,7 +83,9 @@ impl Kind {
             Kind::Email => "E-mail address",
             Kind::Ipv4 => "IPv4 address",
             Kind::Ipv6 => "IPv6 address",
-            Kind::Classification => "State-secret classification marking (密级): must not be shared",
+            Kind::Classification => {
+                "State-secret classification marking (密级): must not be shared"
+            }
             Kind::Keyword => "User keyword",
             Kind::Custom => "User-defined detector",
         }
@@ -89,7 +93,9 @@ impl Kind {
 }
 
 /// How sure the detector is that the match is what it says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     Low,
@@ -127,7 +133,8 @@ fn interesting(x: u64) -> u64 {
     // "Has a byte between m and n" (m < b < n, both ≤ 128), from the classic bit hacks.
     let (m, n) = (0x2Fu64, 0x3Bu64);
     let low7 = x & (LO * 127);
-    let between = ((LO * (127 + n)).wrapping_sub(low7) & !x & low7.wrapping_add(LO * (127 - m))) & HI;
+    let between =
+        ((LO * (127 + n)).wrapping_sub(low7) & !x & low7.wrapping_add(LO * (127 - m))) & HI;
     let at = x ^ (LO * 0x40);
     let has_at = at.wrapping_sub(LO) & !at & HI;
     between | has_at
@@ -159,7 +166,18 @@ fn context_before(buf: &[u8], at: usize, window: usize, words: &[&[u8]]) -> bool
     words.iter().any(|w| memmem::find(hay, w).is_some())
 }
 
-const PHONE_WORDS: &[&[u8]] = &["手机".as_bytes(), "电话".as_bytes(), "联系".as_bytes(), b"Tel", b"tel", b"TEL", b"Mobile", b"mobile", b"Phone", b"phone"];
+const PHONE_WORDS: &[&[u8]] = &[
+    "手机".as_bytes(),
+    "电话".as_bytes(),
+    "联系".as_bytes(),
+    b"Tel",
+    b"tel",
+    b"TEL",
+    b"Mobile",
+    b"mobile",
+    b"Phone",
+    b"phone",
+];
 const PASSPORT_WORDS: &[&[u8]] = &["护照".as_bytes(), b"passport", b"Passport", b"PASSPORT"];
 
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -167,7 +185,11 @@ const ID_CHECK: &[u8; 11] = b"10X98765432";
 
 /// GB 11643 check character for the first 17 digits.
 pub fn resident_id_check(first17: &[u8]) -> u8 {
-    let sum: u32 = first17.iter().zip(ID_WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    let sum: u32 = first17
+        .iter()
+        .zip(ID_WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
     ID_CHECK[(sum % 11) as usize]
 }
 
@@ -192,7 +214,10 @@ fn num(b: &[u8]) -> u32 {
 /// An 18-character resident ID: `High` if division, birth date and check character are
 /// right; `Low` if only the check character is wrong (a typo is still personal data).
 pub fn resident_id18(t: &[u8]) -> Option<Confidence> {
-    if t.len() != 18 || !t[..17].iter().all(u8::is_ascii_digit) || !(t[17].is_ascii_digit() || t[17] == b'X' || t[17] == b'x') {
+    if t.len() != 18
+        || !t[..17].iter().all(u8::is_ascii_digit)
+        || !(t[17].is_ascii_digit() || t[17] == b'X' || t[17] == b'x')
+    {
         return None;
     }
     DivisionCode::from_bytes(&t[..6])?;
@@ -200,11 +225,20 @@ pub fn resident_id18(t: &[u8]) -> Option<Confidence> {
     if !(1900..=2099).contains(&y) || !valid_ymd(y, num(&t[10..12]), num(&t[12..14])) {
         return None;
     }
-    Some(if resident_id_check(&t[..17]) == t[17].to_ascii_uppercase() { Confidence::High } else { Confidence::Low })
+    Some(
+        if resident_id_check(&t[..17]) == t[17].to_ascii_uppercase() {
+            Confidence::High
+        } else {
+            Confidence::Low
+        },
+    )
 }
 
 fn resident_id15(t: &[u8]) -> bool {
-    t.len() == 15 && t.iter().all(u8::is_ascii_digit) && DivisionCode::from_bytes(&t[..6]).is_some() && valid_ymd(1900 + num(&t[6..8]), num(&t[8..10]), num(&t[10..12]))
+    t.len() == 15
+        && t.iter().all(u8::is_ascii_digit)
+        && DivisionCode::from_bytes(&t[..6]).is_some()
+        && valid_ymd(1900 + num(&t[6..8]), num(&t[8..10]), num(&t[10..12]))
 }
 
 /// A Unified Social Credit Code with a valid check character and structure.
@@ -238,7 +272,11 @@ fn bank_card(d: &[u8]) -> Option<Confidence> {
     }
     Some(match (d[0], d[1]) {
         (b'6', b'2') => Confidence::High, // UnionPay
-        (b'4', _) | (b'5', b'1'..=b'5') | (b'2', b'2'..=b'7') | (b'3', b'5') | (b'6', b'0' | b'5') => Confidence::Medium,
+        (b'4', _)
+        | (b'5', b'1'..=b'5')
+        | (b'2', b'2'..=b'7')
+        | (b'3', b'5')
+        | (b'6', b'0' | b'5') => Confidence::Medium,
         _ => Confidence::Low,
     })
 }
@@ -250,7 +288,14 @@ fn mobile11(d: &[u8]) -> bool {
 fn passport(t: &[u8]) -> bool {
     match t {
         [b'E' | b'G', rest @ ..] if rest.len() == 8 && rest.iter().all(u8::is_ascii_digit) => true,
-        [b'E', l, rest @ ..] if l.is_ascii_uppercase() && !matches!(l, b'I' | b'O') && rest.len() == 7 && rest.iter().all(u8::is_ascii_digit) => true,
+        [b'E', l, rest @ ..]
+            if l.is_ascii_uppercase()
+                && !matches!(l, b'I' | b'O')
+                && rest.len() == 7
+                && rest.iter().all(u8::is_ascii_digit) =>
+        {
+            true
+        }
         _ => false,
     }
 }
@@ -272,7 +317,10 @@ const STAR: &[u8] = "★".as_bytes();
 
 impl Detectors {
     pub fn new() -> Detectors {
-        Detectors { mi: memmem::Finder::new(MI.as_bytes()).into_owned(), neibu: memmem::Finder::new("内部".as_bytes()).into_owned() }
+        Detectors {
+            mi: memmem::Finder::new(MI.as_bytes()).into_owned(),
+            neibu: memmem::Finder::new("内部".as_bytes()).into_owned(),
+        }
     }
 
     /// Appends every identifier and marking in `buf` to `out` (unsorted).
@@ -306,7 +354,13 @@ impl Detectors {
     }
 
     fn push(out: &mut Vec<Hit>, kind: Kind, start: usize, end: usize, confidence: Confidence) {
-        out.push(Hit { kind, start, end, confidence, rule: 0 });
+        out.push(Hit {
+            kind,
+            start,
+            end,
+            confidence,
+            rule: 0,
+        });
     }
 
     /// At the first digit of a run: decide what the token around it is. Returns where to
@@ -337,7 +391,11 @@ impl Detectors {
         if ts < s {
             // Letters before the digits: passport numbers are the only such identifiers here.
             if passport(tok) {
-                let c = if context_before(buf, ts, 48, PASSPORT_WORDS) { Confidence::High } else { Confidence::Low };
+                let c = if context_before(buf, ts, 48, PASSPORT_WORDS) {
+                    Confidence::High
+                } else {
+                    Confidence::Low
+                };
                 Self::push(out, Kind::Passport, ts, te, c);
             }
             return te;
@@ -380,10 +438,16 @@ impl Detectors {
             let sep = buf.get(e).copied().filter(|b| *b == b' ' || *b == b'-');
             if let Some(sep) = sep {
                 let mut p = e;
-                while ng < groups.len() && buf.get(p) == Some(&sep) && buf.get(p + 1).is_some_and(u8::is_ascii_digit) {
+                while ng < groups.len()
+                    && buf.get(p) == Some(&sep)
+                    && buf.get(p + 1).is_some_and(u8::is_ascii_digit)
+                {
                     let ge = run_end(buf, p + 1, |b| b.is_ascii_digit());
                     let len = ge - (p + 1);
-                    if !(2..=6).contains(&len) || nd + len > digits.len() || buf.get(ge).is_some_and(|b| is_alnum(*b)) {
+                    if !(2..=6).contains(&len)
+                        || nd + len > digits.len()
+                        || buf.get(ge).is_some_and(|b| is_alnum(*b))
+                    {
                         break;
                     }
                     digits[nd..nd + len].copy_from_slice(&buf[p + 1..ge]);
@@ -402,10 +466,24 @@ impl Detectors {
             let r = &buf[s..e];
             let phone_ctx = || plus || context_before(buf, s, 24, PHONE_WORDS);
             if mobile11(r) {
-                let c = if phone_ctx() { Confidence::High } else { Confidence::Medium };
+                let c = if phone_ctx() {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                };
                 Self::push(out, Kind::Mobile, s - usize::from(plus), e, c);
             } else if r.len() == 13 && r.starts_with(b"86") && mobile11(&r[2..]) {
-                Self::push(out, Kind::Mobile, s - usize::from(plus), e, if plus { Confidence::High } else { Confidence::Medium });
+                Self::push(
+                    out,
+                    Kind::Mobile,
+                    s - usize::from(plus),
+                    e,
+                    if plus {
+                        Confidence::High
+                    } else {
+                        Confidence::Medium
+                    },
+                );
             } else if r.len() == 15 && r.starts_with(b"0086") && mobile11(&r[4..]) {
                 Self::push(out, Kind::Mobile, s, e, Confidence::High);
             } else if r.len() == 15 && resident_id15(r) {
@@ -425,15 +503,36 @@ impl Detectors {
             p
         };
         if g.len() >= 3 && g[..3] == [3, 4, 4] && mobile11(&d[..11]) {
-            Self::push(out, Kind::Mobile, s - usize::from(plus), cut(3), Confidence::High);
+            Self::push(
+                out,
+                Kind::Mobile,
+                s - usize::from(plus),
+                cut(3),
+                Confidence::High,
+            );
             return cut(3);
         }
-        if g.len() >= 4 && g[0] == 2 && &d[..2] == b"86" && g[1..4] == [3, 4, 4] && mobile11(&d[2..13]) {
-            Self::push(out, Kind::Mobile, s - usize::from(plus), cut(4), Confidence::High);
+        if g.len() >= 4
+            && g[0] == 2
+            && &d[..2] == b"86"
+            && g[1..4] == [3, 4, 4]
+            && mobile11(&d[2..13])
+        {
+            Self::push(
+                out,
+                Kind::Mobile,
+                s - usize::from(plus),
+                cut(4),
+                Confidence::High,
+            );
             return cut(4);
         }
         if g.len() >= 4 && g[..4].iter().all(|l| *l == 4) {
-            let k = if g.len() >= 5 && (1..=3).contains(&g[4]) { 5 } else { 4 };
+            let k = if g.len() >= 5 && (1..=3).contains(&g[4]) {
+                5
+            } else {
+                4
+            };
             let total: usize = g[..k].iter().map(|l| usize::from(*l)).sum();
             if let Some(c) = bank_card(&d[..total]) {
                 Self::push(out, Kind::BankCard, s, cut(k), c);
@@ -466,10 +565,16 @@ impl Detectors {
             }
         }
         // Part of a longer dotted run (a version number, an OID) is not an address.
-        if buf.get(p).is_some_and(|b| is_alnum(*b)) || (buf.get(p) == Some(&b'.') && buf.get(p + 1).is_some_and(u8::is_ascii_digit)) {
+        if buf.get(p).is_some_and(|b| is_alnum(*b))
+            || (buf.get(p) == Some(&b'.') && buf.get(p + 1).is_some_and(u8::is_ascii_digit))
+        {
             return None;
         }
-        let c = if octets[0] == 127 || octets == [0, 0, 0, 0] { Confidence::Low } else { Confidence::Medium };
+        let c = if octets[0] == 127 || octets == [0, 0, 0, 0] {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        };
         Self::push(out, Kind::Ipv4, s, p, c);
         Some(p)
     }
@@ -488,7 +593,11 @@ impl Detectors {
             return None;
         }
         let addr: std::net::Ipv6Addr = cand.parse().ok()?;
-        let c = if addr.is_loopback() || addr.is_unspecified() { Confidence::Low } else { Confidence::Medium };
+        let c = if addr.is_loopback() || addr.is_unspecified() {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        };
         Self::push(out, Kind::Ipv6, s, e, c);
         Some(e)
     }
@@ -519,9 +628,14 @@ impl Detectors {
             && local[0] != b'.'
             && local[local.len() - 1] != b'.'
             && domain.len() <= 253
-            && domain.split(|b| *b == b'.').all(|l| !l.is_empty() && l[0] != b'-' && l[l.len() - 1] != b'-')
+            && domain
+                .split(|b| *b == b'.')
+                .all(|l| !l.is_empty() && l[0] != b'-' && l[l.len() - 1] != b'-')
             && domain.iter().filter(|b| **b == b'.').count() >= 1
-            && domain.rsplit(|b| *b == b'.').next().is_some_and(|tld| tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic));
+            && domain
+                .rsplit(|b| *b == b'.')
+                .next()
+                .is_some_and(|tld| tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic));
         if ok {
             Self::push(out, Kind::Email, ls, de, Confidence::High);
             return de;
@@ -555,7 +669,11 @@ impl Detectors {
                 }
                 q = skip_ws(buf, q);
                 let level = &buf[q..];
-                let lev_len = if level.starts_with("绝密".as_bytes()) || level.starts_with("机密".as_bytes()) || level.starts_with("秘密".as_bytes()) || level.starts_with("内部".as_bytes()) {
+                let lev_len = if level.starts_with("绝密".as_bytes())
+                    || level.starts_with("机密".as_bytes())
+                    || level.starts_with("秘密".as_bytes())
+                    || level.starts_with("内部".as_bytes())
+                {
                     6
                 } else {
                     continue;
@@ -592,11 +710,23 @@ impl Detectors {
             if rest.starts_with(STAR) {
                 let end = period_end(buf, after + STAR.len());
                 Self::push(out, Kind::Classification, p, end, Confidence::High);
-            } else if ["资料", "文件", "使用", "材料"].iter().any(|w| rest.starts_with(w.as_bytes())) || alone_on_line(buf, p, after) {
+            } else if ["资料", "文件", "使用", "材料"]
+                .iter()
+                .any(|w| rest.starts_with(w.as_bytes()))
+                || alone_on_line(buf, p, after)
+            {
                 // Avoid double-reporting 密级：内部, already found above.
-                let reported = out.iter().any(|h| h.kind == Kind::Classification && h.start <= p && h.end >= after);
+                let reported = out
+                    .iter()
+                    .any(|h| h.kind == Kind::Classification && h.start <= p && h.end >= after);
                 if !reported {
-                    Self::push(out, Kind::Classification, p, after + if alone_on_line(buf, p, after) { 0 } else { 6 }, Confidence::Medium);
+                    Self::push(
+                        out,
+                        Kind::Classification,
+                        p,
+                        after + if alone_on_line(buf, p, after) { 0 } else { 6 },
+                        Confidence::Medium,
+                    );
                 }
             }
         }
@@ -663,7 +793,9 @@ mod tests {
         let mut v = Vec::new();
         Detectors::new().scan(text.as_bytes(), &mut v);
         v.sort_by_key(|h| h.start);
-        v.into_iter().map(|h| (h.kind, text[h.start..h.end].to_owned(), h.confidence)).collect()
+        v.into_iter()
+            .map(|h| (h.kind, text[h.start..h.end].to_owned(), h.confidence))
+            .collect()
     }
 
     fn id_with_check(first17: &str) -> String {
@@ -674,15 +806,27 @@ mod tests {
     fn resident_ids() {
         let good = id_with_check("11010519491231002");
         assert_eq!(good, "11010519491231002X");
-        assert_eq!(hits(&format!("身份证号：{good}。")), [(Kind::ResidentId, good.clone(), Confidence::High)]);
+        assert_eq!(
+            hits(&format!("身份证号：{good}。")),
+            [(Kind::ResidentId, good.clone(), Confidence::High)]
+        );
         // Lower-case x is accepted.
         assert_eq!(hits(&good.to_lowercase())[0].2, Confidence::High);
         // Wrong check character: reported, but never at high confidence.
         let bad = format!("{}1", &good[..17]);
-        assert_eq!(hits(&bad), [(Kind::ResidentId, bad.clone(), Confidence::Low)]);
+        assert_eq!(
+            hits(&bad),
+            [(Kind::ResidentId, bad.clone(), Confidence::Low)]
+        );
         // Impossible birth date or province: not an ID.
-        assert!(hits(&id_with_check("11010519490231002")).is_empty(), "30 Feb");
-        assert!(hits(&id_with_check("99010519491231002")).is_empty(), "province 99");
+        assert!(
+            hits(&id_with_check("11010519490231002")).is_empty(),
+            "30 Feb"
+        );
+        assert!(
+            hits(&id_with_check("99010519491231002")).is_empty(),
+            "province 99"
+        );
         // Embedded in a longer digit run: no match.
         assert!(hits(&format!("9{good}")).is_empty());
         assert!(hits(&format!("{good}7")).is_empty());
@@ -694,8 +838,18 @@ mod tests {
 
     #[test]
     fn credit_codes() {
-        assert_eq!(hits("信用代码 91310115MA1K4XYW1X;"), [(Kind::CreditCode, "91310115MA1K4XYW1X".into(), Confidence::High)]);
-        assert!(hits("91310115MA1K4XYW15").is_empty(), "wrong check character");
+        assert_eq!(
+            hits("信用代码 91310115MA1K4XYW1X;"),
+            [(
+                Kind::CreditCode,
+                "91310115MA1K4XYW1X".into(),
+                Confidence::High
+            )]
+        );
+        assert!(
+            hits("91310115MA1K4XYW15").is_empty(),
+            "wrong check character"
+        );
         assert!(hits("091310115MA1K4XYW1X").is_empty(), "embedded");
     }
 
@@ -703,27 +857,67 @@ mod tests {
     fn bank_cards() {
         // 6222021234567890128 is Luhn-valid (computed), UnionPay prefix.
         let mut d = b"622202123456789012".to_vec();
-        let check = (0..10u8).find(|c| { let mut x = d.clone(); x.push(b'0' + c); luhn(&x) }).unwrap();
+        let check = (0..10u8)
+            .find(|c| {
+                let mut x = d.clone();
+                x.push(b'0' + c);
+                luhn(&x)
+            })
+            .unwrap();
         d.push(b'0' + check);
         let card = String::from_utf8(d).unwrap();
-        assert_eq!(hits(&format!("卡号{card}")), [(Kind::BankCard, card.clone(), Confidence::High)]);
-        let grouped = format!("{} {} {} {} {}", &card[..4], &card[4..8], &card[8..12], &card[12..16], &card[16..]);
-        assert_eq!(hits(&grouped), [(Kind::BankCard, grouped.clone(), Confidence::High)]);
+        assert_eq!(
+            hits(&format!("卡号{card}")),
+            [(Kind::BankCard, card.clone(), Confidence::High)]
+        );
+        let grouped = format!(
+            "{} {} {} {} {}",
+            &card[..4],
+            &card[4..8],
+            &card[8..12],
+            &card[12..16],
+            &card[16..]
+        );
+        assert_eq!(
+            hits(&grouped),
+            [(Kind::BankCard, grouped.clone(), Confidence::High)]
+        );
         let mut wrong = card.into_bytes();
         wrong[18] = b'0' + (check + 1) % 10;
-        assert!(hits(std::str::from_utf8(&wrong).unwrap()).is_empty(), "Luhn fails");
+        assert!(
+            hits(std::str::from_utf8(&wrong).unwrap()).is_empty(),
+            "Luhn fails"
+        );
         assert!(hits("0000000000000000").is_empty());
     }
 
     #[test]
     fn mobiles() {
-        assert_eq!(hits("13800138000"), [(Kind::Mobile, "13800138000".into(), Confidence::Medium)]);
+        assert_eq!(
+            hits("13800138000"),
+            [(Kind::Mobile, "13800138000".into(), Confidence::Medium)]
+        );
         assert_eq!(hits("手机：13800138000")[0].2, Confidence::High);
-        assert_eq!(hits("+8613800138000"), [(Kind::Mobile, "+8613800138000".into(), Confidence::High)]);
-        assert_eq!(hits("call 138 0013 8000 now"), [(Kind::Mobile, "138 0013 8000".into(), Confidence::High)]);
-        assert_eq!(hits("call 138-0013-8000."), [(Kind::Mobile, "138-0013-8000".into(), Confidence::High)]);
-        assert_eq!(hits("+86 138 0013 8000"), [(Kind::Mobile, "+86 138 0013 8000".into(), Confidence::High)]);
-        assert!(hits("12800138000").is_empty(), "12x is not a mobile segment");
+        assert_eq!(
+            hits("+8613800138000"),
+            [(Kind::Mobile, "+8613800138000".into(), Confidence::High)]
+        );
+        assert_eq!(
+            hits("call 138 0013 8000 now"),
+            [(Kind::Mobile, "138 0013 8000".into(), Confidence::High)]
+        );
+        assert_eq!(
+            hits("call 138-0013-8000."),
+            [(Kind::Mobile, "138-0013-8000".into(), Confidence::High)]
+        );
+        assert_eq!(
+            hits("+86 138 0013 8000"),
+            [(Kind::Mobile, "+86 138 0013 8000".into(), Confidence::High)]
+        );
+        assert!(
+            hits("12800138000").is_empty(),
+            "12x is not a mobile segment"
+        );
         assert!(hits("138001380001").is_empty(), "12 digits");
         assert!(hits("3.13800138000").is_empty(), "decimal fraction");
         assert!(hits("order_id=A13800138000").is_empty(), "part of a code");
@@ -731,15 +925,39 @@ mod tests {
 
     #[test]
     fn passports_emails_ips() {
-        assert_eq!(hits("护照号码 E12345678")[0], (Kind::Passport, "E12345678".into(), Confidence::High));
+        assert_eq!(
+            hits("护照号码 E12345678")[0],
+            (Kind::Passport, "E12345678".into(), Confidence::High)
+        );
         assert_eq!(hits("ref E12345678")[0].2, Confidence::Low);
         assert_eq!(hits("EA1234567 passport")[0].0, Kind::Passport);
-        assert_eq!(hits("mail zhang.san+x@example.com.cn."), [(Kind::Email, "zhang.san+x@example.com.cn".into(), Confidence::High)]);
+        assert_eq!(
+            hits("mail zhang.san+x@example.com.cn."),
+            [(
+                Kind::Email,
+                "zhang.san+x@example.com.cn".into(),
+                Confidence::High
+            )]
+        );
         assert_eq!(hits("13800138000@qq.com")[0].0, Kind::Email);
         assert!(hits("a@b").is_empty() && hits("@home").is_empty());
-        assert_eq!(hits("from 10.2.3.40 to"), [(Kind::Ipv4, "10.2.3.40".into(), Confidence::Medium)]);
-        assert!(hits("version 1.2.3.4.5").is_empty() && hits("256.1.1.1").is_empty() && hits("1.02.3.4").is_empty());
-        assert_eq!(hits("addr 2001:db8::8a2e:370:7334 ok"), [(Kind::Ipv6, "2001:db8::8a2e:370:7334".into(), Confidence::Medium)]);
+        assert_eq!(
+            hits("from 10.2.3.40 to"),
+            [(Kind::Ipv4, "10.2.3.40".into(), Confidence::Medium)]
+        );
+        assert!(
+            hits("version 1.2.3.4.5").is_empty()
+                && hits("256.1.1.1").is_empty()
+                && hits("1.02.3.4").is_empty()
+        );
+        assert_eq!(
+            hits("addr 2001:db8::8a2e:370:7334 ok"),
+            [(
+                Kind::Ipv6,
+                "2001:db8::8a2e:370:7334".into(),
+                Confidence::Medium
+            )]
+        );
         assert_eq!(hits("fe80::1 x")[0].0, Kind::Ipv6);
         assert_eq!(hits("::1")[0], (Kind::Ipv6, "::1".into(), Confidence::Low));
         assert!(hits("at 12:30:45 today").is_empty());
@@ -747,12 +965,21 @@ mod tests {
 
     #[test]
     fn classification_markings() {
-        assert_eq!(hits("机密★10年"), [(Kind::Classification, "机密★10年".into(), Confidence::High)]);
+        assert_eq!(
+            hits("机密★10年"),
+            [(Kind::Classification, "机密★10年".into(), Confidence::High)]
+        );
         assert_eq!(hits("文件 绝密★长期 内容")[0].1, "绝密★长期");
         assert_eq!(hits("秘密★")[0].1, "秘密★");
-        assert_eq!(hits("密级：机密\n正文")[0], (Kind::Classification, "密级：机密".into(), Confidence::High));
+        assert_eq!(
+            hits("密级：机密\n正文")[0],
+            (Kind::Classification, "密级：机密".into(), Confidence::High)
+        );
         assert_eq!(hits("密级: 内部")[0].1, "密级: 内部");
-        assert_eq!(hits("标题\n  【秘密】  \n正文")[0], (Kind::Classification, "秘密".into(), Confidence::Medium));
+        assert_eq!(
+            hits("标题\n  【秘密】  \n正文")[0],
+            (Kind::Classification, "秘密".into(), Confidence::Medium)
+        );
         assert_eq!(hits("内部★")[0].2, Confidence::High);
         assert_eq!(hits("内部资料 请勿外传")[0].1, "内部资料");
         // Prose is not a marking.
