@@ -381,10 +381,25 @@ impl Detectors {
             return te;
         }
         if tok.len() == 18 {
-            if let Some(c) = resident_id18(tok) {
-                Self::push(out, Kind::ResidentId, ts, te, c);
-            } else if credit_code(tok) {
-                Self::push(out, Kind::CreditCode, ts, te, Confidence::High);
+            // A valid ID wins; otherwise an all-digit run may be a Luhn-valid card (62… is
+            // both UnionPay and Gansu's province code), then an ID with a wrong check
+            // character, then a credit code.
+            let id = resident_id18(tok);
+            let card = if ts == s && te == e {
+                bank_card(tok)
+            } else {
+                None
+            };
+            match (id, card) {
+                (Some(Confidence::High), _) => {
+                    Self::push(out, Kind::ResidentId, ts, te, Confidence::High)
+                }
+                (_, Some(c)) => Self::push(out, Kind::BankCard, ts, te, c),
+                (Some(c), None) => Self::push(out, Kind::ResidentId, ts, te, c),
+                (None, None) if credit_code(tok) => {
+                    Self::push(out, Kind::CreditCode, ts, te, Confidence::High)
+                }
+                _ => {}
             }
             return te;
         }
@@ -444,7 +459,7 @@ impl Detectors {
                 {
                     let ge = run_end(buf, p + 1, |b| b.is_ascii_digit());
                     let len = ge - (p + 1);
-                    if !(2..=6).contains(&len)
+                    if !(1..=6).contains(&len)
                         || nd + len > digits.len()
                         || buf.get(ge).is_some_and(|b| is_alnum(*b))
                     {
@@ -820,11 +835,15 @@ mod tests {
         );
         // Impossible birth date or province: not an ID.
         assert!(
-            hits(&id_with_check("11010519490231002")).is_empty(),
+            hits(&id_with_check("11010519490231002"))
+                .iter()
+                .all(|h| h.0 != Kind::ResidentId),
             "30 Feb"
         );
         assert!(
-            hits(&id_with_check("99010519491231002")).is_empty(),
+            hits(&id_with_check("99010519491231002"))
+                .iter()
+                .all(|h| h.0 != Kind::ResidentId),
             "province 99"
         );
         // Embedded in a longer digit run: no match.
