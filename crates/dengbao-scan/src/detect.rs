@@ -333,6 +333,18 @@ impl Detectors {
         let n = buf.len();
         let mut i = 0;
         while i < n {
+            // 32 bytes per step while nothing can start here, then 8, then byte by byte.
+            while i + 32 <= n {
+                let w = |k: usize| {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&buf[i + k..i + k + 8]);
+                    interesting(u64::from_le_bytes(b))
+                };
+                if (w(0) | w(8) | w(16) | w(24)) != 0 {
+                    break;
+                }
+                i += 32;
+            }
             while i + 8 <= n {
                 let mut w = [0u8; 8];
                 w.copy_from_slice(&buf[i..i + 8]);
@@ -603,10 +615,17 @@ impl Detectors {
         if buf.get(e).is_some_and(|b| is_alnum(*b)) {
             return None;
         }
-        let cand = std::str::from_utf8(&buf[s..e]).ok()?;
-        if cand.bytes().filter(|b| *b == b':').count() < 2 {
+        let raw = &buf[s..e];
+        let colons = raw.iter().filter(|b| **b == b':').count();
+        // Cheap rejection of times like 12:30:45: an address has `::`, a hex letter, or
+        // all seven colons.
+        let plausible = memchr::memmem::find(raw, b"::").is_some()
+            || raw.iter().any(|b| b.is_ascii_alphabetic())
+            || colons >= 7;
+        if colons < 2 || !plausible {
             return None;
         }
+        let cand = std::str::from_utf8(raw).ok()?;
         let addr: std::net::Ipv6Addr = cand.parse().ok()?;
         let c = if addr.is_loopback() || addr.is_unspecified() {
             Confidence::Low

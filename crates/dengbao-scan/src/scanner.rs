@@ -225,25 +225,13 @@ impl Sink<'_> {
     }
 }
 
-/// Reads until `buf` holds `want` bytes or the input ends; returns whether it ended.
+/// Appends up to `want - buf.len()` bytes to `buf`, reading into its spare capacity (no
+/// zeroing, no intermediate copy); returns whether the input ended.
 fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    while buf.len() < want {
-        let start = buf.len();
-        buf.resize(want, 0);
-        match r.read(&mut buf[start..]) {
-            Ok(0) => {
-                buf.truncate(start);
-                return Ok(true);
-            }
-            Ok(k) => buf.truncate(start + k),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        }
-    }
-    Ok(false)
+    let need = want.saturating_sub(buf.len());
+    buf.reserve(need);
+    let got = r.take(need as u64).read_to_end(buf)?;
+    Ok(got < need)
 }
 
 enum Sniffed {
@@ -452,8 +440,8 @@ impl Scanner {
         let mut pending: Vec<u8> = raw.split_off(skip.min(raw.len()));
         drop(raw);
         let mut decoded = Vec::new();
+        progress(pending.len() as u64);
         loop {
-            progress(pending.len() as u64);
             match decoder.as_mut() {
                 Some(dec) => {
                     decoded.clear();
@@ -464,16 +452,25 @@ impl Scanner {
                     );
                     let (_, _, written, _) = dec.decode_to_utf8(&pending, &mut decoded, ended);
                     text.extend_from_slice(&decoded[..written]);
+                    pending.clear();
                 }
-                None => text.extend_from_slice(&pending),
+                // Only the sniffed head passes through `pending`; later reads go to `text`.
+                None => text.append(&mut pending),
             }
-            pending.clear();
             let done = sink.process(&text, ended);
             text.drain(..done);
             if ended {
                 break;
             }
-            ended = match fill(reader, &mut pending, CHUNK) {
+            let target = if decoder.is_some() {
+                &mut pending
+            } else {
+                &mut text
+            };
+            let before = target.len();
+            let res = fill(reader, target, before + CHUNK);
+            progress((target.len() - before) as u64);
+            ended = match res {
                 Ok(e) => e,
                 Err(e) => {
                     sink.report.status = FileStatus::Failed;

@@ -189,12 +189,12 @@ pub fn generate(seed: u64, bytes: usize, density: f64) -> Corpus {
         for k in 0..sentences {
             let zh = r.below(3) != 0;
             if zh {
-                text.push_str(*r.pick(&ZH));
+                text.push_str(r.pick::<&str>(&ZH));
             } else {
                 if k > 0 {
                     text.push(' ');
                 }
-                text.push_str(*r.pick(&EN));
+                text.push_str(r.pick::<&str>(&EN));
             }
             // Ordinary numbers that are not identifiers appear everywhere.
             match r.below(6) {
@@ -283,7 +283,7 @@ fn plant(r: &mut Rng, text: &mut String, planted: &mut Vec<Planted>) {
             }
         }
         3 => {
-            text.push_str(*r.pick(&["，手机 ", " Tel: ", "，联系电话 ", " mobile "]));
+            text.push_str(r.pick::<&str>(&["，手机 ", " Tel: ", "，联系电话 ", " mobile "]));
             if valid {
                 let v = mobile(r);
                 let v = match r.below(3) {
