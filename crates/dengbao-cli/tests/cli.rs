@@ -349,3 +349,97 @@ fn invalid_input_names_file_field_and_rule() {
     ]);
     assert!(String::from_utf8(out.stderr).unwrap().contains("--as-of"));
 }
+
+// ----- dengbao scan ----------------------------------------------------------------------
+
+fn scan_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dengbao-cli-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("customers.csv"),
+        "name,id,mobile\n张三,11010519491231002X,13800138000\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "nothing to see here\n").unwrap();
+    dir
+}
+
+#[test]
+fn scan_reports_masked_values_and_verdicts() {
+    let dir = scan_dir("verdicts");
+    let out = dengbao(&["scan", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.contains("Verdict: SENSITIVE"), "{t}");
+    assert!(
+        t.contains("1101**********002X") && t.contains("138****8000"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("11010519491231002X") && !t.contains("13800138000"),
+        "raw value printed: {t}"
+    );
+
+    let r = json(&["scan", dir.to_str().unwrap()]);
+    assert_eq!(r["summary"]["verdict"], "sensitive");
+    assert_eq!(r["summary"]["files_scanned"], 2);
+    assert_eq!(r["summary"]["counts"]["resident_id"]["high"], 1);
+
+    let out = dengbao(&["scan", dir.to_str().unwrap(), "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn scan_fail_on_and_errors() {
+    let dir = scan_dir("fail-on");
+    let d = dir.to_str().unwrap();
+    assert_eq!(
+        dengbao(&["scan", d, "--fail-on", "high"]).status.code(),
+        Some(3)
+    );
+    let clean = dir.join("notes.txt");
+    assert_eq!(
+        dengbao(&["scan", clean.to_str().unwrap(), "--fail-on", "low"])
+            .status
+            .code(),
+        Some(0)
+    );
+    // A path that cannot be read is reported and fails the run, after the report.
+    let out = dengbao(&["scan", d, "/nonexistent/file.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("FAILED: /nonexistent/file.txt")
+    );
+    // A bad configuration names the file and field.
+    let cfg = dir.join("bad.toml");
+    std::fs::write(&cfg, "[[regex]]\nname = \"x\"\npattern = \"(\"\n").unwrap();
+    let out = dengbao(&["scan", d, "--config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("bad.toml: regex[0].pattern"), "{err}");
+}
+
+#[test]
+fn scan_reads_standard_input() {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dengbao"))
+        .args(["scan", "-", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("密级：机密\n正文".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["summary"]["verdict"], "blocked");
+    assert_eq!(r["files"][0]["path"], "-");
+}

@@ -233,6 +233,12 @@ mod tests {
     }
 
     proptest! {
+        /// The scanners' allocation-free check agrees with the parser.
+        #[test]
+        fn division_from_bytes_agrees_with_from_str(s in "[0-9]{6}") {
+            prop_assert_eq!(DivisionCode::from_bytes(s.as_bytes()), s.parse::<DivisionCode>().ok());
+        }
+
         #[test]
         fn every_generated_credit_code_validates_and_one_change_breaks_it(
             body in proptest::collection::vec(0usize..31, 17), pos in 0usize..18, delta in 1usize..31

@@ -178,6 +178,14 @@ const PHONE_WORDS: &[&[u8]] = &[
     b"Phone",
     b"phone",
 ];
+const CREDIT_WORDS: &[&[u8]] = &[
+    "信用代码".as_bytes(),
+    "税号".as_bytes(),
+    "纳税人识别号".as_bytes(),
+    b"USCC",
+    b"credit code",
+    b"Credit Code",
+];
 const PASSPORT_WORDS: &[&[u8]] = &["护照".as_bytes(), b"passport", b"Passport", b"PASSPORT"];
 
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -409,7 +417,16 @@ impl Detectors {
                 (_, Some(c)) => Self::push(out, Kind::BankCard, ts, te, c),
                 (Some(c), None) => Self::push(out, Kind::ResidentId, ts, te, c),
                 (None, None) if credit_code(tok) => {
-                    Self::push(out, Kind::CreditCode, ts, te, Confidence::High)
+                    // An all-digit code passes the check by chance one time in 31; without
+                    // letters it needs a label nearby to be certain.
+                    let c = if tok.iter().any(u8::is_ascii_alphabetic)
+                        || context_before(buf, ts, 48, CREDIT_WORDS)
+                    {
+                        Confidence::High
+                    } else {
+                        Confidence::Medium
+                    };
+                    Self::push(out, Kind::CreditCode, ts, te, c);
                 }
                 _ => {}
             }
@@ -889,6 +906,16 @@ mod tests {
             "wrong check character"
         );
         assert!(hits("091310115MA1K4XYW1X").is_empty(), "embedded");
+        // All digits: certain only with a label.
+        let digits = "911101086000300052"; // check character 2 (GB 32100), not Luhn-valid
+        assert_eq!(
+            hits(digits)[0],
+            (Kind::CreditCode, digits.to_owned(), Confidence::Medium)
+        );
+        assert_eq!(
+            hits(&format!("纳税人识别号：{digits}"))[0].2,
+            Confidence::High
+        );
     }
 
     #[test]
