@@ -1,0 +1,208 @@
+//! The schema, as SQL both SQLite and PostgreSQL accept. `{SERIAL}` is the one
+//! backend-specific piece (an auto-numbered key) and is substituted per backend.
+
+use sqlx::AnyPool;
+
+use crate::{Backend, Result};
+
+/// Migrations in order; each runs once, in its own transaction.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial schema",
+    r#"
+CREATE TABLE organisations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    credit_code TEXT,
+    division TEXT,
+    data_version BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    totp_secret TEXT,
+    totp_enabled BIGINT NOT NULL DEFAULT 0,
+    failed_attempts BIGINT NOT NULL DEFAULT 0,
+    locked_until BIGINT NOT NULL DEFAULT 0,
+    last_totp_step BIGINT NOT NULL DEFAULT 0,
+    disabled BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX users_by_tenant ON users (tenant_id);
+CREATE TABLE role_assignments (
+    user_id TEXT NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL,
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    granted_by TEXT NOT NULL,
+    granted_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, role)
+);
+CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    csrf_token TEXT NOT NULL,
+    mfa_ok BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_seen BIGINT NOT NULL
+);
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    revoked BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE grading_objects (
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    grade BIGINT NOT NULL,
+    facts TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX grading_objects_by_grade ON grading_objects (tenant_id, grade);
+CREATE TABLE events (
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, object_id) REFERENCES grading_objects (tenant_id, id)
+);
+CREATE INDEX events_by_object ON events (tenant_id, object_id, date);
+CREATE TABLE materials (
+    tenant_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    uploaded_at BIGINT NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, object_id, kind),
+    FOREIGN KEY (tenant_id, object_id) REFERENCES grading_objects (tenant_id, id)
+);
+CREATE TABLE candidates (
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    category TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, category, id)
+);
+CREATE TABLE in_use (
+    tenant_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    category TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, object_id, category, candidate_id),
+    FOREIGN KEY (tenant_id, object_id) REFERENCES grading_objects (tenant_id, id),
+    FOREIGN KEY (tenant_id, category, candidate_id) REFERENCES candidates (tenant_id, category, id)
+);
+CREATE TABLE filings (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    grade BIGINT NOT NULL,
+    materials TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    submitted_at BIGINT,
+    submitted_by TEXT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, object_id) REFERENCES grading_objects (tenant_id, id)
+);
+CREATE TABLE audit_log (
+    seq {SERIAL},
+    tenant_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX audit_by_tenant ON audit_log (tenant_id, seq);
+"#,
+)];
+
+pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {
+    // One connection for the whole run. On PostgreSQL several server processes may start at
+    // once: a session advisory lock makes one migrate while the others wait (even
+    // `CREATE TABLE IF NOT EXISTS` races there).
+    let mut conn = pool.acquire().await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock(7242017)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = migrate_locked(&mut conn, backend).await;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock(7242017)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+async fn migrate_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<usize> {
+    use sqlx::Connection;
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)").execute(&mut *conn).await?;
+    let serial = match backend {
+        Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Backend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    };
+    let mut applied = 0;
+    for (version, description, sql) in MIGRATIONS {
+        let mut tx = conn.begin().await?;
+        let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(*version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if done.is_some() {
+            continue;
+        }
+        let text = sql.replace("{SERIAL}", serial);
+        for stmt in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            // Our own constant DDL, with one constant substituted: no input reaches it.
+            sqlx::query(sqlx::AssertSqlSafe(stmt.to_owned()))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(*version)
+        .bind(*description)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        applied += 1;
+    }
+    Ok(applied)
+}

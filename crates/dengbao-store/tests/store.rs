@@ -1,0 +1,283 @@
+//! The store on SQLite (always) and PostgreSQL (when `DATABASE_URL` is set): tenancy,
+//! optimistic concurrency, audit and data versions, filters, lockout counting.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
+use dengbao_store::{
+    Audit, EventRow, Organisation, Store, StoreError, SystemFilter, SystemRow, User, new_id,
+};
+
+async fn stores() -> Vec<(&'static str, Store)> {
+    let dir =
+        std::env::temp_dir().join(format!("dengbao-store-{}-{}", std::process::id(), new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = Store::connect(&format!("sqlite://{}", dir.join("t.db").display()), 4)
+        .await
+        .unwrap();
+    let mut v = vec![("sqlite", sqlite)];
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        v.push(("postgres", Store::connect(&url, 4).await.unwrap()));
+    }
+    for (_, s) in &v {
+        s.migrate().await.unwrap();
+        // Idempotent.
+        assert_eq!(s.migrate().await.unwrap(), 0);
+    }
+    v
+}
+
+fn audit(at: i64) -> Audit<'static> {
+    Audit {
+        actor: "test",
+        action: "test",
+        object: "x",
+        request_id: "r",
+        at,
+    }
+}
+
+async fn org(s: &Store) -> String {
+    let id = new_id();
+    s.create_organisation(&Organisation {
+        id: id.clone(),
+        name: format!("org-{id}"),
+        kind: "operator".into(),
+        credit_code: None,
+        division: None,
+        data_version: 0,
+        created_at: 1,
+    })
+    .await
+    .unwrap();
+    id
+}
+
+fn system(tenant: &str, id: &str, name: &str, grade: i64) -> SystemRow {
+    SystemRow {
+        tenant_id: tenant.into(),
+        id: id.into(),
+        name: name.into(),
+        kind: "information_system".into(),
+        grade,
+        facts: "{}".into(),
+        version: 1,
+        created_at: 10,
+        updated_at: 10,
+    }
+}
+
+#[tokio::test]
+async fn tenancy_versions_and_audit() {
+    for (name, s) in stores().await {
+        let a = org(&s).await;
+        let b = org(&s).await;
+        s.insert_system(&system(&a, "pay", "Payments", 3), &audit(10))
+            .await
+            .unwrap();
+        assert_eq!(s.data_version(&a).await.unwrap(), 1, "{name}");
+        // Same id in another tenant is a different object; B cannot see A's.
+        assert!(
+            matches!(s.system(&b, "pay").await, Err(StoreError::NotFound)),
+            "{name}"
+        );
+        s.insert_system(&system(&b, "pay", "Other", 2), &audit(11))
+            .await
+            .unwrap();
+        assert_eq!(s.system(&a, "pay").await.unwrap().name, "Payments");
+        assert!(
+            matches!(
+                s.insert_system(&system(&a, "pay", "Dup", 1), &audit(12))
+                    .await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}"
+        );
+
+        // Optimistic concurrency.
+        let v = s
+            .update_system(
+                &a,
+                "pay",
+                1,
+                "Payments v2",
+                "information_system",
+                4,
+                "{\"x\":1}",
+                &audit(13),
+            )
+            .await
+            .unwrap();
+        assert_eq!(v, 2);
+        match s
+            .update_system(
+                &a,
+                "pay",
+                1,
+                "stale",
+                "information_system",
+                1,
+                "{}",
+                &audit(14),
+            )
+            .await
+        {
+            Err(StoreError::Stale {
+                expected: 1,
+                actual: 2,
+            }) => {}
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(matches!(
+            s.update_system(&b, "nope", 1, "x", "k", 1, "{}", &audit(15))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+
+        // Events belong to the tenant's object only.
+        let e = EventRow {
+            id: new_id(),
+            object_id: "pay".into(),
+            date: "2025-01-01".into(),
+            kind: "grade_determined".into(),
+            payload: "{}".into(),
+            recorded_at: 16,
+            recorded_by: "t".into(),
+        };
+        s.add_event(&a, &e, None, &audit(16)).await.unwrap();
+        assert_eq!(s.events(&a, "pay").await.unwrap().len(), 1);
+        assert!(s.events(&b, "pay").await.unwrap().is_empty());
+        let ghost = EventRow {
+            object_id: "ghost".into(),
+            id: new_id(),
+            ..e.clone()
+        };
+        assert!(matches!(
+            s.add_event(&a, &ghost, None, &audit(17)).await,
+            Err(StoreError::NotFound)
+        ));
+
+        // Every change is audited, scoped by tenant.
+        let trail = s.audit(Some(&a), 100, 0).await.unwrap();
+        assert_eq!(trail.len(), 3, "{name}: {trail:?}");
+        assert!(trail.iter().all(|r| r.tenant_id == a));
+        assert!(trail[0].seq > trail[1].seq);
+
+        // Delete needs the current version and removes the object's events.
+        assert!(matches!(
+            s.delete_system(&a, "pay", 1, &audit(18)).await,
+            Err(StoreError::Stale { .. })
+        ));
+        s.delete_system(&a, "pay", 2, &audit(19)).await.unwrap();
+        assert!(matches!(
+            s.system(&a, "pay").await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(s.system(&b, "pay").await.unwrap().name, "Other");
+    }
+}
+
+#[tokio::test]
+async fn filters_and_pagination() {
+    for (name, s) in stores().await {
+        let t = org(&s).await;
+        for i in 0..25 {
+            s.insert_system(
+                &system(
+                    &t,
+                    &format!("s{i:02}"),
+                    &format!(
+                        "System {i:02}{}",
+                        if i % 5 == 0 { " 100%_core" } else { "" }
+                    ),
+                    1 + i % 5,
+                ),
+                &audit(i),
+            )
+            .await
+            .unwrap();
+        }
+        let page = |grade: Option<i64>, search: Option<&str>, limit, offset| SystemFilter {
+            grade,
+            kind: None,
+            search: search.map(Into::into),
+            limit,
+            offset,
+        };
+        let (rows, total) = s.systems(&t, &page(None, None, 10, 20)).await.unwrap();
+        assert_eq!((rows.len(), total), (5, 25), "{name}");
+        assert_eq!(rows[0].id, "s20");
+        let (rows, total) = s.systems(&t, &page(Some(3), None, 100, 0)).await.unwrap();
+        assert_eq!(total, 5);
+        assert!(rows.iter().all(|r| r.grade == 3));
+        // LIKE wildcards in the search text are literal.
+        let (_, total) = s
+            .systems(&t, &page(None, Some("100%_c"), 100, 0))
+            .await
+            .unwrap();
+        assert_eq!(total, 5, "{name}");
+        let (_, total) = s.systems(&t, &page(None, Some("%"), 100, 0)).await.unwrap();
+        assert_eq!(total, 5, "{name}: `%` must not match everything");
+    }
+}
+
+#[tokio::test]
+async fn users_roles_and_lockout() {
+    for (name, s) in stores().await {
+        let t = org(&s).await;
+        let uname = format!("u-{}", new_id());
+        let u = User {
+            id: new_id(),
+            tenant_id: t.clone(),
+            username: uname.clone(),
+            display_name: "U".into(),
+            password_hash: "h".into(),
+            totp_secret: None,
+            totp_enabled: false,
+            failed_attempts: 0,
+            locked_until: 0,
+            last_totp_step: 0,
+            disabled: false,
+            created_at: 1,
+        };
+        s.create_user(&u, &["member"], &audit(1)).await.unwrap();
+        assert!(
+            matches!(
+                s.create_user(
+                    &User {
+                        id: new_id(),
+                        ..u.clone()
+                    },
+                    &[],
+                    &audit(2)
+                )
+                .await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}"
+        );
+        assert_eq!(s.roles(&u.id).await.unwrap(), ["member"]);
+        s.assign_role(&t, &u.id, "security_lead", &audit(3))
+            .await
+            .unwrap();
+        assert_eq!(s.roles(&u.id).await.unwrap(), ["member", "security_lead"]);
+        for i in 1..5 {
+            assert_eq!(
+                s.login_failed(&u.id, 100, 5, 900_000).await.unwrap(),
+                0,
+                "attempt {i}"
+            );
+        }
+        assert_eq!(
+            s.login_failed(&u.id, 100, 5, 900_000).await.unwrap(),
+            900_100
+        );
+        assert_eq!(
+            s.user_by_username(&uname).await.unwrap().locked_until,
+            900_100
+        );
+        // TOTP steps cannot be replayed.
+        assert!(s.use_totp_step(&u.id, 10).await.unwrap());
+        assert!(!s.use_totp_step(&u.id, 10).await.unwrap());
+        assert!(s.use_totp_step(&u.id, 11).await.unwrap());
+    }
+}
