@@ -6,6 +6,7 @@
 mod input;
 mod render;
 mod scan;
+mod server;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -34,6 +35,15 @@ enum Command {
     Assess(AssessArgs),
     /// Find personal and classified information in files before they are shared.
     Scan(scan::ScanArgs),
+    /// Run the platform: HTTP API on SQLite (default) or PostgreSQL.
+    Serve(server::ServeArgs),
+    /// Create or upgrade the database schema.
+    Migrate(server::DbArgs),
+    /// Operator tasks: organisations, users, imports.
+    Admin {
+        #[command(subcommand)]
+        command: server::AdminCommand,
+    },
     /// Show or list rule packs.
     Rules {
         #[command(subcommand)]
@@ -112,6 +122,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Assess(a) => run_assess(a),
         Command::Scan(a) => scan::run(a),
+        Command::Serve(a) => server::serve(a),
+        Command::Migrate(a) => server::migrate(a),
+        Command::Admin { command } => server::admin(command),
         Command::Rules {
             command: RulesCommand::List,
         } => {

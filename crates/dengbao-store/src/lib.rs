@@ -62,6 +62,12 @@ pub struct Audit<'a> {
     pub at: i64,
 }
 
+impl<'a> Audit<'a> {
+    pub fn with_object(self, object: &'a str) -> Audit<'a> {
+        Audit { object, ..self }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Organisation {
     pub id: String,

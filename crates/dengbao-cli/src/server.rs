@@ -1,0 +1,254 @@
+//! `dengbao serve`, `dengbao migrate`, `dengbao admin …`: the platform's process and its
+//! operator tasks.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, anyhow};
+use dengbao_core::model::Inventory;
+use dengbao_core::{HolidayCalendar, RulePack};
+use dengbao_server::auth::{Role, check_password, hash_password_blocking, new_totp_secret};
+use dengbao_server::{AppState, Config};
+use dengbao_store::{Audit, Organisation, Store, User, new_id};
+
+/// The demo organisation's data: the example inventory that ships with the repository.
+const DEMO_INVENTORY: &str = include_str!("../../../examples/payments-operator.toml");
+
+#[derive(clap::Args)]
+pub struct DbArgs {
+    /// `sqlite://PATH` or `postgres://…`; default: SQLite under the data directory.
+    #[arg(long, env = "DENGBAO_DATABASE", value_name = "URL")]
+    database: Option<String>,
+    /// Where the embedded SQLite database lives.
+    #[arg(long, default_value = "data", value_name = "DIR")]
+    data_dir: PathBuf,
+}
+
+impl DbArgs {
+    async fn connect(&self, pool: u32) -> Result<Store> {
+        let url = match &self.database {
+            Some(u) => u.clone(),
+            None => {
+                std::fs::create_dir_all(&self.data_dir).with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+                format!("sqlite://{}", self.data_dir.join("dengbao.db").display())
+            }
+        };
+        let store = Store::connect(&url, pool).await.with_context(|| format!("cannot open the database ({})", redact(&url)))?;
+        let n = store.migrate().await.context("migration failed")?;
+        if n > 0 {
+            tracing::info!(applied = n, "database migrated");
+        }
+        Ok(store)
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on (loopback by default: expose deliberately, behind TLS).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Seed a demo organisation (idempotent) and print its logins.
+    #[arg(long)]
+    demo: bool,
+    /// Logs as JSON lines.
+    #[arg(long)]
+    log_json: bool,
+    /// Require a second factor for every user, not only administrators.
+    #[arg(long)]
+    totp_for_all: bool,
+    /// Database connections.
+    #[arg(long, default_value_t = 8)]
+    pool: u32,
+}
+
+#[derive(clap::Subcommand)]
+pub enum AdminCommand {
+    /// Create an organisation.
+    CreateOrg {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        name: String,
+        /// operator, department_in_charge, evaluation_agency, public_security, …
+        #[arg(long, default_value = "operator")]
+        kind: String,
+        #[arg(long)]
+        credit_code: Option<String>,
+        #[arg(long)]
+        division: Option<String>,
+    },
+    /// Create a user. The password is read from $DENGBAO_PASSWORD or the first line of
+    /// standard input, never from the command line.
+    CreateUser {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Organisation name.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// system_admin, security_admin, audit_admin, security_lead or member.
+        #[arg(long)]
+        role: String,
+    },
+    /// Import an inventory file (the `dengbao assess` format) into an organisation.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+        file: PathBuf,
+    },
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+pub fn serve(a: ServeArgs) -> Result<ExitCode> {
+    init_logs(a.log_json);
+    runtime()?.block_on(async move {
+        let store = a.db.connect(a.pool).await?;
+        let pack = RulePack::baseline()?;
+        if a.demo {
+            let mut inv: Inventory = toml::from_str(DEMO_INVENTORY).context("demo inventory")?;
+            inv.validate(&pack, "demo").map_err(|e| anyhow!("{e}"))?;
+            let logins = dengbao_server::demo::seed(&store, &pack, &inv, now_ms()).await?;
+            if logins.is_empty() {
+                eprintln!("Demo data already present (logins were printed when it was created).");
+            } else {
+                eprintln!("\nDemo organisations seeded. Logins (change them before real use):");
+                for l in &logins {
+                    let totp = l.totp_secret.as_ref().map(|s| format!("  TOTP secret {s}")).unwrap_or_default();
+                    eprintln!("  {:<18} {:<22} {:<16} {}{totp}", l.username, l.password, l.roles.join(","), l.organisation);
+                }
+                eprintln!();
+            }
+        }
+        let config = Config { require_totp_for_all: a.totp_for_all, ..Config::default() };
+        let state = AppState::new(store, config, pack, HolidayCalendar::new(), dengbao_server::metrics_handle());
+        let app = dengbao_server::app(state);
+        let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+        eprintln!("Dengbao listening on http://{} (API under /api/v1, OpenAPI at /api/v1/openapi.json)", a.listen);
+        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("server error")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+pub fn migrate(db: DbArgs) -> Result<ExitCode> {
+    init_logs(false);
+    runtime()?.block_on(async move {
+        db.connect(2).await?;
+        eprintln!("database is up to date");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn read_password() -> Result<String> {
+    if let Ok(p) = std::env::var("DENGBAO_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+pub fn admin(cmd: AdminCommand) -> Result<ExitCode> {
+    init_logs(false);
+    runtime()?.block_on(async move {
+        match cmd {
+            AdminCommand::CreateOrg { db, name, kind, credit_code, division } => {
+                if let Some(c) = &credit_code {
+                    c.parse::<dengbao_core::ids::CreditCode>().map_err(|e| anyhow!("--credit-code: {e}"))?;
+                }
+                if let Some(d) = &division {
+                    d.parse::<dengbao_core::ids::DivisionCode>().map_err(|e| anyhow!("--division: {e}"))?;
+                }
+                let store = db.connect(2).await?;
+                store.create_organisation(&Organisation { id: new_id(), name: name.clone(), kind, credit_code, division, data_version: 0, created_at: now_ms() }).await?;
+                eprintln!("organisation `{name}` created");
+            }
+            AdminCommand::CreateUser { db, org, username, display_name, role } => {
+                let r = Role::parse(&role).ok_or_else(|| anyhow!("--role: one of system_admin, security_admin, audit_admin, security_lead, member"))?;
+                let password = read_password()?;
+                check_password(&Config::default(), &username, &password).map_err(|e| anyhow!("password: {}", e.detail))?;
+                let store = db.connect(2).await?;
+                let o = store.organisation_by_name(&org).await.map_err(|_| anyhow!("--org: no organisation named `{org}`"))?;
+                let secret = r.is_admin().then(new_totp_secret);
+                let u = User {
+                    id: new_id(),
+                    tenant_id: o.id.clone(),
+                    username: username.clone(),
+                    display_name: display_name.unwrap_or_else(|| username.clone()),
+                    password_hash: hash_password_blocking(&password)?,
+                    totp_secret: secret.clone(),
+                    totp_enabled: secret.is_some(),
+                    failed_attempts: 0,
+                    locked_until: 0,
+                    last_totp_step: 0,
+                    disabled: false,
+                    created_at: now_ms(),
+                };
+                store.create_user(&u, &[r.as_str()], &Audit { actor: "cli", action: "user.create", object: &username, request_id: "-", at: now_ms() }).await.map_err(|e| anyhow!("{e}"))?;
+                eprintln!("user `{username}` created in `{org}` with role {}", r.as_str());
+                if let Some(s) = secret {
+                    eprintln!("administrators need a second factor: add this TOTP secret to an authenticator app: {s}");
+                }
+            }
+            AdminCommand::Import { db, org, file } => {
+                let pack = RulePack::baseline()?;
+                let inv = crate::input::load_inventory(&file, &pack)?;
+                let store = db.connect(2).await?;
+                let o = store.organisation_by_name(&org).await.map_err(|_| anyhow!("--org: no organisation named `{org}`"))?;
+                let n = inv.systems.len();
+                dengbao_server::demo::load_inventory(&store, &pack, &o.id, &inv, now_ms()).await?;
+                eprintln!("imported {n} grading objects into `{org}`");
+            }
+        }
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,233 @@
+//! `dengbao-server`: the HTTP API.
+//!
+//! Thin by design: a handler authenticates ([`auth::Principal`]), authorizes
+//! ([`auth::Principal::require`]), lets `dengbao-core` decide, lets `dengbao-store` persist
+//! (scoped by the caller's organisation, audited in the same transaction) and renders.
+//! **Architecture invariant:** this is the only crate that knows HTTP; it contains no SQL.
+
+pub mod auth;
+pub mod demo;
+pub mod dto;
+pub mod error;
+pub mod routes;
+pub mod state;
+pub mod tenant;
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{FromRequest, MatchedPath, Request, State};
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use dengbao_store::Audit;
+use serde::de::DeserializeOwned;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use state::{AppState, Config};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, PROBLEM_JSON, problem_body};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// A JSON request body whose rejections are problem details naming the field.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(rejection) => Err(body_rejection(rejection)),
+        }
+    }
+}
+
+fn body_rejection(r: JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::JsonDataError(e) => {
+            let text = e.body_text();
+            let rest = text.split_once("target type: ").map_or(text.as_str(), |(_, r)| r);
+            match rest.split_once(": ") {
+                Some((field, msg)) if !field.contains(' ') => ApiError::invalid(field, msg),
+                // Errors at the top level name the field in the message.
+                _ => {
+                    let named = ["missing field `", "unknown field `"].iter().find_map(|p| rest.split_once(p).and_then(|(_, r)| r.split_once('`')).map(|(f, _)| f.to_owned()));
+                    ApiError::invalid(named.unwrap_or_else(|| "(body)".to_owned()), rest)
+                }
+            }
+        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!("malformed JSON: {}", e.body_text())),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "send `Content-Type: application/json`"),
+        JsonRejection::BytesRejection(e) => ApiError::new(e.status(), "body", e.body_text()),
+        other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+/// The audit row of a change made by `p` in this request.
+pub fn audit<'a>(p: &'a Principal, headers: &'a HeaderMap, action: &'a str, object: &'a str, at: i64) -> Audit<'a> {
+    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    Audit { actor: &p.username, action, object, request_id, at }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Dengbao API", version = "1", description = "Multi-Level Protection Scheme (等级保护) compliance: grading objects, obligations with citations, filing dossiers, registries. Errors are RFC 9457 problem details. Authenticate with the session cookie from `POST /api/v1/auth/login` (send `x-csrf-token` on state-changing requests) or `Authorization: Bearer <API token>`."),
+    modifiers(&Security),
+    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))));
+        c.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The API routes with their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use auth as a;
+    use routes as r;
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(a::login))
+        .routes(routes!(a::totp))
+        .routes(routes!(a::totp_enroll))
+        .routes(routes!(a::totp_confirm))
+        .routes(routes!(a::logout))
+        .routes(routes!(a::me))
+        .routes(routes!(a::create_token, a::list_tokens))
+        .routes(routes!(a::revoke_token))
+        .routes(routes!(r::list_systems, r::create_system))
+        .routes(routes!(r::get_system, r::update_system, r::delete_system))
+        .routes(routes!(r::grade))
+        .routes(routes!(r::preview))
+        .routes(routes!(r::list_events, r::add_event))
+        .routes(routes!(r::system_obligations))
+        .routes(routes!(r::org_obligations))
+        .routes(routes!(r::get_dossier))
+        .routes(routes!(r::put_material, r::delete_material))
+        .routes(routes!(r::submit_filing))
+        .routes(routes!(r::set_in_use))
+        .routes(routes!(r::list_candidates, r::create_candidate))
+        .routes(routes!(r::get_candidate, r::put_candidate, r::delete_candidate))
+        .routes(routes!(r::list_users, r::create_user))
+        .routes(routes!(r::disable_user))
+        .routes(routes!(r::enable_user))
+        .routes(routes!(r::assign_role, r::revoke_role))
+        .routes(routes!(r::audit_trail))
+        .split_for_parts()
+}
+
+/// The process-wide Prometheus recorder (installed once; later calls share it).
+pub fn metrics_handle() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    static H: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = OnceLock::new();
+    H.get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok()).clone()
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", format!("database unavailable: {e}")))?;
+    Ok("ready")
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        None => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "metrics", "metrics recorder not installed").into_response(),
+    }
+}
+
+async fn fallback() -> ApiError {
+    ApiError::not_found()
+}
+
+/// Every error leaves as a problem body, including those raised before a handler runs
+/// (unknown route, wrong method, body too large), with the path and request id added.
+async fn problems(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let rid = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if status.as_u16() < 400 {
+        return resp;
+    }
+    let is_problem = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    let (mut parts, body) = resp.into_parts();
+    let mut value = if is_problem {
+        match axum::body::to_bytes(body, MAX_BODY).await.ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
+            Some(v) => v,
+            None => problem_body(status, "error", status.canonical_reason().unwrap_or("error")),
+        }
+    } else {
+        let kind = match status {
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
+            _ => "error",
+        };
+        problem_body(status, kind, status.canonical_reason().unwrap_or("error"))
+    };
+    value["instance"] = serde_json::json!(path);
+    if !rid.is_empty() {
+        value["request_id"] = serde_json::json!(rid);
+    }
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(value.to_string()))
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    r
+}
+
+async fn track(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+    resp
+}
+
+/// The whole application: API, health, metrics, OpenAPI, middleware.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    api.route("/api/v1/openapi.json", get(move || async move { Json((*doc).clone()) }))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .fallback(fallback)
+        .layer(middleware::from_fn(track))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(problems))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
