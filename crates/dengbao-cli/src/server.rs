@@ -31,11 +31,14 @@ impl DbArgs {
         let url = match &self.database {
             Some(u) => u.clone(),
             None => {
-                std::fs::create_dir_all(&self.data_dir).with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
                 format!("sqlite://{}", self.data_dir.join("dengbao.db").display())
             }
         };
-        let store = Store::connect(&url, pool).await.with_context(|| format!("cannot open the database ({})", redact(&url)))?;
+        let store = Store::connect(&url, pool)
+            .await
+            .with_context(|| format!("cannot open the database ({})", redact(&url)))?;
         let n = store.migrate().await.context("migration failed")?;
         if n > 0 {
             tracing::info!(applied = n, "database migrated");
@@ -116,8 +119,11 @@ pub enum AdminCommand {
 }
 
 fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         b.json().init();
     } else {
@@ -126,11 +132,16 @@ fn init_logs(json: bool) {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 pub fn serve(a: ServeArgs) -> Result<ExitCode> {
@@ -147,18 +158,45 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
             } else {
                 eprintln!("\nDemo organisations seeded. Logins (change them before real use):");
                 for l in &logins {
-                    let totp = l.totp_secret.as_ref().map(|s| format!("  TOTP secret {s}")).unwrap_or_default();
-                    eprintln!("  {:<18} {:<22} {:<16} {}{totp}", l.username, l.password, l.roles.join(","), l.organisation);
+                    let totp = l
+                        .totp_secret
+                        .as_ref()
+                        .map(|s| format!("  TOTP secret {s}"))
+                        .unwrap_or_default();
+                    eprintln!(
+                        "  {:<18} {:<22} {:<16} {}{totp}",
+                        l.username,
+                        l.password,
+                        l.roles.join(","),
+                        l.organisation
+                    );
                 }
                 eprintln!();
             }
         }
-        let config = Config { require_totp_for_all: a.totp_for_all, ..Config::default() };
-        let state = AppState::new(store, config, pack, HolidayCalendar::new(), dengbao_server::metrics_handle());
+        let config = Config {
+            require_totp_for_all: a.totp_for_all,
+            ..Config::default()
+        };
+        let state = AppState::new(
+            store,
+            config,
+            pack,
+            HolidayCalendar::new(),
+            dengbao_server::metrics_handle(),
+        );
         let app = dengbao_server::app(state);
-        let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
-        eprintln!("Dengbao listening on http://{} (API under /api/v1, OpenAPI at /api/v1/openapi.json)", a.listen);
-        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("server error")?;
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        eprintln!(
+            "Dengbao listening on http://{} (API under /api/v1, OpenAPI at /api/v1/openapi.json)",
+            a.listen
+        );
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("server error")?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -169,7 +207,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -193,7 +232,10 @@ fn read_password() -> Result<String> {
         return Ok(p);
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 

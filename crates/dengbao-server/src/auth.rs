@@ -8,11 +8,11 @@
 use std::sync::OnceLock;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -43,7 +43,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::SystemAdmin, Role::SecurityAdmin, Role::AuditAdmin, Role::SecurityLead, Role::Member];
+    pub const ALL: [Role; 5] = [
+        Role::SystemAdmin,
+        Role::SecurityAdmin,
+        Role::AuditAdmin,
+        Role::SecurityLead,
+        Role::Member,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Role::SystemAdmin => "system_admin",
@@ -57,7 +63,10 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
     pub fn is_admin(self) -> bool {
-        matches!(self, Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin)
+        matches!(
+            self,
+            Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin
+        )
     }
 }
 
@@ -74,14 +83,27 @@ fn grants(role: Role, p: Permission) -> bool {
     use Permission::*;
     matches!(
         (role, p),
-        (Role::Member, Read) | (Role::SecurityLead, Read | Write) | (Role::SystemAdmin, ManageUsers) | (Role::SecurityAdmin, AssignRoles) | (Role::AuditAdmin, ReadAudit)
+        (Role::Member, Read)
+            | (Role::SecurityLead, Read | Write)
+            | (Role::SystemAdmin, ManageUsers)
+            | (Role::SecurityAdmin, AssignRoles)
+            | (Role::AuditAdmin, ReadAudit)
     )
 }
 
 #[derive(Clone, Debug)]
 pub enum Via {
-    Session { id_hash: String, csrf: String, created_at: i64, last_seen: i64, mfa_ok: bool },
-    Token { write: bool, expires_at: i64 },
+    Session {
+        id_hash: String,
+        csrf: String,
+        created_at: i64,
+        last_seen: i64,
+        mfa_ok: bool,
+    },
+    Token {
+        write: bool,
+        expires_at: i64,
+    },
 }
 
 /// An authenticated caller, with the organisation every query is scoped to.
@@ -108,7 +130,14 @@ impl Principal {
         if self.can(p) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("your roles ({}) do not allow this", self.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))))
+            Err(ApiError::forbidden(format!(
+                "your roles ({}) do not allow this",
+                self.roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
         }
     }
 
@@ -128,7 +157,10 @@ pub fn random_token() -> ApiResult<String> {
 
 /// SM3 (GB/T 32905) of a secret token: what is stored, so a database leak gives no tokens.
 pub fn token_hash(token: &str) -> String {
-    sm3::Sm3::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    sm3::Sm3::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -139,32 +171,68 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub fn check_password(cfg: &crate::state::Config, username: &str, pw: &str) -> ApiResult<()> {
     let n = pw.chars().count();
     if n < cfg.password_min_length || n > 256 {
-        return Err(ApiError::invalid("password", format!("must be {}–256 characters (password policy)", cfg.password_min_length)));
+        return Err(ApiError::invalid(
+            "password",
+            format!(
+                "must be {}–256 characters (password policy)",
+                cfg.password_min_length
+            ),
+        ));
     }
-    let classes = [pw.chars().any(|c| c.is_lowercase()), pw.chars().any(|c| c.is_uppercase()), pw.chars().any(|c| c.is_ascii_digit()), pw.chars().any(|c| !c.is_alphanumeric())].iter().filter(|x| **x).count();
+    let classes = [
+        pw.chars().any(|c| c.is_lowercase()),
+        pw.chars().any(|c| c.is_uppercase()),
+        pw.chars().any(|c| c.is_ascii_digit()),
+        pw.chars().any(|c| !c.is_alphanumeric()),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
     if classes < cfg.password_min_classes {
-        return Err(ApiError::invalid("password", format!("must mix at least {} of: lower case, upper case, digits, other characters (password policy)", cfg.password_min_classes)));
+        return Err(ApiError::invalid(
+            "password",
+            format!(
+                "must mix at least {} of: lower case, upper case, digits, other characters (password policy)",
+                cfg.password_min_classes
+            ),
+        ));
     }
     if !username.is_empty() && pw.to_lowercase().contains(&username.to_lowercase()) {
-        return Err(ApiError::invalid("password", "must not contain the username (password policy)"));
+        return Err(ApiError::invalid(
+            "password",
+            "must not contain the username (password policy)",
+        ));
     }
     Ok(())
 }
 
 /// argon2id with its default (OWASP) parameters, on a blocking thread.
 pub async fn hash_password(pw: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || Argon2::default().hash_password(pw.as_bytes()).map(|h| h.to_string()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(pw.as_bytes())
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }
 
 pub fn hash_password_blocking(pw: &str) -> anyhow::Result<String> {
-    Argon2::default().hash_password(pw.as_bytes()).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("{e}"))
+    Argon2::default()
+        .hash_password(pw.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn verify_password(pw: String, hash: String) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || Argon2::default().verify_password(pw.as_bytes(), hash.as_str()).is_ok()).await.map_err(ApiError::internal)
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(pw.as_bytes(), hash.as_str())
+            .is_ok()
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 /// A fixed hash to verify against when the user does not exist, so timing does not tell.
@@ -190,7 +258,9 @@ pub fn new_totp_secret() -> String {
 
 /// Checks a TOTP code and consumes its time step (RFC 6238 §5.2: a code is accepted once).
 async fn check_totp(state: &AppState, user: &dengbao_store::User, code: &str) -> ApiResult<bool> {
-    let Some(secret) = &user.totp_secret else { return Ok(false) };
+    let Some(secret) = &user.totp_secret else {
+        return Ok(false);
+    };
     let totp = totp_for(secret, &user.username)?;
     let now = (state.clock.now_ms() / 1000).max(0) as u64;
     match totp.check(code.trim(), now) {
@@ -200,12 +270,21 @@ async fn check_totp(state: &AppState, user: &dengbao_store::User, code: &str) ->
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).map(str::trim).find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
 }
 
 fn session_cookie(token: &str, max_age_s: i64) -> HeaderValue {
     // Secure + HttpOnly + SameSite=Strict: never sent cross-site, never readable by script.
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}")).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
 fn unsafe_method(m: &Method) -> bool {
@@ -216,20 +295,43 @@ fn unsafe_method(m: &Method) -> bool {
 
 /// Resolves the caller from a bearer token or a session cookie; `allow_pending` accepts a
 /// session still waiting for its second factor.
-async fn authenticate(parts: &Parts, state: &AppState, allow_pending: bool) -> ApiResult<Principal> {
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    allow_pending: bool,
+) -> ApiResult<Principal> {
     let now = state.clock.now_ms();
-    if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let token = auth.strip_prefix("Bearer ").ok_or_else(|| ApiError::unauthorized("use `Authorization: Bearer <token>`"))?;
+    if let Some(auth) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let token = auth
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| ApiError::unauthorized("use `Authorization: Bearer <token>`"))?;
         let h = token_hash(token.trim());
         let key = format!("t:{h}");
         let p = match state.principals.get(&key) {
             Some(p) => p,
             None => {
-                let t = state.store.token_by_hash(&h).await.map_err(|_| ApiError::unauthorized("unknown or revoked token"))?;
+                let t = state
+                    .store
+                    .token_by_hash(&h)
+                    .await
+                    .map_err(|_| ApiError::unauthorized("unknown or revoked token"))?;
                 if t.revoked {
                     return Err(ApiError::unauthorized("unknown or revoked token"));
                 }
-                let p = load_principal(state, &t.tenant_id, &t.user_id, Via::Token { write: t.scope == "write", expires_at: t.expires_at }).await?;
+                let p = load_principal(
+                    state,
+                    &t.tenant_id,
+                    &t.user_id,
+                    Via::Token {
+                        write: t.scope == "write",
+                        expires_at: t.expires_at,
+                    },
+                )
+                .await?;
                 state.principals.put(key, p.clone());
                 p
             }
@@ -241,33 +343,67 @@ async fn authenticate(parts: &Parts, state: &AppState, allow_pending: bool) -> A
         }
         return Ok(p);
     }
-    let raw = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| ApiError::unauthorized("log in first"))?;
+    let raw = cookie(&parts.headers, SESSION_COOKIE)
+        .ok_or_else(|| ApiError::unauthorized("log in first"))?;
     let h = token_hash(raw);
     let key = format!("s:{h}");
     let mut p = match state.principals.get(&key) {
         Some(p) => p,
         None => {
-            let s = state.store.session(&h).await.map_err(|_| ApiError::unauthorized("session expired or logged out; log in again"))?;
-            let p = load_principal(state, &s.tenant_id, &s.user_id, Via::Session { id_hash: h.clone(), csrf: s.csrf_token, created_at: s.created_at, last_seen: s.last_seen, mfa_ok: s.mfa_ok }).await?;
+            let s = state.store.session(&h).await.map_err(|_| {
+                ApiError::unauthorized("session expired or logged out; log in again")
+            })?;
+            let p = load_principal(
+                state,
+                &s.tenant_id,
+                &s.user_id,
+                Via::Session {
+                    id_hash: h.clone(),
+                    csrf: s.csrf_token,
+                    created_at: s.created_at,
+                    last_seen: s.last_seen,
+                    mfa_ok: s.mfa_ok,
+                },
+            )
+            .await?;
             state.principals.put(key.clone(), p.clone());
             p
         }
     };
-    let Via::Session { id_hash, csrf, created_at, last_seen, mfa_ok } = &mut p.via else { return Err(ApiError::unauthorized("log in first")) };
+    let Via::Session {
+        id_hash,
+        csrf,
+        created_at,
+        last_seen,
+        mfa_ok,
+    } = &mut p.via
+    else {
+        return Err(ApiError::unauthorized("log in first"));
+    };
     let cfg = &state.config;
     if now - *last_seen > cfg.session_idle_ms || now - *created_at > cfg.session_absolute_ms {
         state.store.delete_session(id_hash).await?;
         state.principals.remove(&key);
-        return Err(ApiError::unauthorized("session expired; log in again").with_extra(json!({ "reason": "session_expired" })));
+        return Err(ApiError::unauthorized("session expired; log in again")
+            .with_extra(json!({ "reason": "session_expired" })));
     }
     if unsafe_method(&parts.method) {
-        let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
         if !constant_time_eq(sent, csrf.as_bytes()) {
-            return Err(ApiError::forbidden(format!("missing or wrong {CSRF_HEADER} header (CSRF protection)")));
+            return Err(ApiError::forbidden(format!(
+                "missing or wrong {CSRF_HEADER} header (CSRF protection)"
+            )));
         }
     }
     if !*mfa_ok && !allow_pending {
-        return Err(ApiError::unauthorized("second factor required: POST /api/v1/auth/totp").with_extra(json!({ "reason": "mfa_required" })));
+        return Err(
+            ApiError::unauthorized("second factor required: POST /api/v1/auth/totp")
+                .with_extra(json!({ "reason": "mfa_required" })),
+        );
     }
     if now - *last_seen > TOUCH_EVERY_MS {
         state.store.touch_session(id_hash, now).await?;
@@ -277,13 +413,34 @@ async fn authenticate(parts: &Parts, state: &AppState, allow_pending: bool) -> A
     Ok(p)
 }
 
-async fn load_principal(state: &AppState, tenant: &str, user_id: &str, via: Via) -> ApiResult<Principal> {
-    let u = state.store.user(tenant, user_id).await.map_err(|_| ApiError::unauthorized("unknown user"))?;
+async fn load_principal(
+    state: &AppState,
+    tenant: &str,
+    user_id: &str,
+    via: Via,
+) -> ApiResult<Principal> {
+    let u = state
+        .store
+        .user(tenant, user_id)
+        .await
+        .map_err(|_| ApiError::unauthorized("unknown user"))?;
     if u.disabled {
         return Err(ApiError::unauthorized("account disabled"));
     }
-    let roles = state.store.roles(&u.id).await?.iter().filter_map(|r| Role::parse(r)).collect();
-    Ok(Principal { user_id: u.id, tenant_id: u.tenant_id, username: u.username, roles, via })
+    let roles = state
+        .store
+        .roles(&u.id)
+        .await?
+        .iter()
+        .filter_map(|r| Role::parse(r))
+        .collect();
+    Ok(Principal {
+        user_id: u.id,
+        tenant_id: u.tenant_id,
+        username: u.username,
+        roles,
+        via,
+    })
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -301,7 +458,9 @@ impl FromRequestParts<AppState> for PendingSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<PendingSession> {
         let p = authenticate(parts, state, true).await?;
         if !matches!(p.via, Via::Session { .. }) {
-            return Err(ApiError::forbidden("this endpoint needs an interactive session"));
+            return Err(ApiError::forbidden(
+                "this endpoint needs an interactive session",
+            ));
         }
         Ok(PendingSession(p))
     }
@@ -309,7 +468,11 @@ impl FromRequestParts<AppState> for PendingSession {
 
 /// The request id (set by the request-id layer) for audit rows.
 pub fn request_id(headers: &HeaderMap) -> String {
-    headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned()
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned()
 }
 
 // ----- handlers ------------------------------------------------------------------------------
@@ -342,7 +505,10 @@ fn needs_totp(state: &AppState, user: &dengbao_store::User, roles: &[Role]) -> b
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = SessionView, description = "Logged in; a session cookie is set"), (status = 401, description = "Wrong username or password"), (status = 403, description = "Account locked")))]
-pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>) -> ApiResult<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    Body(req): Body<LoginRequest>,
+) -> ApiResult<Response> {
     let now = state.clock.now_ms();
     if req.username.len() > 128 || req.password.len() > 1024 {
         return Err(ApiError::unauthorized("wrong username or password"));
@@ -359,20 +525,42 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>)
         return Err(locked(user.locked_until));
     }
     if user.disabled || !verify_password(req.password, user.password_hash.clone()).await? {
-        let until = state.store.login_failed(&user.id, now, state.config.lockout_attempts, state.config.lockout_ms).await?;
+        let until = state
+            .store
+            .login_failed(
+                &user.id,
+                now,
+                state.config.lockout_attempts,
+                state.config.lockout_ms,
+            )
+            .await?;
         if until > 0 {
             return Err(locked(until));
         }
         return Err(ApiError::unauthorized("wrong username or password"));
     }
     state.store.login_succeeded(&user.id).await?;
-    let roles: Vec<Role> = state.store.roles(&user.id).await?.iter().filter_map(|r| Role::parse(r)).collect();
+    let roles: Vec<Role> = state
+        .store
+        .roles(&user.id)
+        .await?
+        .iter()
+        .filter_map(|r| Role::parse(r))
+        .collect();
     let mfa = needs_totp(&state, &user, &roles);
     let token = random_token()?;
     let csrf = random_token()?;
     state
         .store
-        .create_session(&dengbao_store::Session { id_hash: token_hash(&token), user_id: user.id.clone(), tenant_id: user.tenant_id.clone(), csrf_token: csrf.clone(), mfa_ok: !mfa, created_at: now, last_seen: now })
+        .create_session(&dengbao_store::Session {
+            id_hash: token_hash(&token),
+            user_id: user.id.clone(),
+            tenant_id: user.tenant_id.clone(),
+            csrf_token: csrf.clone(),
+            mfa_ok: !mfa,
+            created_at: now,
+            last_seen: now,
+        })
         .await?;
     let view = SessionView {
         user_id: user.id,
@@ -385,12 +573,20 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>)
         csrf_token: csrf,
     };
     let mut r = Json(view).into_response();
-    r.headers_mut().insert(header::SET_COOKIE, session_cookie(&token, state.config.session_absolute_ms / 1000));
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&token, state.config.session_absolute_ms / 1000),
+    );
     Ok(r)
 }
 
 fn locked(until: i64) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "account-locked", "too many failed attempts; the account is locked").with_extra(json!({ "locked_until_ms": until }))
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "account-locked",
+        "too many failed attempts; the account is locked",
+    )
+    .with_extra(json!({ "locked_until_ms": until }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -420,7 +616,11 @@ async fn session_view(state: &AppState, p: &Principal) -> ApiResult<SessionView>
 
 #[utoipa::path(post, path = "/api/v1/auth/totp", tag = "auth", request_body = TotpRequest,
     responses((status = 200, body = SessionView), (status = 401, description = "Wrong or reused code")))]
-pub async fn totp(State(state): State<AppState>, PendingSession(p): PendingSession, Body(req): Body<TotpRequest>) -> ApiResult<Json<SessionView>> {
+pub async fn totp(
+    State(state): State<AppState>,
+    PendingSession(p): PendingSession,
+    Body(req): Body<TotpRequest>,
+) -> ApiResult<Json<SessionView>> {
     let now = state.clock.now_ms();
     let user = state.store.user(&p.tenant_id, &p.user_id).await?;
     if user.locked_until > now {
@@ -428,13 +628,23 @@ pub async fn totp(State(state): State<AppState>, PendingSession(p): PendingSessi
     }
     if !user.totp_enabled || !check_totp(&state, &user, &req.code).await? {
         // Wrong codes count toward the lockout like wrong passwords.
-        let until = state.store.login_failed(&user.id, now, state.config.lockout_attempts, state.config.lockout_ms).await?;
+        let until = state
+            .store
+            .login_failed(
+                &user.id,
+                now,
+                state.config.lockout_attempts,
+                state.config.lockout_ms,
+            )
+            .await?;
         if until > 0 {
             return Err(locked(until));
         }
         return Err(ApiError::unauthorized("wrong or already used code"));
     }
-    let Via::Session { id_hash, .. } = &p.via else { return Err(ApiError::forbidden("interactive session required")) };
+    let Via::Session { id_hash, .. } = &p.via else {
+        return Err(ApiError::forbidden("interactive session required"));
+    };
     state.store.set_session_mfa(id_hash).await?;
     state.principals.remove(&format!("s:{id_hash}"));
     let mut p = p.clone();
@@ -452,19 +662,36 @@ pub struct TotpEnrolment {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/totp/enroll", tag = "auth", responses((status = 200, body = TotpEnrolment), (status = 409, description = "Already enrolled")))]
-pub async fn totp_enroll(State(state): State<AppState>, PendingSession(p): PendingSession) -> ApiResult<Json<TotpEnrolment>> {
+pub async fn totp_enroll(
+    State(state): State<AppState>,
+    PendingSession(p): PendingSession,
+) -> ApiResult<Json<TotpEnrolment>> {
     let user = state.store.user(&p.tenant_id, &p.user_id).await?;
     if user.totp_enabled {
-        return Err(ApiError::conflict("a second factor is already enrolled; an administrator must reset it"));
+        return Err(ApiError::conflict(
+            "a second factor is already enrolled; an administrator must reset it",
+        ));
     }
     let secret = new_totp_secret();
-    let url = totp_for(&secret, &user.username)?.to_url().map_err(ApiError::internal)?;
-    state.store.set_totp(&p.tenant_id, &p.user_id, Some(&secret), false).await?;
-    Ok(Json(TotpEnrolment { secret, otpauth_url: url }))
+    let url = totp_for(&secret, &user.username)?
+        .to_url()
+        .map_err(ApiError::internal)?;
+    state
+        .store
+        .set_totp(&p.tenant_id, &p.user_id, Some(&secret), false)
+        .await?;
+    Ok(Json(TotpEnrolment {
+        secret,
+        otpauth_url: url,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "auth", request_body = TotpRequest, responses((status = 200, body = SessionView), (status = 401, description = "Wrong code")))]
-pub async fn totp_confirm(State(state): State<AppState>, PendingSession(p): PendingSession, Body(req): Body<TotpRequest>) -> ApiResult<Json<SessionView>> {
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    PendingSession(p): PendingSession,
+    Body(req): Body<TotpRequest>,
+) -> ApiResult<Json<SessionView>> {
     let user = state.store.user(&p.tenant_id, &p.user_id).await?;
     if user.totp_enabled || user.totp_secret.is_none() {
         return Err(ApiError::conflict("nothing to confirm: enrol first"));
@@ -472,8 +699,13 @@ pub async fn totp_confirm(State(state): State<AppState>, PendingSession(p): Pend
     if !check_totp(&state, &user, &req.code).await? {
         return Err(ApiError::unauthorized("wrong code"));
     }
-    state.store.set_totp(&p.tenant_id, &p.user_id, user.totp_secret.as_deref(), true).await?;
-    let Via::Session { id_hash, .. } = &p.via else { return Err(ApiError::forbidden("interactive session required")) };
+    state
+        .store
+        .set_totp(&p.tenant_id, &p.user_id, user.totp_secret.as_deref(), true)
+        .await?;
+    let Via::Session { id_hash, .. } = &p.via else {
+        return Err(ApiError::forbidden("interactive session required"));
+    };
     state.store.set_session_mfa(id_hash).await?;
     state.principals.remove(&format!("s:{id_hash}"));
     let mut p = p.clone();
@@ -484,13 +716,17 @@ pub async fn totp_confirm(State(state): State<AppState>, PendingSession(p): Pend
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "Logged out")))]
-pub async fn logout(State(state): State<AppState>, PendingSession(p): PendingSession) -> ApiResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    PendingSession(p): PendingSession,
+) -> ApiResult<Response> {
     if let Via::Session { id_hash, .. } = &p.via {
         state.store.delete_session(id_hash).await?;
         state.principals.remove(&format!("s:{id_hash}"));
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
-    r.headers_mut().insert(header::SET_COOKIE, session_cookie("", 0));
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie("", 0));
     Ok(r)
 }
 
@@ -524,12 +760,21 @@ pub struct TokenView {
 }
 
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = TokenRequest, responses((status = 201, body = TokenView)))]
-pub async fn create_token(State(state): State<AppState>, headers: HeaderMap, p: Principal, Body(req): Body<TokenRequest>) -> ApiResult<(StatusCode, Json<TokenView>)> {
+pub async fn create_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    p: Principal,
+    Body(req): Body<TokenRequest>,
+) -> ApiResult<(StatusCode, Json<TokenView>)> {
     if !matches!(p.via, Via::Session { .. }) {
-        return Err(ApiError::forbidden("tokens are created from an interactive session"));
+        return Err(ApiError::forbidden(
+            "tokens are created from an interactive session",
+        ));
     }
     if p.is_admin() {
-        return Err(ApiError::forbidden("administrators act only through interactive sessions with a second factor"));
+        return Err(ApiError::forbidden(
+            "administrators act only through interactive sessions with a second factor",
+        ));
     }
     p.require(Permission::Read)?;
     if req.name.trim().is_empty() || req.name.chars().count() > 100 {
@@ -539,7 +784,10 @@ pub async fn create_token(State(state): State<AppState>, headers: HeaderMap, p: 
         return Err(ApiError::invalid("scope", "`read` or `write`"));
     }
     if !(1..=365).contains(&req.expires_in_days) {
-        return Err(ApiError::invalid("expires_in_days", "1–365 (tokens always expire)"));
+        return Err(ApiError::invalid(
+            "expires_in_days",
+            "1–365 (tokens always expire)",
+        ));
     }
     let now = state.clock.now_ms();
     let secret = format!("dbt_{}", random_token()?);
@@ -554,20 +802,60 @@ pub async fn create_token(State(state): State<AppState>, headers: HeaderMap, p: 
         revoked: false,
         created_at: now,
     };
-    state.store.create_token(&t, &audit(&p, &headers, "token.create", &t.id, now)).await?;
-    Ok((StatusCode::CREATED, Json(TokenView { id: t.id, name: t.name, scope: t.scope, expires_at_ms: t.expires_at, revoked: false, token: Some(secret) })))
+    state
+        .store
+        .create_token(&t, &audit(&p, &headers, "token.create", &t.id, now))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenView {
+            id: t.id,
+            name: t.name,
+            scope: t.scope,
+            expires_at_ms: t.expires_at,
+            revoked: false,
+            token: Some(secret),
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, body = Vec<TokenView>)))]
-pub async fn list_tokens(State(state): State<AppState>, p: Principal) -> ApiResult<Json<Vec<TokenView>>> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    p: Principal,
+) -> ApiResult<Json<Vec<TokenView>>> {
     let v = state.store.tokens(&p.tenant_id, &p.user_id).await?;
-    Ok(Json(v.into_iter().map(|t| TokenView { id: t.id, name: t.name, scope: t.scope, expires_at_ms: t.expires_at, revoked: t.revoked, token: None }).collect()))
+    Ok(Json(
+        v.into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                name: t.name,
+                scope: t.scope,
+                expires_at_ms: t.expires_at,
+                revoked: t.revoked,
+                token: None,
+            })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
-pub async fn revoke_token(State(state): State<AppState>, headers: HeaderMap, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    p: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let now = state.clock.now_ms();
-    state.store.revoke_token(&p.tenant_id, &p.user_id, &id, &audit(&p, &headers, "token.revoke", &id, now)).await?;
+    state
+        .store
+        .revoke_token(
+            &p.tenant_id,
+            &p.user_id,
+            &id,
+            &audit(&p, &headers, "token.revoke", &id, now),
+        )
+        .await?;
     state.principals.clear();
     Ok(StatusCode::NO_CONTENT)
 }

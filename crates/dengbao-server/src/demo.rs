@@ -4,7 +4,10 @@
 use dengbao_core::RulePack;
 use dengbao_core::grading::final_grade;
 use dengbao_core::model::Inventory;
-use dengbao_store::{Audit, CandidateRow, EventRow, MaterialRow, Organisation, Store, StoreError, SystemRow, User, new_id};
+use dengbao_store::{
+    Audit, CandidateRow, EventRow, MaterialRow, Organisation, Store, StoreError, SystemRow, User,
+    new_id,
+};
 
 use crate::auth::{hash_password_blocking, new_totp_secret};
 use crate::dto::SystemFacts;
@@ -30,31 +33,79 @@ fn kind_json<T: serde::Serialize>(v: &T) -> anyhow::Result<String> {
 }
 
 /// Seeds once (idempotent: an existing demo organisation is left alone). `now` is epoch ms.
-pub async fn seed(store: &Store, pack: &RulePack, inv: &Inventory, now: i64) -> anyhow::Result<Vec<DemoLogin>> {
+pub async fn seed(
+    store: &Store,
+    pack: &RulePack,
+    inv: &Inventory,
+    now: i64,
+) -> anyhow::Result<Vec<DemoLogin>> {
     seed_named(store, pack, inv, now, "").await
 }
 
 /// [`seed`] with a prefix on organisation names and usernames, so tests sharing one
 /// database get organisations of their own.
-pub async fn seed_named(store: &Store, pack: &RulePack, inv: &Inventory, now: i64, tag: &str) -> anyhow::Result<Vec<DemoLogin>> {
+pub async fn seed_named(
+    store: &Store,
+    pack: &RulePack,
+    inv: &Inventory,
+    now: i64,
+    tag: &str,
+) -> anyhow::Result<Vec<DemoLogin>> {
     let demo_org = format!("{tag}{DEMO_ORG}");
     let other_org = format!("{tag}{OTHER_ORG}");
     if store.organisation_by_name(&demo_org).await.is_ok() {
         return Ok(Vec::new());
     }
     let mut logins = Vec::new();
-    for (name, credit, division) in [(demo_org.as_str(), Some("91310115MA1K4XYW1X"), Some("310115")), (other_org.as_str(), None, Some("110105"))] {
+    for (name, credit, division) in [
+        (
+            demo_org.as_str(),
+            Some("91310115MA1K4XYW1X"),
+            Some("310115"),
+        ),
+        (other_org.as_str(), None, Some("110105")),
+    ] {
         let is_demo = name == demo_org;
-        let org = Organisation { id: new_id(), name: name.into(), kind: "operator".into(), credit_code: credit.map(Into::into), division: division.map(Into::into), data_version: 0, created_at: now };
+        let org = Organisation {
+            id: new_id(),
+            name: name.into(),
+            kind: "operator".into(),
+            credit_code: credit.map(Into::into),
+            division: division.map(Into::into),
+            data_version: 0,
+            created_at: now,
+        };
         store.create_organisation(&org).await?;
-        let audit = Audit { actor: "demo-seed", action: "demo.seed", object: &org.id, request_id: "-", at: now };
-        let prefix = if is_demo { tag.to_owned() } else { format!("{tag}hospital-") };
+        let audit = Audit {
+            actor: "demo-seed",
+            action: "demo.seed",
+            object: &org.id,
+            request_id: "-",
+            at: now,
+        };
+        let prefix = if is_demo {
+            tag.to_owned()
+        } else {
+            format!("{tag}hospital-")
+        };
         let users: &[(&str, &str, &[&'static str])] = &[
             ("lead", "Security Lead 安全负责人", &["security_lead"]),
             ("member", "Member 成员", &["member"]),
-            ("sysadmin", "System Administrator 系统管理员", &["system_admin"]),
-            ("secadmin", "Security Administrator 安全管理员", &["security_admin"]),
-            ("auditor", "Audit Administrator 审计管理员", &["audit_admin"]),
+            (
+                "sysadmin",
+                "System Administrator 系统管理员",
+                &["system_admin"],
+            ),
+            (
+                "secadmin",
+                "Security Administrator 安全管理员",
+                &["security_admin"],
+            ),
+            (
+                "auditor",
+                "Audit Administrator 审计管理员",
+                &["audit_admin"],
+            ),
         ];
         for (user, display, roles) in users {
             let username = format!("{prefix}{user}");
@@ -76,7 +127,13 @@ pub async fn seed_named(store: &Store, pack: &RulePack, inv: &Inventory, now: i6
                 created_at: now,
             };
             store.create_user(&u, roles, &audit).await?;
-            logins.push(DemoLogin { organisation: name.into(), username, password, roles: roles.to_vec(), totp_secret: secret });
+            logins.push(DemoLogin {
+                organisation: name.into(),
+                username,
+                password,
+                roles: roles.to_vec(),
+                totp_secret: secret,
+            });
         }
         if is_demo {
             load_inventory(store, pack, &org.id, inv, now).await?;
@@ -84,14 +141,20 @@ pub async fn seed_named(store: &Store, pack: &RulePack, inv: &Inventory, now: i6
             // The other organisation's objects have ids of their own, so that asking for the
             // demo organisation's ids can only ever answer 404.
             let other = Inventory {
-                systems: inv.systems.iter().take(1).cloned().map(|mut s| {
-                    s.id = format!("h-{}", s.id);
-                    s.name = format!("Hospital {}", s.name);
-                    s.products_in_use.clear();
-                    s.crypto_products_in_use.clear();
-                    s.events.retain(|e| e.agency.is_none());
-                    s
-                }).collect(),
+                systems: inv
+                    .systems
+                    .iter()
+                    .take(1)
+                    .cloned()
+                    .map(|mut s| {
+                        s.id = format!("h-{}", s.id);
+                        s.name = format!("Hospital {}", s.name);
+                        s.products_in_use.clear();
+                        s.crypto_products_in_use.clear();
+                        s.events.retain(|e| e.agency.is_none());
+                        s
+                    })
+                    .collect(),
                 ..Inventory::default()
             };
             load_inventory(store, pack, &org.id, &other, now).await?;
@@ -102,31 +165,93 @@ pub async fn seed_named(store: &Store, pack: &RulePack, inv: &Inventory, now: i6
 
 /// Writes an inventory (registries, systems, events, materials, products in use) into an
 /// organisation.
-pub async fn load_inventory(store: &Store, pack: &RulePack, tenant: &str, inv: &Inventory, now: i64) -> anyhow::Result<()> {
-    let audit = Audit { actor: "import", action: "import", object: tenant, request_id: "-", at: now };
-    for (category, list) in [("product", &inv.products), ("agency", &inv.agencies), ("crypto_product", &inv.crypto_products)] {
+pub async fn load_inventory(
+    store: &Store,
+    pack: &RulePack,
+    tenant: &str,
+    inv: &Inventory,
+    now: i64,
+) -> anyhow::Result<()> {
+    let audit = Audit {
+        actor: "import",
+        action: "import",
+        object: tenant,
+        request_id: "-",
+        at: now,
+    };
+    for (category, list) in [
+        ("product", &inv.products),
+        ("agency", &inv.agencies),
+        ("crypto_product", &inv.crypto_products),
+    ] {
         for c in list {
-            let row = CandidateRow { category: category.into(), id: c.id.clone(), name: c.name.clone(), facts: serde_json::to_string(&c.facts)?, evidence: serde_json::to_string(&c.evidence)?, version: 1 };
+            let row = CandidateRow {
+                category: category.into(),
+                id: c.id.clone(),
+                name: c.name.clone(),
+                facts: serde_json::to_string(&c.facts)?,
+                evidence: serde_json::to_string(&c.evidence)?,
+                version: 1,
+            };
             store.put_candidate(tenant, &row, None, &audit).await?;
         }
     }
     for s in &inv.systems {
-        let grade = final_grade(&pack.grading, s).ok_or_else(|| anyhow::anyhow!("system {} cannot be graded", s.id))?;
-        let row = SystemRow { tenant_id: tenant.into(), id: s.id.clone(), name: s.name.clone(), kind: kind_json(&s.kind)?, grade: i64::from(grade.number()), facts: serde_json::to_string(&SystemFacts::of(s))?, version: 1, created_at: now, updated_at: now };
+        let grade = final_grade(&pack.grading, s)
+            .ok_or_else(|| anyhow::anyhow!("system {} cannot be graded", s.id))?;
+        let row = SystemRow {
+            tenant_id: tenant.into(),
+            id: s.id.clone(),
+            name: s.name.clone(),
+            kind: kind_json(&s.kind)?,
+            grade: i64::from(grade.number()),
+            facts: serde_json::to_string(&SystemFacts::of(s))?,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
         match store.insert_system(&row, &audit).await {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
         for e in &s.events {
-            let er = EventRow { id: new_id(), object_id: s.id.clone(), date: e.date.to_string(), kind: e.kind.as_str().into(), payload: serde_json::to_string(e)?, recorded_at: now, recorded_by: "import".into() };
+            let er = EventRow {
+                id: new_id(),
+                object_id: s.id.clone(),
+                date: e.date.to_string(),
+                kind: e.kind.as_str().into(),
+                payload: serde_json::to_string(e)?,
+                recorded_at: now,
+                recorded_by: "import".into(),
+            };
             store.add_event(tenant, &er, None, &audit).await?;
         }
         for m in &s.materials {
-            let mr = MaterialRow { object_id: s.id.clone(), kind: m.as_str().into(), title: m.as_str().replace('_', " "), file_name: format!("{}.pdf", m.as_str()), media_type: "application/pdf".into(), size: 0, sha256: "0".repeat(64), uploaded_at: now, uploaded_by: "import".into() };
+            let mr = MaterialRow {
+                object_id: s.id.clone(),
+                kind: m.as_str().into(),
+                title: m.as_str().replace('_', " "),
+                file_name: format!("{}.pdf", m.as_str()),
+                media_type: "application/pdf".into(),
+                size: 0,
+                sha256: "0".repeat(64),
+                uploaded_at: now,
+                uploaded_by: "import".into(),
+            };
             store.put_material(tenant, &mr, &audit).await?;
         }
-        store.set_in_use(tenant, &s.id, "product", &s.products_in_use, &audit).await?;
-        store.set_in_use(tenant, &s.id, "crypto_product", &s.crypto_products_in_use, &audit).await?;
+        store
+            .set_in_use(tenant, &s.id, "product", &s.products_in_use, &audit)
+            .await?;
+        store
+            .set_in_use(
+                tenant,
+                &s.id,
+                "crypto_product",
+                &s.crypto_products_in_use,
+                &audit,
+            )
+            .await?;
     }
     Ok(())
 }

@@ -3,8 +3,10 @@
 //! OpenAPI concerns).
 
 use dengbao_core::grade::SecretDegree;
-use dengbao_core::model::{Assessment, Domain, GradingObject, Lifecycle, NetworkScope, ObjectKind, SecretInvolvement};
 use dengbao_core::ids::DivisionCode;
+use dengbao_core::model::{
+    Assessment, Domain, GradingObject, Lifecycle, NetworkScope, ObjectKind, SecretInvolvement,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -16,8 +18,16 @@ pub const MAX_ID: usize = 64;
 
 /// Ids appear in URLs: letters, digits, `.`, `_`, `-`.
 pub fn check_id(field: &str, id: &str) -> ApiResult<()> {
-    if id.is_empty() || id.len() > MAX_ID || !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
-        return Err(ApiError::invalid(field, format!("1–{MAX_ID} characters of A–Z, a–z, 0–9, `.`, `_`, `-`")));
+    if id.is_empty()
+        || id.len() > MAX_ID
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err(ApiError::invalid(
+            field,
+            format!("1–{MAX_ID} characters of A–Z, a–z, 0–9, `.`, `_`, `-`"),
+        ));
     }
     Ok(())
 }
@@ -133,7 +143,10 @@ impl SystemInput {
     pub fn check(&self) -> ApiResult<()> {
         check_id("id", &self.id)?;
         check_text("name", &self.name, MAX_NAME)?;
-        for (f, v) in [("branch_of", &self.branch_of), ("department_in_charge", &self.department_in_charge)] {
+        for (f, v) in [
+            ("branch_of", &self.branch_of),
+            ("department_in_charge", &self.department_in_charge),
+        ] {
             if let Some(v) = v {
                 check_text(f, v, MAX_NAME)?;
             }
@@ -141,9 +154,22 @@ impl SystemInput {
         if self.domains.len() > 50 {
             return Err(ApiError::invalid("domains", "at most 50"));
         }
-        for (i, h) in [&self.assessment.business_information, &self.assessment.system_service].iter().enumerate() {
+        for (i, h) in [
+            &self.assessment.business_information,
+            &self.assessment.system_service,
+        ]
+        .iter()
+        .enumerate()
+        {
             if h.len() > 20 {
-                return Err(ApiError::invalid(if i == 0 { "assessment.business_information" } else { "assessment.system_service" }, "at most 20 harms"));
+                return Err(ApiError::invalid(
+                    if i == 0 {
+                        "assessment.business_information"
+                    } else {
+                        "assessment.system_service"
+                    },
+                    "at most 20 harms",
+                ));
             }
         }
         Ok(())
@@ -421,10 +447,15 @@ pub struct PageQuery {
 }
 
 /// `(limit, offset, page, per_page)` from 1-based page parameters, clamped.
-pub fn paging(page: Option<i64>, per_page: Option<i64>, default: i64, max: i64) -> ApiResult<(i64, i64, i64, i64)> {
+pub fn paging(
+    page: Option<i64>,
+    per_page: Option<i64>,
+    default: i64,
+    max: i64,
+) -> ApiResult<(i64, i64, i64, i64)> {
     let page = page.unwrap_or(1);
     let per = per_page.unwrap_or(default);
-    if page < 1 || page > 1_000_000 {
+    if !(1..=1_000_000).contains(&page) {
         return Err(ApiError::invalid("page", "1 or more"));
     }
     if !(1..=max).contains(&per) {

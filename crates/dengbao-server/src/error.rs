@@ -23,7 +23,13 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, kind, detail: detail.into(), field: None, extra: None }
+        ApiError {
+            status,
+            kind,
+            detail: detail.into(),
+            field: None,
+            extra: None,
+        }
     }
     pub fn not_found() -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such resource")
@@ -39,7 +45,10 @@ impl ApiError {
     }
     /// Input that parsed but breaks a rule: names the field.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> ApiError {
-        ApiError { field: Some(field.into()), ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail) }
+        ApiError {
+            field: Some(field.into()),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
+        }
     }
     pub fn conflict(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, "conflict", detail)
@@ -51,7 +60,11 @@ impl ApiError {
     /// A failure that is ours, not the client's: logged in full, answered generically.
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server could not complete the request; it has been logged")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server could not complete the request; it has been logged",
+        )
     }
 }
 
@@ -76,7 +89,8 @@ impl IntoResponse for ApiError {
             }
         }
         let mut r = (self.status, body.to_string()).into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         r
     }
 }

@@ -17,7 +17,6 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{FromRequest, MatchedPath, Request, State};
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -46,38 +45,69 @@ pub struct Body<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(rejection) => Err(body_rejection(rejection)),
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                let mime = ct.split(';').next().unwrap_or("").trim();
+                mime == "application/json" || mime.ends_with("+json")
+            });
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "send `Content-Type: application/json`",
+            ));
         }
-    }
-}
-
-fn body_rejection(r: JsonRejection) -> ApiError {
-    match r {
-        JsonRejection::JsonDataError(e) => {
-            let text = e.body_text();
-            let rest = text.split_once("target type: ").map_or(text.as_str(), |(_, r)| r);
-            match rest.split_once(": ") {
-                Some((field, msg)) if !field.contains(' ') => ApiError::invalid(field, msg),
-                // Errors at the top level name the field in the message.
-                _ => {
-                    let named = ["missing field `", "unknown field `"].iter().find_map(|p| rest.split_once(p).and_then(|(_, r)| r.split_once('`')).map(|(f, _)| f.to_owned()));
-                    ApiError::invalid(named.unwrap_or_else(|| "(body)".to_owned()), rest)
-                }
-            }
-        }
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!("malformed JSON: {}", e.body_text())),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "send `Content-Type: application/json`"),
-        JsonRejection::BytesRejection(e) => ApiError::new(e.status(), "body", e.body_text()),
-        other => ApiError::bad_request(other.body_text()),
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "body", e.body_text()))?;
+        // Syntax first (400), then types with the path of the failing field (422): serde_json
+        // alone reports some type errors as syntax errors.
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+        serde_path_to_error::deserialize(value)
+            .map(Body)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let msg = e.inner().to_string();
+                let field = if path == "." {
+                    ["missing field `", "unknown field `"]
+                        .iter()
+                        .find_map(|p| {
+                            msg.split_once(p)
+                                .and_then(|(_, r)| r.split_once('`'))
+                                .map(|(f, _)| f.to_owned())
+                        })
+                        .unwrap_or_else(|| "(body)".to_owned())
+                } else {
+                    path
+                };
+                ApiError::invalid(field, msg)
+            })
     }
 }
 
 /// The audit row of a change made by `p` in this request.
-pub fn audit<'a>(p: &'a Principal, headers: &'a HeaderMap, action: &'a str, object: &'a str, at: i64) -> Audit<'a> {
-    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-    Audit { actor: &p.username, action, object, request_id, at }
+pub fn audit<'a>(
+    p: &'a Principal,
+    headers: &'a HeaderMap,
+    action: &'a str,
+    object: &'a str,
+    at: i64,
+) -> Audit<'a> {
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    Audit {
+        actor: &p.username,
+        action,
+        object,
+        request_id,
+        at,
+    }
 }
 
 #[derive(OpenApi)]
@@ -93,8 +123,14 @@ struct Security;
 impl utoipa::Modify for Security {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         let c = api.components.get_or_insert_with(Default::default);
-        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))));
-        c.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
+        c.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -123,7 +159,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(r::submit_filing))
         .routes(routes!(r::set_in_use))
         .routes(routes!(r::list_candidates, r::create_candidate))
-        .routes(routes!(r::get_candidate, r::put_candidate, r::delete_candidate))
+        .routes(routes!(
+            r::get_candidate,
+            r::put_candidate,
+            r::delete_candidate
+        ))
         .routes(routes!(r::list_users, r::create_user))
         .routes(routes!(r::disable_user))
         .routes(routes!(r::enable_user))
@@ -135,7 +175,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The process-wide Prometheus recorder (installed once; later calls share it).
 pub fn metrics_handle() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
     static H: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = OnceLock::new();
-    H.get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok()).clone()
+    H.get_or_init(|| {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .ok()
+    })
+    .clone()
 }
 
 async fn healthz() -> &'static str {
@@ -143,14 +188,29 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", format!("database unavailable: {e}")))?;
+    state.store.ping().await.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            format!("database unavailable: {e}"),
+        )
+    })?;
     Ok("ready")
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     match &state.metrics {
-        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
-        None => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "metrics", "metrics recorder not installed").into_response(),
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics",
+            "metrics recorder not installed",
+        )
+        .into_response(),
     }
 }
 
@@ -162,18 +222,34 @@ async fn fallback() -> ApiError {
 /// (unknown route, wrong method, body too large), with the path and request id added.
 async fn problems(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    let rid = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let rid = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let resp = next.run(req).await;
     let status = resp.status();
     if status.as_u16() < 400 {
         return resp;
     }
-    let is_problem = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     let (mut parts, body) = resp.into_parts();
     let mut value = if is_problem {
-        match axum::body::to_bytes(body, MAX_BODY).await.ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
+        match axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        {
             Some(v) => v,
-            None => problem_body(status, "error", status.canonical_reason().unwrap_or("error")),
+            None => problem_body(
+                status,
+                "error",
+                status.canonical_reason().unwrap_or("error"),
+            ),
         }
     } else {
         let kind = match status {
@@ -188,7 +264,9 @@ async fn problems(req: Request, next: Next) -> Response {
     if !rid.is_empty() {
         value["request_id"] = serde_json::json!(rid);
     }
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(value.to_string()))
 }
@@ -196,20 +274,27 @@ async fn problems(req: Request, next: Next) -> Response {
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
     let h = r.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     r
 }
 
 async fn track(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = req.method().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
     resp
 }
 
@@ -217,17 +302,20 @@ async fn track(req: Request, next: Next) -> Response {
 pub fn app(state: AppState) -> Router {
     let (api, doc) = api();
     let doc = std::sync::Arc::new(doc);
-    api.route("/api/v1/openapi.json", get(move || async move { Json((*doc).clone()) }))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-        .fallback(fallback)
-        .layer(middleware::from_fn(track))
-        .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn(problems))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(TraceLayer::new_for_http())
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || async move { Json((*doc).clone()) }),
+    )
+    .route("/healthz", get(healthz))
+    .route("/readyz", get(readyz))
+    .route("/metrics", get(metrics_text))
+    .fallback(fallback)
+    .layer(middleware::from_fn(track))
+    .layer(middleware::from_fn(security_headers))
+    .layer(middleware::from_fn(problems))
+    .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+    .layer(TraceLayer::new_for_http())
+    .layer(PropagateRequestIdLayer::x_request_id())
+    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    .with_state(state)
 }

@@ -48,7 +48,9 @@ pub struct Clock {
 
 impl Clock {
     pub fn now_ms(&self) -> i64 {
-        let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         real + self.offset_ms.load(Ordering::Relaxed)
     }
     /// Moves the clock forward (tests of expiry and lockout).
@@ -70,11 +72,16 @@ pub struct TtlCache<K, V> {
 
 impl<K: std::hash::Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
-        TtlCache { map: RwLock::new(HashMap::new()), ttl }
+        TtlCache {
+            map: RwLock::new(HashMap::new()),
+            ttl,
+        }
     }
     pub fn get(&self, k: &K) -> Option<V> {
         let map = self.map.read().ok()?;
-        map.get(k).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+        map.get(k)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
     }
     pub fn put(&self, k: K, v: V) {
         if let Ok(mut map) = self.map.write() {
@@ -120,8 +127,23 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config, pack: RulePack, calendar: HolidayCalendar, metrics: Option<metrics_exporter_prometheus::PrometheusHandle>) -> AppState {
+    pub fn new(
+        store: Store,
+        config: Config,
+        pack: RulePack,
+        calendar: HolidayCalendar,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> AppState {
         let ttl = config.cache_ttl;
-        AppState(Arc::new(Inner { store, config, pack, calendar, clock: Clock::default(), principals: TtlCache::new(ttl), tenants: crate::tenant::TenantCache::new(ttl), metrics }))
+        AppState(Arc::new(Inner {
+            store,
+            config,
+            pack,
+            calendar,
+            clock: Clock::default(),
+            principals: TtlCache::new(ttl),
+            tenants: crate::tenant::TenantCache::new(ttl),
+            metrics,
+        }))
     }
 }

@@ -7,10 +7,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
+use dengbao_core::Date;
 use dengbao_core::model::{Candidate, Event, GradingObject, Inventory, ObjectKind};
 use dengbao_core::obligations::Status;
 use dengbao_core::pack::MaterialKind;
-use dengbao_core::Date;
 use serde_json::{Value, json};
 
 use crate::dto::{OrgObligation, SystemFacts};
@@ -42,7 +42,8 @@ pub struct TenantCache {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> ApiResult<T> {
-    serde_json::from_str(s).map_err(|e| ApiError::internal(format!("stored {what} is not valid: {e}")))
+    serde_json::from_str(s)
+        .map_err(|e| ApiError::internal(format!("stored {what} is not valid: {e}")))
 }
 
 fn object_kind(s: &str) -> ApiResult<ObjectKind> {
@@ -50,7 +51,12 @@ fn object_kind(s: &str) -> ApiResult<ObjectKind> {
 }
 
 pub fn candidate_of(row: &dengbao_store::CandidateRow) -> ApiResult<Candidate> {
-    Ok(Candidate { id: row.id.clone(), name: row.name.clone(), facts: parse("facts", &row.facts)?, evidence: parse("evidence", &row.evidence)? })
+    Ok(Candidate {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        facts: parse("facts", &row.facts)?,
+        evidence: parse("evidence", &row.evidence)?,
+    })
 }
 
 /// A stored grading object as a core object (no history yet).
@@ -61,7 +67,10 @@ pub fn object_of(row: &dengbao_store::SystemRow) -> ApiResult<GradingObject> {
 
 impl TenantCache {
     pub fn new(ttl: std::time::Duration) -> TenantCache {
-        TenantCache { entries: RwLock::new(HashMap::new()), versions: TtlCache::new(ttl) }
+        TenantCache {
+            entries: RwLock::new(HashMap::new()),
+            versions: TtlCache::new(ttl),
+        }
     }
 
     /// After a write on this node: re-check the version on the next read.
@@ -84,8 +93,14 @@ impl TenantCache {
             }
         }
         let data = Arc::new(load(state, tenant, version).await?);
-        let e = Arc::new(Entry { data, computed: Mutex::new(None) });
-        self.entries.write().map_err(ApiError::internal)?.insert(tenant.to_owned(), e.clone());
+        let e = Arc::new(Entry {
+            data,
+            computed: Mutex::new(None),
+        });
+        self.entries
+            .write()
+            .map_err(ApiError::internal)?
+            .insert(tenant.to_owned(), e.clone());
         Ok(e)
     }
 
@@ -94,7 +109,12 @@ impl TenantCache {
     }
 
     /// All obligations of the organisation on `as_of`.
-    pub async fn obligations(&self, state: &AppState, tenant: &str, as_of: Date) -> ApiResult<Arc<Computed>> {
+    pub async fn obligations(
+        &self,
+        state: &AppState,
+        tenant: &str,
+        as_of: Date,
+    ) -> ApiResult<Arc<Computed>> {
         let e = self.entry(state, tenant).await?;
         if let Some((d, c)) = e.computed.lock().map_err(ApiError::internal)?.as_ref() {
             if *d == as_of {
@@ -128,7 +148,10 @@ async fn load(state: &AppState, tenant: &str, version: i64) -> ApiResult<TenantD
     }
     for m in &materials {
         if let Some(&i) = index.get(&m.object_id) {
-            objects[i].materials.push(parse::<MaterialKind>("material kind", &format!("\"{}\"", m.kind))?);
+            objects[i].materials.push(parse::<MaterialKind>(
+                "material kind",
+                &format!("\"{}\"", m.kind),
+            )?);
         }
     }
     for (obj, category, id) in in_use {
@@ -144,7 +167,10 @@ async fn load(state: &AppState, tenant: &str, version: i64) -> ApiResult<TenantD
         // Rows come ordered by date; keep that order (stable) for same-day events.
         o.events.sort_by_key(|e| e.date);
     }
-    let mut inv = Inventory { systems: objects, ..Inventory::default() };
+    let mut inv = Inventory {
+        systems: objects,
+        ..Inventory::default()
+    };
     for c in &candidates {
         let cand = candidate_of(c)?;
         match c.category.as_str() {
@@ -154,10 +180,18 @@ async fn load(state: &AppState, tenant: &str, version: i64) -> ApiResult<TenantD
             _ => {}
         }
     }
-    Ok(TenantData { version, inventory: inv })
+    Ok(TenantData {
+        version,
+        inventory: inv,
+    })
 }
 
-const STATUS_ORDER: [Status; 4] = [Status::Overdue, Status::DueSoon, Status::Upcoming, Status::Met];
+const STATUS_ORDER: [Status; 4] = [
+    Status::Overdue,
+    Status::DueSoon,
+    Status::Upcoming,
+    Status::Met,
+];
 
 fn compute(state: &AppState, data: &TenantData, as_of: Date) -> Computed {
     let report = dengbao_core::assess::assess(&data.inventory, &state.pack, &state.calendar, as_of);
@@ -185,7 +219,14 @@ fn compute(state: &AppState, data: &TenantData, as_of: Date) -> Computed {
         }
     }
     // Most urgent first: by status, then due date (none last), then system.
-    items.sort_by(|(sa, a), (sb, b)| (sa, a.due.is_none(), &a.due, &a.system_id).cmp(&(sb, b.due.is_none(), &b.due, &b.system_id)));
+    items.sort_by(|(sa, a), (sb, b)| {
+        (sa, a.due.is_none(), &a.due, &a.system_id).cmp(&(
+            sb,
+            b.due.is_none(),
+            &b.due,
+            &b.system_id,
+        ))
+    });
     let mut by_status: HashMap<&'static str, Vec<u32>> = HashMap::new();
     let mut counts = BTreeMap::new();
     for st in STATUS_ORDER {
@@ -195,5 +236,9 @@ fn compute(state: &AppState, data: &TenantData, as_of: Date) -> Computed {
         by_status.entry(st.as_str()).or_default().push(i as u32);
         *counts.entry(st.as_str()).or_default() += 1;
     }
-    Computed { items: items.into_iter().map(|(_, o)| o).collect(), by_status, counts: json!(counts) }
+    Computed {
+        items: items.into_iter().map(|(_, o)| o).collect(),
+        by_status,
+        counts: json!(counts),
+    }
 }

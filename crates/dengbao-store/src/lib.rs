@@ -797,18 +797,21 @@ impl Store {
         Self::finish(tx, &s.tenant_id, audit).await
     }
 
-    /// Replaces a grading object's fields if it is still at `expected_version`.
+    /// Replaces a grading object's name, kind, grade and facts (from `row`, whose tenant and
+    /// id say which) if it is still at `expected_version`; returns the new version.
     pub async fn update_system(
         &self,
-        tenant: &str,
-        id: &str,
+        row: &SystemRow,
         expected_version: i64,
-        name: &str,
-        kind: &str,
-        grade: i64,
-        facts: &str,
         audit: &Audit<'_>,
     ) -> Result<i64> {
+        let (tenant, id) = (row.tenant_id.as_str(), row.id.as_str());
+        let (name, kind, grade, facts) = (
+            row.name.as_str(),
+            row.kind.as_str(),
+            row.grade,
+            row.facts.as_str(),
+        );
         let mut tx = self.begin().await?;
         let n = sqlx::query("UPDATE grading_objects SET name = $1, kind = $2, grade = $3, facts = $4, version = version + 1, updated_at = $5 WHERE tenant_id = $6 AND id = $7 AND version = $8")
             .bind(name)

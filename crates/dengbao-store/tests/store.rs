@@ -96,29 +96,20 @@ async fn tenancy_versions_and_audit() {
         // Optimistic concurrency.
         let v = s
             .update_system(
-                &a,
-                "pay",
+                &SystemRow {
+                    name: "Payments v2".into(),
+                    grade: 4,
+                    facts: "{\"x\":1}".into(),
+                    ..system(&a, "pay", "", 0)
+                },
                 1,
-                "Payments v2",
-                "information_system",
-                4,
-                "{\"x\":1}",
                 &audit(13),
             )
             .await
             .unwrap();
         assert_eq!(v, 2);
         match s
-            .update_system(
-                &a,
-                "pay",
-                1,
-                "stale",
-                "information_system",
-                1,
-                "{}",
-                &audit(14),
-            )
+            .update_system(&system(&a, "pay", "stale", 1), 1, &audit(14))
             .await
         {
             Err(StoreError::Stale {
@@ -128,7 +119,7 @@ async fn tenancy_versions_and_audit() {
             other => panic!("{name}: {other:?}"),
         }
         assert!(matches!(
-            s.update_system(&b, "nope", 1, "x", "k", 1, "{}", &audit(15))
+            s.update_system(&system(&b, "nope", "x", 1), 1, &audit(15))
                 .await,
             Err(StoreError::NotFound)
         ));

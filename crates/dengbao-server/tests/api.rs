@@ -1,0 +1,1208 @@
+//! The HTTP API end to end, on SQLite always and on PostgreSQL when `DATABASE_URL` is set:
+//! tenant isolation over every route in the OpenAPI document, lockout, TOTP, session expiry,
+//! CSRF, role separation, stale writes, malformed input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use dengbao_core::model::Inventory;
+use dengbao_core::{HolidayCalendar, RulePack};
+use dengbao_server::demo::{DemoLogin, seed_named};
+use dengbao_server::{AppState, Config, app};
+use dengbao_store::{Store, new_id};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const INVENTORY: &str = include_str!("../../../examples/payments-operator.toml");
+
+struct Env {
+    backend: &'static str,
+    app: Router,
+    state: AppState,
+    logins: Vec<DemoLogin>,
+}
+
+#[derive(Clone, Default)]
+struct Who {
+    cookie: Option<String>,
+    csrf: Option<String>,
+    bearer: Option<String>,
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+    text: String,
+}
+
+async fn envs() -> Vec<Env> {
+    let dir = std::env::temp_dir().join(format!("dengbao-api-{}-{}", std::process::id(), new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut stores = vec![(
+        "sqlite",
+        Store::connect(&format!("sqlite://{}", dir.join("api.db").display()), 4)
+            .await
+            .unwrap(),
+    )];
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        stores.push(("postgres", Store::connect(&url, 4).await.unwrap()));
+    }
+    let pack = RulePack::baseline().unwrap();
+    let mut inv: Inventory = toml::from_str(INVENTORY).unwrap();
+    inv.validate(&pack, "example").unwrap();
+    let mut out = Vec::new();
+    for (backend, store) in stores {
+        store.migrate().await.unwrap();
+        let tag = format!("t{}-", &new_id()[20..]);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let logins = seed_named(&store, &pack, &inv, now, &tag).await.unwrap();
+        let state = AppState::new(
+            store,
+            Config::default(),
+            pack.clone(),
+            HolidayCalendar::new(),
+            None,
+        );
+        out.push(Env {
+            backend,
+            app: app(state.clone()),
+            state,
+            logins,
+        });
+    }
+    out
+}
+
+impl Env {
+    fn login_of(&self, suffix: &str, other_org: bool) -> &DemoLogin {
+        self.logins
+            .iter()
+            .find(|l| {
+                l.username.ends_with(suffix)
+                    && l.username.contains("hospital-") == other_org
+                    && l.username.rsplit('-').next() == Some(suffix.trim_start_matches('-'))
+            })
+            .unwrap_or_else(|| panic!("no login {suffix}"))
+    }
+
+    async fn call(&self, who: &Who, method: &str, path: &str, body: Option<Value>) -> Resp {
+        self.raw(
+            who,
+            method,
+            path,
+            body.map(|b| ("application/json".to_owned(), b.to_string().into_bytes())),
+            true,
+        )
+        .await
+    }
+
+    async fn raw(
+        &self,
+        who: &Who,
+        method: &str,
+        path: &str,
+        body: Option<(String, Vec<u8>)>,
+        send_csrf: bool,
+    ) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(c) = &who.cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        if let (Some(c), true) = (&who.csrf, send_csrf) {
+            b = b.header("x-csrf-token", c);
+        }
+        if let Some(t) = &who.bearer {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some((ct, bytes)) => b
+                .header(header::CONTENT_TYPE, ct)
+                .body(Body::from(bytes))
+                .unwrap(),
+            None => b.body(Body::empty()).unwrap(),
+        };
+        let r = self.app.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_client_error() || status.is_server_error() {
+            assert!(
+                headers
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|v| v == "application/problem+json"),
+                "{method} {path}: {status} without a problem body: {text}"
+            );
+            assert_eq!(body["status"], status.as_u16(), "{text}");
+        }
+        assert_ne!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{method} {path}: {text}"
+        );
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    fn totp_code(&self, l: &DemoLogin) -> String {
+        let secret = l.totp_secret.as_ref().unwrap();
+        let totp = dengbao_server::auth::totp_for(secret, &l.username).unwrap();
+        totp.generate((self.state.clock.now_ms() / 1000) as u64)
+            .to_string()
+    }
+
+    /// Logs in (with the second factor for administrators).
+    async fn login(&self, l: &DemoLogin) -> Who {
+        let r = self
+            .call(
+                &Who::default(),
+                "POST",
+                "/api/v1/auth/login",
+                Some(json!({ "username": l.username, "password": l.password })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}: {}", l.username, r.text);
+        let cookie = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("Secure")
+                && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let who = Who {
+            cookie: Some(cookie.split(';').next().unwrap().to_owned()),
+            csrf: Some(r.body["csrf_token"].as_str().unwrap().to_owned()),
+            bearer: None,
+        };
+        if r.body["mfa_required"] == json!(true) {
+            // A fresh TOTP step for each login: codes cannot be replayed.
+            self.state.clock.advance(30_000);
+            let code = self.totp_code(l);
+            let r = self
+                .call(
+                    &who,
+                    "POST",
+                    "/api/v1/auth/totp",
+                    Some(json!({ "code": code })),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }
+        who
+    }
+}
+
+fn system_body(id: &str, version: Option<i64>) -> Value {
+    json!({
+        "id": id, "name": "Test system", "kind": "information_system",
+        "lifecycle": { "operating_since": "2024-01-01" },
+        "assessment": {
+            "business_information": [{ "object": "social_order_public_interest", "degree": "serious_damage" }],
+            "system_service": [{ "object": "citizens_legal_persons", "degree": "damage" }]
+        },
+        "version": version
+    })
+}
+
+#[tokio::test]
+async fn operator_workflow_grade_obligations_dossier_filing() {
+    for env in envs().await {
+        let lead = env.login(env.login_of("lead", false)).await;
+        let b = env.backend;
+        let r = env
+            .call(
+                &lead,
+                "POST",
+                "/api/v1/systems",
+                Some(system_body("crm", None)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
+        assert_eq!(r.body["grade"], "III");
+        assert_eq!(
+            r.body["grading"]["expert_review_required"]["cite"],
+            "Measures art. 10 ¶3"
+        );
+        // Grade it to IV through the grading endpoint: a grade_determined event is recorded.
+        let g = json!({ "assessment": { "business_information": [{ "object": "national_security", "degree": "serious_damage" }], "system_service": [{ "object": "citizens_legal_persons", "degree": "damage" }] }, "date": "2025-03-01", "version": 1 });
+        let r = env
+            .call(&lead, "POST", "/api/v1/systems/crm/grading", Some(g))
+            .await;
+        assert_eq!(
+            (r.status, r.body["grade"].as_str()),
+            (StatusCode::OK, Some("IV")),
+            "{b}: {}",
+            r.text
+        );
+        let r = env
+            .call(&lead, "GET", "/api/v1/systems/crm/events", None)
+            .await;
+        assert_eq!(r.body[0]["event"]["type"], "grade_determined");
+        assert_eq!(r.body[0]["event"]["grade"], "IV");
+        // Obligations on a date: filing due 30 days after grading (art. 15 ¶1).
+        let r = env
+            .call(
+                &lead,
+                "GET",
+                "/api/v1/systems/crm/obligations?as_of=2025-04-01",
+                None,
+            )
+            .await;
+        let filing = r.body["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "record_filing")
+            .unwrap();
+        assert_eq!(
+            (filing["due"].as_str(), filing["status"].as_str()),
+            (Some("2025-03-31"), Some("overdue")),
+            "{b}"
+        );
+        let r = env
+            .call(
+                &lead,
+                "GET",
+                "/api/v1/obligations?as_of=2025-04-01&status=overdue&per_page=500",
+                None,
+            )
+            .await;
+        assert!(
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["system_id"] == "crm" && o["kind"] == "record_filing"),
+            "{b}: {}",
+            r.text
+        );
+        // The dossier fills up; submission is refused until it is complete.
+        let r = env
+            .call(&lead, "POST", "/api/v1/systems/crm/filings", None)
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.body["missing"].as_array().unwrap().len(), 7, "{}", r.text);
+        for kind in [
+            "record_filing_form",
+            "topology",
+            "security_organisation",
+            "security_design",
+            "product_list",
+            "evaluation_report",
+            "expert_review",
+        ] {
+            let m = json!({ "title": kind, "file_name": format!("{kind}.pdf"), "media_type": "application/pdf", "size": 1024, "sha256": "ab".repeat(32) });
+            let r = env
+                .call(
+                    &lead,
+                    "PUT",
+                    &format!("/api/v1/systems/crm/materials/{kind}"),
+                    Some(m),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }
+        let r = env
+            .call(&lead, "GET", "/api/v1/systems/crm/dossier", None)
+            .await;
+        assert_eq!(r.body["dossier"]["complete"], true, "{}", r.text);
+        let r = env
+            .call(&lead, "POST", "/api/v1/systems/crm/filings", None)
+            .await;
+        assert_eq!(
+            (r.status, r.body["status"].as_str()),
+            (StatusCode::CREATED, Some("submitted")),
+            "{}",
+            r.text
+        );
+        let r = env
+            .call(&lead, "GET", "/api/v1/systems/crm/events", None)
+            .await;
+        assert!(
+            r.body
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["event"]["type"] == "filing_submitted")
+        );
+        // Registries answer with per-criterion eligibility.
+        let r = env
+            .call(&lead, "GET", "/api/v1/registry/product/waf-2", None)
+            .await;
+        assert_eq!(r.body["eligibility"]["eligible"], false);
+        // Every change is in the audit trail, which only the audit administrator reads.
+        let auditor = env.login(env.login_of("auditor", false)).await;
+        let r = env.call(&auditor, "GET", "/api/v1/audit", None).await;
+        assert!(
+            r.body
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["action"] == "filing.submit" && a["object"] == "crm"),
+            "{}",
+            r.text
+        );
+        assert!(r.body[0]["request_id"].as_str().unwrap().len() > 8);
+    }
+}
+
+#[tokio::test]
+async fn lockout_after_five_failures_for_fifteen_minutes() {
+    for env in envs().await {
+        let l = env.login_of("member", false);
+        for i in 1..=5 {
+            let r = env
+                .call(
+                    &Who::default(),
+                    "POST",
+                    "/api/v1/auth/login",
+                    Some(json!({ "username": l.username, "password": "wrong-Password-1" })),
+                )
+                .await;
+            let want = if i < 5 {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(r.status, want, "attempt {i}: {}", r.text);
+        }
+        let r = env
+            .call(
+                &Who::default(),
+                "POST",
+                "/api/v1/auth/login",
+                Some(json!({ "username": l.username, "password": l.password })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.body["type"].as_str()),
+            (StatusCode::FORBIDDEN, Some("/problems/account-locked")),
+            "the right password does not unlock"
+        );
+        env.state.clock.advance(15 * 60 * 1000 + 1000);
+        let r = env
+            .call(
+                &Who::default(),
+                "POST",
+                "/api/v1/auth/login",
+                Some(json!({ "username": l.username, "password": l.password })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        // Unknown users get the same answer as wrong passwords.
+        let r = env
+            .call(
+                &Who::default(),
+                "POST",
+                "/api/v1/auth/login",
+                Some(json!({ "username": "nobody-here", "password": "x" })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.body["detail"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("wrong username or password"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn totp_is_required_for_administrators_and_codes_are_single_use() {
+    for env in envs().await {
+        let l = env.login_of("sysadmin", false);
+        let r = env
+            .call(
+                &Who::default(),
+                "POST",
+                "/api/v1/auth/login",
+                Some(json!({ "username": l.username, "password": l.password })),
+            )
+            .await;
+        assert_eq!(r.body["mfa_required"], true);
+        let who = Who {
+            cookie: Some(
+                r.headers
+                    .get(header::SET_COOKIE)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .into(),
+            ),
+            csrf: Some(r.body["csrf_token"].as_str().unwrap().into()),
+            bearer: None,
+        };
+        // Nothing but the second factor until it is given.
+        let r = env.call(&who, "GET", "/api/v1/users", None).await;
+        assert_eq!(
+            (r.status, r.body["reason"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("mfa_required"))
+        );
+        let r = env
+            .call(
+                &who,
+                "POST",
+                "/api/v1/auth/totp",
+                Some(json!({ "code": "000000" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        env.state.clock.advance(30_000);
+        let code = env.totp_code(l);
+        let r = env
+            .call(
+                &who,
+                "POST",
+                "/api/v1/auth/totp",
+                Some(json!({ "code": code })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(
+            env.call(&who, "GET", "/api/v1/users", None).await.status,
+            StatusCode::OK
+        );
+        // The same code in another session is refused (RFC 6238 §5.2).
+        let r = env
+            .call(
+                &Who::default(),
+                "POST",
+                "/api/v1/auth/login",
+                Some(json!({ "username": l.username, "password": l.password })),
+            )
+            .await;
+        let who2 = Who {
+            cookie: Some(
+                r.headers
+                    .get(header::SET_COOKIE)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .into(),
+            ),
+            csrf: Some(r.body["csrf_token"].as_str().unwrap().into()),
+            bearer: None,
+        };
+        let r = env
+            .call(
+                &who2,
+                "POST",
+                "/api/v1/auth/totp",
+                Some(json!({ "code": code })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "replayed code accepted");
+        // A member can enrol voluntarily; afterwards login asks for the code.
+        let m = env.login_of("member", false);
+        let who = env.login(m).await;
+        let r = env
+            .call(&who, "POST", "/api/v1/auth/totp/enroll", None)
+            .await;
+        let secret = r.body["secret"].as_str().unwrap().to_owned();
+        assert!(
+            r.body["otpauth_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("otpauth://totp/")
+        );
+        env.state.clock.advance(30_000);
+        let code = dengbao_server::auth::totp_for(&secret, &m.username)
+            .unwrap()
+            .generate((env.state.clock.now_ms() / 1000) as u64)
+            .to_string();
+        assert_eq!(
+            env.call(
+                &who,
+                "POST",
+                "/api/v1/auth/totp/confirm",
+                Some(json!({ "code": code }))
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+        let r = env
+            .call(
+                &Who::default(),
+                "POST",
+                "/api/v1/auth/login",
+                Some(json!({ "username": m.username, "password": m.password })),
+            )
+            .await;
+        assert_eq!(r.body["mfa_required"], true);
+    }
+}
+
+#[tokio::test]
+async fn sessions_expire_idle_and_absolute_and_logout_ends_them() {
+    for env in envs().await {
+        let l = env.login_of("member", false);
+        let who = env.login(l).await;
+        assert_eq!(
+            env.call(&who, "GET", "/api/v1/me", None).await.status,
+            StatusCode::OK
+        );
+        env.state.clock.advance(31 * 60 * 1000);
+        let r = env.call(&who, "GET", "/api/v1/me", None).await;
+        assert_eq!(
+            (r.status, r.body["reason"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("session_expired")),
+            "idle 31 min"
+        );
+        // Active all along, but no session lives past 12 hours.
+        let who = env.login(l).await;
+        for _ in 0..30 {
+            env.state.clock.advance(25 * 60 * 1000);
+            let r = env.call(&who, "GET", "/api/v1/me", None).await;
+            if r.status != StatusCode::OK {
+                assert_eq!(r.body["reason"], "session_expired");
+                assert!(env.state.clock.now_ms() > 0);
+                break;
+            }
+        }
+        assert_eq!(
+            env.call(&who, "GET", "/api/v1/me", None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "absolute timeout"
+        );
+        let who = env.login(l).await;
+        assert_eq!(
+            env.call(&who, "POST", "/api/v1/auth/logout", None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            env.call(&who, "GET", "/api/v1/me", None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn csrf_and_api_tokens() {
+    for env in envs().await {
+        let who = env.login(env.login_of("lead", false)).await;
+        let body = system_body("csrf-test", None);
+        let r = env
+            .raw(
+                &who,
+                "POST",
+                "/api/v1/systems",
+                Some(("application/json".into(), body.to_string().into_bytes())),
+                false,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF header");
+        let wrong = Who {
+            csrf: Some("forged".into()),
+            ..who.clone()
+        };
+        assert_eq!(
+            env.call(&wrong, "POST", "/api/v1/systems", Some(body.clone()))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            env.call(&who, "POST", "/api/v1/systems", Some(body))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+        // Tokens: shown once, stored hashed, scoped, expiring, revocable.
+        let r = env
+            .call(
+                &who,
+                "POST",
+                "/api/v1/tokens",
+                Some(json!({ "name": "ci", "scope": "read", "expires_in_days": 1 })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let read = Who {
+            bearer: Some(r.body["token"].as_str().unwrap().into()),
+            ..Who::default()
+        };
+        let token_id = r.body["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            env.call(&read, "GET", "/api/v1/systems", None).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            env.call(
+                &read,
+                "POST",
+                "/api/v1/systems",
+                Some(system_body("by-token", None))
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN,
+            "read scope cannot write"
+        );
+        let r = env
+            .call(
+                &who,
+                "POST",
+                "/api/v1/tokens",
+                Some(json!({ "name": "ci-write", "scope": "write", "expires_in_days": 1 })),
+            )
+            .await;
+        let write = Who {
+            bearer: Some(r.body["token"].as_str().unwrap().into()),
+            ..Who::default()
+        };
+        assert_eq!(
+            env.call(
+                &write,
+                "POST",
+                "/api/v1/systems",
+                Some(system_body("by-token", None))
+            )
+            .await
+            .status,
+            StatusCode::CREATED,
+            "no CSRF needed for bearer tokens"
+        );
+        let listed = env.call(&who, "GET", "/api/v1/tokens", None).await;
+        assert!(
+            listed
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t.get("token").is_none()),
+            "token secret listed again"
+        );
+        assert_eq!(
+            env.call(&who, "DELETE", &format!("/api/v1/tokens/{token_id}"), None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            env.call(&read, "GET", "/api/v1/systems", None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "revoked"
+        );
+        env.state.clock.advance(86_400_000 + 1000);
+        let r = env.call(&write, "GET", "/api/v1/systems", None).await;
+        assert_eq!(
+            (r.status, r.body["detail"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("token expired"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn roles_are_separated() {
+    for env in envs().await {
+        let member = env.login(env.login_of("member", false)).await;
+        let lead = env.login(env.login_of("lead", false)).await;
+        let sys = env.login(env.login_of("sysadmin", false)).await;
+        let sec = env.login(env.login_of("secadmin", false)).await;
+        let aud = env.login(env.login_of("auditor", false)).await;
+        assert_eq!(
+            env.call(&member, "GET", "/api/v1/systems", None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            env.call(
+                &member,
+                "POST",
+                "/api/v1/systems",
+                Some(system_body("m1", None))
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN,
+            "member cannot write"
+        );
+        for (who, name) in [(&sys, "sysadmin"), (&sec, "secadmin"), (&aud, "auditor")] {
+            assert_eq!(
+                env.call(who, "GET", "/api/v1/systems", None).await.status,
+                StatusCode::FORBIDDEN,
+                "{name} reads compliance data"
+            );
+        }
+        assert_eq!(
+            env.call(&sys, "GET", "/api/v1/audit", None).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            env.call(&sec, "GET", "/api/v1/audit", None).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            env.call(&lead, "GET", "/api/v1/audit", None).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            env.call(&aud, "GET", "/api/v1/audit", None).await.status,
+            StatusCode::OK
+        );
+        // The system administrator creates users but cannot give them roles.
+        let r = env.call(&sys, "POST", "/api/v1/users", Some(json!({ "username": format!("new-{}", &new_id()[24..]), "display_name": "New", "password": "short" }))).await;
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("password"))
+        );
+        let uname = format!("new-{}", &new_id()[24..]);
+        let r = env.call(&sys, "POST", "/api/v1/users", Some(json!({ "username": uname, "display_name": "New", "password": "Correct-Horse-42" }))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let new_user = r.body["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            env.call(
+                &sys,
+                "PUT",
+                &format!("/api/v1/users/{new_user}/roles/member"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(env.call(&sec, "POST", "/api/v1/users", Some(json!({ "username": "x-y-z", "display_name": "x", "password": "Correct-Horse-42" }))).await.status, StatusCode::FORBIDDEN);
+        // The security administrator assigns roles — never to themselves, never an admin role
+        // on top of another role.
+        assert_eq!(
+            env.call(
+                &sec,
+                "PUT",
+                &format!("/api/v1/users/{new_user}/roles/member"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::NO_CONTENT
+        );
+        let users = env.call(&sec, "GET", "/api/v1/users", None).await;
+        let me = users
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"].as_str().unwrap().ends_with("secadmin"))
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let lead_id = users
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"].as_str().unwrap().ends_with("-lead") || u["username"] == "lead")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            env.call(
+                &sec,
+                "PUT",
+                &format!("/api/v1/users/{me}/roles/security_lead"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN,
+            "self-assignment"
+        );
+        assert_eq!(
+            env.call(
+                &sec,
+                "DELETE",
+                &format!("/api/v1/users/{me}/roles/security_admin"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            env.call(
+                &sec,
+                "PUT",
+                &format!("/api/v1/users/{lead_id}/roles/audit_admin"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::CONFLICT,
+            "admin role on a lead"
+        );
+        assert_eq!(
+            env.call(
+                &sec,
+                "PUT",
+                &format!("/api/v1/users/{new_user}/roles/system_admin"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            env.call(
+                &sec,
+                "PUT",
+                &format!("/api/v1/users/{new_user}/roles/king"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        // Administrators cannot mint API tokens (they act only with a second factor).
+        assert_eq!(
+            env.call(
+                &sys,
+                "POST",
+                "/api/v1/tokens",
+                Some(json!({ "name": "x", "scope": "read", "expires_in_days": 1 }))
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+        // Disabling ends the user's sessions.
+        assert_eq!(
+            env.call(
+                &sys,
+                "POST",
+                &format!("/api/v1/users/{lead_id}/disable"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            env.call(&lead, "GET", "/api/v1/me", None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn stale_writes_are_refused() {
+    for env in envs().await {
+        let lead = env.login(env.login_of("lead", false)).await;
+        let r = env
+            .call(&lead, "GET", "/api/v1/systems/office-oa", None)
+            .await;
+        let v = r.body["version"].as_i64().unwrap();
+        let mut body = system_body("office-oa", Some(v));
+        body["name"] = json!("Office automation v2");
+        assert_eq!(
+            env.call(
+                &lead,
+                "PUT",
+                "/api/v1/systems/office-oa",
+                Some(body.clone())
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+        let r = env
+            .call(&lead, "PUT", "/api/v1/systems/office-oa", Some(body))
+            .await;
+        assert_eq!(
+            (
+                r.status,
+                r.body["type"].as_str(),
+                r.body["current_version"].as_i64()
+            ),
+            (
+                StatusCode::CONFLICT,
+                Some("/problems/stale-write"),
+                Some(v + 1)
+            ),
+            "{}",
+            r.text
+        );
+        let r = env
+            .call(
+                &lead,
+                "DELETE",
+                &format!("/api/v1/systems/office-oa?version={v}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        let r = env.call(&lead, "POST", "/api/v1/systems/office-oa/grading", Some(json!({ "assessment": { "business_information": [{ "object": "citizens_legal_persons", "degree": "damage" }], "system_service": [{ "object": "citizens_legal_persons", "degree": "damage" }] }, "version": v }))).await;
+        assert_eq!(
+            r.status,
+            StatusCode::CONFLICT,
+            "grading with a stale version"
+        );
+    }
+}
+
+/// Method, path, body (content type, bytes), expected status, expected `field`.
+type Case = (&'static str, &'static str, Option<(String, Vec<u8>)>, StatusCode, Option<&'static str>);
+
+#[tokio::test]
+async fn malformed_input_is_a_4xx_problem_never_a_500() {
+    for env in envs().await {
+        let lead = env.login(env.login_of("lead", false)).await;
+        let raw = |ct: &str, b: &str| Some((ct.to_owned(), b.as_bytes().to_vec()));
+        let cases: Vec<Case> = vec![
+            ("POST", "/api/v1/systems", raw("application/json", "{\"id\": "), StatusCode::BAD_REQUEST, None),
+            ("POST", "/api/v1/systems", raw("text/plain", "{}"), StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            ("POST", "/api/v1/systems", raw("application/json", &system_body("a", None).to_string().replace("\"information_system\"", "42")), StatusCode::UNPROCESSABLE_ENTITY, Some("kind")),
+            ("POST", "/api/v1/systems", raw("application/json", &system_body("a", None).to_string().replace("\"serious_damage\"", "\"grave\"")), StatusCode::UNPROCESSABLE_ENTITY, Some("assessment.business_information[0].degree")),
+            ("POST", "/api/v1/systems", raw("application/json", &system_body(&"x".repeat(65), None).to_string()), StatusCode::UNPROCESSABLE_ENTITY, Some("id")),
+            ("POST", "/api/v1/systems", raw("application/json", &system_body("a", None).to_string().replace("Test system", &"名".repeat(201))), StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
+            ("POST", "/api/v1/systems", raw("application/json", &system_body("a b", None).to_string()), StatusCode::UNPROCESSABLE_ENTITY, Some("id")),
+            ("POST", "/api/v1/systems", raw("application/json", &system_body("a", None).to_string().replace("\"lifecycle\"", "\"division\": \"990101\", \"lifecycle\"")), StatusCode::UNPROCESSABLE_ENTITY, Some("division")),
+            ("POST", "/api/v1/systems", raw("application/json", &system_body("a", None).to_string().replace("\"lifecycle\"", "\"colour\": 1, \"lifecycle\"")), StatusCode::UNPROCESSABLE_ENTITY, Some("colour")),
+            ("POST", "/api/v1/systems", raw("application/json", &system_body("a", None).to_string().replace("2024-01-01", "2024-02-30")), StatusCode::UNPROCESSABLE_ENTITY, Some("lifecycle.operating_since")),
+            ("POST", "/api/v1/systems", raw("application/json", &json!({"id":"a","name":"n","kind":"iot","assessment":{"business_information":[],"system_service":[]}}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, Some("assessment.business_information")),
+            ("POST", "/api/v1/systems", raw("application/json", &"[".repeat(2_000_000)), StatusCode::PAYLOAD_TOO_LARGE, None),
+            ("POST", "/api/v1/systems/pay-core/events", raw("application/json", "{\"date\": \"2025-01-01\", \"type\": \"evaluation\"}"), StatusCode::UNPROCESSABLE_ENTITY, Some("conformity")),
+            ("POST", "/api/v1/systems/pay-core/events", raw("application/json", "{\"date\": \"2025-01-01\", \"type\": \"evaluation\", \"conformity\": \"conformant\", \"agency\": \"nobody\"}"), StatusCode::UNPROCESSABLE_ENTITY, Some("agency")),
+            ("POST", "/api/v1/systems/pay-core/events", raw("application/json", "{\"date\": 7, \"type\": \"inspection\"}"), StatusCode::UNPROCESSABLE_ENTITY, Some("date")),
+            ("PUT", "/api/v1/systems/pay-core/materials/photo", raw("application/json", "{\"title\":\"t\",\"file_name\":\"f\",\"media_type\":\"m\",\"size\":1,\"sha256\":\"00\"}"), StatusCode::UNPROCESSABLE_ENTITY, Some("kind")),
+            ("POST", "/api/v1/registry/product", raw("application/json", "{\"id\":\"p1\",\"name\":\"P\",\"facts\":{\"magic\":true}}"), StatusCode::UNPROCESSABLE_ENTITY, Some("facts.magic")),
+            ("GET", "/api/v1/obligations?as_of=2025-13-01", None, StatusCode::UNPROCESSABLE_ENTITY, Some("as_of")),
+            ("GET", "/api/v1/systems?per_page=100000", None, StatusCode::UNPROCESSABLE_ENTITY, Some("per_page")),
+            ("GET", "/api/v1/systems?grade=VI", None, StatusCode::UNPROCESSABLE_ENTITY, Some("grade")),
+            ("GET", "/api/v1/systems?page=abc", None, StatusCode::BAD_REQUEST, None),
+            ("GET", "/api/v1/nothing-here", None, StatusCode::NOT_FOUND, None),
+            ("PATCH", "/api/v1/systems", None, StatusCode::METHOD_NOT_ALLOWED, None),
+            ("DELETE", "/api/v1/systems/pay-core", None, StatusCode::BAD_REQUEST, None),
+        ];
+        for (method, path, body, want, field) in cases {
+            let r = env.raw(&lead, method, path, body, true).await;
+            assert_eq!(
+                r.status,
+                want,
+                "{} {method} {path}: {}",
+                env.backend,
+                &r.text[..r.text.len().min(300)]
+            );
+            if let Some(f) = field {
+                assert_eq!(
+                    r.body["field"].as_str(),
+                    Some(f),
+                    "{method} {path}: {}",
+                    r.text
+                );
+            }
+            assert!(
+                r.body["instance"]
+                    .as_str()
+                    .is_some_and(|i| path.starts_with(i)),
+                "{}",
+                r.text
+            );
+        }
+        // An unauthenticated request is a problem too.
+        let r = env
+            .call(&Who::default(), "GET", "/api/v1/systems", None)
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// Values for path parameters: the demo organisation's own objects.
+struct Targets {
+    user_id: String,
+    token_id: String,
+}
+
+fn fill(path: &str, t: &Targets) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let j = rest[i..].find('}').unwrap() + i;
+        let name = &rest[i + 1..j];
+        let prefix = &out;
+        let v = match name {
+            "id" if prefix.ends_with("/users/") => t.user_id.as_str(),
+            "id" if prefix.ends_with("/tokens/") => t.token_id.as_str(),
+            "id" if prefix.contains("/registry/") => "fw-1",
+            "id" => "pay-core",
+            "category" => "product",
+            "kind" => "topology",
+            "role" => "member",
+            other => panic!("the sweep does not know path parameter `{other}` in {path}: teach it"),
+        };
+        out.push_str(v);
+        rest = &rest[j + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A plausible body for each mutating route, so that a 404 comes from tenancy, not parsing.
+fn body_for(method: &str, path: &str) -> Option<Value> {
+    let v = match (method, path) {
+        ("put", "/api/v1/systems/{id}") => system_body("pay-core", Some(1)),
+        ("post", "/api/v1/systems/{id}/grading") => {
+            json!({ "assessment": { "business_information": [{ "object": "citizens_legal_persons", "degree": "damage" }], "system_service": [{ "object": "citizens_legal_persons", "degree": "damage" }] }, "version": 1 })
+        }
+        ("post", "/api/v1/systems/{id}/events") => {
+            json!({ "date": "2025-01-01", "type": "self_inspection", "conformity": "conformant" })
+        }
+        ("put", "/api/v1/systems/{id}/materials/{kind}") => {
+            json!({ "title": "t", "file_name": "f.pdf", "media_type": "application/pdf", "size": 1, "sha256": "ab".repeat(32) })
+        }
+        ("put", "/api/v1/systems/{id}/in-use") => json!({ "products": [], "crypto_products": [] }),
+        ("put", "/api/v1/registry/{category}/{id}") => {
+            json!({ "id": "fw-1", "name": "x", "facts": {}, "version": 1 })
+        }
+        ("post", _) | ("put", _) => json!({}),
+        _ => return None,
+    };
+    Some(v)
+}
+
+#[tokio::test]
+async fn tenant_isolation_sweep_over_every_route() {
+    for env in envs().await {
+        // The demo organisation's identifiers, which must never reach the other one.
+        let a_lead = env.login(env.login_of("lead", false)).await;
+        let a_sys = env.login(env.login_of("sysadmin", false)).await;
+        let users = env.call(&a_sys, "GET", "/api/v1/users", None).await;
+        let user_id = users.body[0]["id"].as_str().unwrap().to_owned();
+        let tok = env
+            .call(
+                &a_lead,
+                "POST",
+                "/api/v1/tokens",
+                Some(json!({ "name": "t", "scope": "read", "expires_in_days": 1 })),
+            )
+            .await;
+        let targets = Targets {
+            user_id: user_id.clone(),
+            token_id: tok.body["id"].as_str().unwrap().to_owned(),
+        };
+        let me = env.call(&a_lead, "GET", "/api/v1/me", None).await;
+        let org_a = me.body["organisation_id"].as_str().unwrap().to_owned();
+        let markers = [
+            "\"pay-core\"",
+            "\"office-oa\"",
+            "\"fw-1\"",
+            "\"sh-eval\"",
+            "\"Payment core system\"",
+            "Example Payments",
+            org_a.as_str(),
+            user_id.as_str(),
+        ];
+        let before = env
+            .call(&a_lead, "GET", "/api/v1/systems/pay-core", None)
+            .await;
+
+        let doc = env
+            .call(&Who::default(), "GET", "/api/v1/openapi.json", None)
+            .await;
+        assert!(
+            doc.body["openapi"].as_str().unwrap().starts_with("3.1"),
+            "OpenAPI 3.1"
+        );
+        let paths = doc.body["paths"].as_object().unwrap();
+        assert!(paths.len() >= 20, "{} paths", paths.len());
+        let mut checked = 0;
+        for role in ["lead", "member", "sysadmin", "secadmin", "auditor"] {
+            let b = env.login(env.login_of(role, true)).await;
+            for (path, ops) in paths {
+                if path.starts_with("/api/v1/auth/") {
+                    continue;
+                }
+                for method in ops.as_object().unwrap().keys() {
+                    let mut url = fill(path, &targets);
+                    if method == "delete" && path == "/api/v1/systems/{id}" {
+                        url.push_str("?version=1");
+                    }
+                    let r = env
+                        .call(&b, &method.to_uppercase(), &url, body_for(method, path))
+                        .await;
+                    let tenant_object = path.contains("{id}") || path.contains("{kind}");
+                    if tenant_object {
+                        assert!(
+                            matches!(r.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+                            "{} as other org's {role}: {method} {url} → {} {}",
+                            env.backend,
+                            r.status,
+                            r.text
+                        );
+                    }
+                    // A problem's `instance` echoes the caller's own request path; anything
+                    // else mentioning the demo organisation's objects would be a leak.
+                    let mut shown = r.body.clone();
+                    if let Some(o) = shown.as_object_mut() {
+                        o.remove("instance");
+                    }
+                    let shown = if shown.is_null() {
+                        r.text.clone()
+                    } else {
+                        shown.to_string()
+                    };
+                    for m in markers {
+                        assert!(
+                            !shown.contains(m),
+                            "{} as other org's {role}: {method} {url} leaked {m}: {}",
+                            env.backend,
+                            r.text
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
+        // And nothing of the demo organisation changed.
+        let after = env
+            .call(&a_lead, "GET", "/api/v1/systems/pay-core", None)
+            .await;
+        assert_eq!(before.body["version"], after.body["version"]);
+        assert_eq!(
+            env.call(&a_lead, "GET", "/api/v1/me", None).await.status,
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_request_ids() {
+    for env in envs().await {
+        let r = env.call(&Who::default(), "GET", "/healthz", None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.headers.get("x-request-id").is_some());
+        assert_eq!(r.headers.get("x-content-type-options").unwrap(), "nosniff");
+        assert_eq!(
+            env.call(&Who::default(), "GET", "/readyz", None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let r = env
+            .call(&Who::default(), "GET", "/api/v1/openapi.json", None)
+            .await;
+        assert!(r.body["components"]["securitySchemes"]["session"].is_object());
+    }
+}
