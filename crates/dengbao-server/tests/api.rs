@@ -961,7 +961,13 @@ async fn stale_writes_are_refused() {
 }
 
 /// Method, path, body (content type, bytes), expected status, expected `field`.
-type Case = (&'static str, &'static str, Option<(String, Vec<u8>)>, StatusCode, Option<&'static str>);
+type Case = (
+    &'static str,
+    &'static str,
+    Option<(String, Vec<u8>)>,
+    StatusCode,
+    Option<&'static str>,
+);
 
 #[tokio::test]
 async fn malformed_input_is_a_4xx_problem_never_a_500() {
