@@ -109,7 +109,10 @@ pub async fn seed_named(
         ];
         for (user, display, roles) in users {
             let username = format!("{prefix}{user}");
-            let password = format!("Demo-{user}-2026!");
+            // Demo passwords follow the same policy as everyone's.
+            let password = format!("Dengbao#2026-{}", logins.len() % 5 + 1);
+            crate::auth::check_password(&crate::state::Config::default(), &username, &password)
+                .map_err(|e| anyhow::anyhow!("demo password: {}", e.detail))?;
             let admin = roles.iter().any(|r| r.ends_with("_admin"));
             let secret = admin.then(new_totp_secret);
             let u = User {
