@@ -71,6 +71,22 @@ pub struct ServeArgs {
     /// Require a second factor for every user, not only administrators.
     #[arg(long)]
     totp_for_all: bool,
+    /// Failed logins before the account locks.
+    #[arg(long, default_value_t = 5)]
+    lockout_attempts: i64,
+    #[arg(long, default_value_t = 15)]
+    lockout_minutes: i64,
+    /// Idle timeout of a session.
+    #[arg(long, default_value_t = 30)]
+    session_idle_minutes: i64,
+    /// Absolute lifetime of a session.
+    #[arg(long, default_value_t = 12)]
+    session_absolute_hours: i64,
+    #[arg(long, default_value_t = 12)]
+    password_min_length: usize,
+    /// Of lower case, upper case, digits and other characters (1–4).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=4))]
+    password_min_classes: u8,
     /// Database connections.
     #[arg(long, default_value_t = 8)]
     pool: u32,
@@ -174,8 +190,17 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
                 eprintln!();
             }
         }
+        if a.lockout_attempts < 1 || a.lockout_minutes < 1 || a.session_idle_minutes < 1 || a.session_absolute_hours < 1 || a.password_min_length < 8 {
+            anyhow::bail!("security settings must be positive, and passwords at least 8 characters (Grade III bar)");
+        }
         let config = Config {
             require_totp_for_all: a.totp_for_all,
+            lockout_attempts: a.lockout_attempts,
+            lockout_ms: a.lockout_minutes * 60_000,
+            session_idle_ms: a.session_idle_minutes * 60_000,
+            session_absolute_ms: a.session_absolute_hours * 3_600_000,
+            password_min_length: a.password_min_length,
+            password_min_classes: usize::from(a.password_min_classes),
             ..Config::default()
         };
         let state = AppState::new(
