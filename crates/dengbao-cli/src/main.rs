@@ -4,6 +4,7 @@
 //! clock; everything it decides comes from `dengbao-core`.
 
 mod input;
+mod ledger;
 mod render;
 mod scan;
 mod server;
@@ -43,6 +44,11 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: server::AdminCommand,
+    },
+    /// Tamper-evident ledger: keys, proofs, offline verification.
+    Ledger {
+        #[command(subcommand)]
+        command: ledger::LedgerCommand,
     },
     /// Show or list rule packs.
     Rules {
@@ -122,6 +128,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Assess(a) => run_assess(a),
         Command::Scan(a) => scan::run(a),
+        Command::Ledger { command } => ledger::run(command),
         Command::Serve(a) => server::serve(a),
         Command::Migrate(a) => server::migrate(a),
         Command::Admin { command } => server::admin(command),

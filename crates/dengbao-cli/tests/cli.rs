@@ -443,3 +443,109 @@ fn scan_reads_standard_input() {
     assert_eq!(r["summary"]["verdict"], "blocked");
     assert_eq!(r["files"][0]["path"], "-");
 }
+
+#[test]
+fn ledger_proofs_verify_offline_with_only_the_public_key() {
+    let dir = std::env::temp_dir().join(format!("dengbao-cli-ledger-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_owned();
+    let entries: String = (0..57)
+        .map(|i| format!("{{\"seq\":{i},\"action\":\"system.update\"}}\n"))
+        .collect();
+    std::fs::write(dir.join("entries.jsonl"), entries).unwrap();
+    assert!(
+        dengbao(&[
+            "ledger",
+            "keygen",
+            "--name",
+            "test.example/log",
+            "--out",
+            &p("")
+        ])
+        .status
+        .success()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("test.example_log.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "private key readable by others");
+    }
+    let out = dengbao(&[
+        "ledger",
+        "prove",
+        "--entries",
+        &p("entries.jsonl"),
+        "--index",
+        "41",
+        "--key",
+        &p("test.example_log.key"),
+        "--checkpoint-out",
+        &p("cp"),
+        "--proof-out",
+        &p("proof.json"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = |cp: &str| {
+        dengbao(&[
+            "ledger",
+            "check-proof",
+            "--pubkey",
+            &p("test.example_log.pub"),
+            "--checkpoint",
+            &p(cp),
+            "--proof",
+            &p("proof.json"),
+        ])
+    };
+    let ok = check("cp");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK: entry 41 is included"));
+    // A checkpoint edited after signing is refused.
+    let cp = std::fs::read_to_string(dir.join("cp")).unwrap();
+    std::fs::write(dir.join("cp-edited"), cp.replacen("\n57\n", "\n58\n", 1)).unwrap();
+    let bad = check("cp-edited");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("does not verify"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    // Another key's checkpoint is refused too.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    assert!(
+        dengbao(&[
+            "ledger",
+            "keygen",
+            "--name",
+            "test.example/log",
+            "--out",
+            other.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let out = dengbao(&[
+        "ledger",
+        "check-proof",
+        "--pubkey",
+        other.join("test.example_log.pub").to_str().unwrap(),
+        "--checkpoint",
+        &p("cp"),
+        "--proof",
+        &p("proof.json"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}

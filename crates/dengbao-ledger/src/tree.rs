@@ -62,6 +62,30 @@ impl Tree {
         t
     }
 
+    /// Builds a tree from all its leaf hashes at once, hashing each level's pairs on
+    /// `threads` threads (the pairs of a level are independent) — for full verification.
+    pub fn from_leaves_parallel(leaves: Vec<Hash>, threads: usize) -> Tree {
+        let threads = threads.max(1);
+        let mut levels = vec![leaves];
+        while let Some(prev) = levels.last().filter(|l| l.len() >= 2) {
+            let pairs = prev.len() / 2;
+            let mut next = vec![[0u8; 32]; pairs];
+            let per = pairs.div_ceil(threads).max(1024);
+            std::thread::scope(|s| {
+                for (i, out) in next.chunks_mut(per).enumerate() {
+                    let src = &prev[2 * i * per..];
+                    s.spawn(move || {
+                        for (j, o) in out.iter_mut().enumerate() {
+                            *o = node_hash(&src[2 * j], &src[2 * j + 1]);
+                        }
+                    });
+                }
+            });
+            levels.push(next);
+        }
+        Tree { levels }
+    }
+
     pub fn len(&self) -> u64 {
         self.levels.first().map_or(0, |l| l.len() as u64)
     }
@@ -391,6 +415,23 @@ mod tests {
         assert!(t.consistency_proof(4, 3).is_err());
         assert!(t.root_at(6).is_err());
         assert!(!verify_inclusion(5, 5, &leaves(1)[0], &[], &t.root()));
+    }
+
+    #[test]
+    fn parallel_build_matches_appends() {
+        for n in [0u64, 1, 2, 3, 5, 1023, 1024, 1025, 5000] {
+            let all = leaves(n);
+            let a = Tree::from_leaves(all.iter().copied());
+            let b = Tree::from_leaves_parallel(all.clone(), 3);
+            assert_eq!(a.root(), b.root(), "{n}");
+            assert_eq!(a.len(), b.len());
+            if n > 2 {
+                assert_eq!(
+                    a.inclusion_proof(n / 2, n).unwrap(),
+                    b.inclusion_proof(n / 2, n).unwrap()
+                );
+            }
+        }
     }
 
     proptest! {

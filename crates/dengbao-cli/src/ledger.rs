@@ -1,0 +1,247 @@
+//! `dengbao ledger …`: keys, proofs, and offline verification with only a public key, a
+//! checkpoint and a proof file.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use dengbao_ledger::{
+    Checkpoint, NoteSigner, NoteVerifier, Tree, leaf_hash, verify_consistency, verify_inclusion,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(clap::Subcommand)]
+pub enum LedgerCommand {
+    /// Generate an SM2 signing key: NAME.key (mode 0600) and NAME.pub in DIR.
+    Keygen {
+        /// Key name, usually the log's origin (no spaces or `+`).
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Sign a checkpoint over an entries file (one entry per line) and write an inclusion
+    /// proof for one entry.
+    Prove {
+        #[arg(long)]
+        entries: PathBuf,
+        /// 0-based index of the entry to prove.
+        #[arg(long)]
+        index: u64,
+        /// Private key file from `ledger keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the signed checkpoint and the proof (JSON).
+        #[arg(long)]
+        checkpoint_out: PathBuf,
+        #[arg(long)]
+        proof_out: PathBuf,
+    },
+    /// Verify a proof offline: an inclusion proof (entry in the checkpoint's tree) or, with
+    /// `--old-checkpoint`, a consistency proof between two checkpoints.
+    CheckProof {
+        #[arg(long)]
+        pubkey: PathBuf,
+        #[arg(long)]
+        checkpoint: PathBuf,
+        #[arg(long)]
+        proof: PathBuf,
+        #[arg(long)]
+        old_checkpoint: Option<PathBuf>,
+    },
+}
+
+/// A proof file.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum ProofFile {
+    Inclusion {
+        index: u64,
+        tree_size: u64,
+        /// The entry itself (base64); its leaf hash is recomputed.
+        entry: String,
+        path: Vec<String>,
+    },
+    Consistency {
+        old_size: u64,
+        new_size: u64,
+        path: Vec<String>,
+    },
+}
+
+fn read(p: &Path) -> Result<String> {
+    std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+}
+
+fn hashes(path: &[String]) -> Result<Vec<dengbao_ledger::Hash>> {
+    path.iter()
+        .enumerate()
+        .map(|(i, h)| {
+            B64.decode(h)
+                .ok()
+                .and_then(|v| v.try_into().ok())
+                .ok_or_else(|| anyhow!("path[{i}] is not a base64 32-byte hash"))
+        })
+        .collect()
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("{}: cannot create (it must not exist yet)", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+pub fn run(cmd: LedgerCommand) -> Result<ExitCode> {
+    match cmd {
+        LedgerCommand::Keygen { name, out } => {
+            let k = NoteSigner::generate(&name).map_err(|e| anyhow!("{e}"))?;
+            let file = name.replace('/', "_");
+            let key = out.join(format!("{file}.key"));
+            write_private(&key, &format!("{}\n", k.to_key_string()))?;
+            let public = out.join(format!("{file}.pub"));
+            std::fs::write(&public, format!("{}\n", k.verifier().to_key_string()))?;
+            eprintln!(
+                "wrote {} (private, mode 0600) and {}",
+                key.display(),
+                public.display()
+            );
+        }
+        LedgerCommand::Prove {
+            entries,
+            index,
+            key,
+            checkpoint_out,
+            proof_out,
+        } => {
+            let signer =
+                NoteSigner::parse(&read(&key)?).map_err(|e| anyhow!("{}: {e}", key.display()))?;
+            let text = read(&entries)?;
+            let lines: Vec<&str> = text.lines().collect();
+            let tree = Tree::from_leaves(lines.iter().map(|l| leaf_hash(l.as_bytes())));
+            let size = tree.len();
+            let entry = lines
+                .get(usize::try_from(index)?)
+                .ok_or_else(|| anyhow!("--index {index}: the file has {size} entries"))?;
+            let c = Checkpoint {
+                origin: signer.name.clone(),
+                size,
+                root: tree.root(),
+            };
+            std::fs::write(
+                &checkpoint_out,
+                signer.sign_checkpoint(&c).map_err(|e| anyhow!("{e}"))?,
+            )?;
+            let path = tree
+                .inclusion_proof(index, size)
+                .map_err(|e| anyhow!("{e}"))?;
+            let proof = ProofFile::Inclusion {
+                index,
+                tree_size: size,
+                entry: B64.encode(entry),
+                path: path.iter().map(|h| B64.encode(h)).collect(),
+            };
+            std::fs::write(&proof_out, serde_json::to_string_pretty(&proof)?)?;
+            eprintln!("signed checkpoint of {size} entries; inclusion proof for entry {index}");
+        }
+        LedgerCommand::CheckProof {
+            pubkey,
+            checkpoint,
+            proof,
+            old_checkpoint,
+        } => {
+            let v = NoteVerifier::parse(&read(&pubkey)?)
+                .map_err(|e| anyhow!("{}: {e}", pubkey.display()))?;
+            let open = |p: &Path| -> Result<Checkpoint> {
+                let note = read(p)?;
+                let body = v.open(&note).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+                Checkpoint::parse_body(body).map_err(|e| anyhow!("{}: {e}", p.display()))
+            };
+            let c = open(&checkpoint)?;
+            let pf: ProofFile = serde_json::from_str(&read(&proof)?)
+                .with_context(|| format!("{}: not a proof file", proof.display()))?;
+            match (pf, old_checkpoint) {
+                (
+                    ProofFile::Inclusion {
+                        index,
+                        tree_size,
+                        entry,
+                        path,
+                    },
+                    None,
+                ) => {
+                    if tree_size != c.size {
+                        bail!(
+                            "the proof is for a tree of {tree_size} entries, the checkpoint for {}",
+                            c.size
+                        );
+                    }
+                    let entry = B64.decode(&entry).context("entry is not base64")?;
+                    if !verify_inclusion(
+                        index,
+                        tree_size,
+                        &leaf_hash(&entry),
+                        &hashes(&path)?,
+                        &c.root,
+                    ) {
+                        bail!(
+                            "INVALID: entry {index} is not in the tree of checkpoint {} (size {})",
+                            c.origin,
+                            c.size
+                        );
+                    }
+                    println!(
+                        "OK: entry {index} is included in {} at size {} (signature by {} verified)",
+                        c.origin, c.size, v.name
+                    );
+                }
+                (
+                    ProofFile::Consistency {
+                        old_size,
+                        new_size,
+                        path,
+                    },
+                    Some(old),
+                ) => {
+                    let o = open(&old)?;
+                    if o.size != old_size || c.size != new_size {
+                        bail!(
+                            "the proof is for sizes {old_size}→{new_size}, the checkpoints are {}→{}",
+                            o.size,
+                            c.size
+                        );
+                    }
+                    if !verify_consistency(old_size, new_size, &o.root, &c.root, &hashes(&path)?) {
+                        bail!(
+                            "INVALID: checkpoint {} is not an extension of {} — the log forked or was rewritten",
+                            c.size,
+                            o.size
+                        );
+                    }
+                    println!(
+                        "OK: the log at {new_size} extends the log at {old_size} (both checkpoints signed by {})",
+                        v.name
+                    );
+                }
+                (ProofFile::Inclusion { .. }, Some(_)) => {
+                    bail!("an inclusion proof takes no --old-checkpoint")
+                }
+                (ProofFile::Consistency { .. }, None) => {
+                    bail!("a consistency proof needs --old-checkpoint")
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
