@@ -12,6 +12,11 @@ use crate::LedgerError;
 
 pub type Hash = [u8; 32];
 
+/// Plain SM3 of some bytes.
+pub fn sm3(data: &[u8]) -> Hash {
+    Sm3::digest(data).into()
+}
+
 /// SM3 of `0x00 ‖ entry`.
 pub fn leaf_hash(entry: &[u8]) -> Hash {
     let mut h = Sm3::new();

@@ -201,6 +201,35 @@ pub struct SystemFilter {
     pub offset: i64,
 }
 
+/// The canonical ledger entry: JSON with a fixed key order (sorted), no spaces, so the same
+/// change always has the same bytes and hash.
+pub fn canonical_entry(seq: i64, tenant: &str, a: &Audit<'_>, state: &[u8]) -> String {
+    let j = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
+    let state: String = dengbao_ledger::tree::sm3(state)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        r#"{{"action":{},"actor":{},"object":{},"request_id":{},"seq":{seq},"state":"{state}","tenant":{},"time":{}}}"#,
+        j(a.action),
+        j(a.actor),
+        j(a.object),
+        j(a.request_id),
+        j(tenant),
+        a.at
+    )
+}
+
+/// One ledger entry as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerRow {
+    pub seq: i64,
+    pub tenant_id: String,
+    pub entry: String,
+    /// Hex SM3 leaf hash recorded when the entry was appended.
+    pub leaf_hash: String,
+}
+
 /// A fresh random id (UUID v7: time-ordered, so indexes stay compact).
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
@@ -372,12 +401,41 @@ impl Store {
     }
 
     async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        // SQLite: take the write lock up front. A deferred transaction that reads and then
+        // writes fails with SQLITE_BUSY_SNAPSHOT, which the busy timeout does not retry,
+        // when another connection wrote in between.
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Appends the audit row and bumps the tenant's data version: the tail of every
     /// compliance write, inside its transaction.
-    async fn finish(mut tx: Tx, tenant: &str, audit: &Audit<'_>) -> Result<()> {
+    async fn finish(tx: Tx, tenant: &str, audit: &Audit<'_>) -> Result<()> {
+        Self::finish_with(tx, tenant, audit, &[]).await
+    }
+
+    /// As [`Store::finish`], recording the SM3 hash of the new state (`state`) in the ledger
+    /// entry. The entry's sequence number comes from the locked head row, so concurrent
+    /// writers — several processes on one PostgreSQL included — get gapless numbers in
+    /// commit order, and a rolled-back change takes its number with it.
+    async fn finish_with(mut tx: Tx, tenant: &str, audit: &Audit<'_>, state: &[u8]) -> Result<()> {
+        let seq: i64 = sqlx::query("UPDATE ledger_head SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1 AS seq").fetch_one(&mut *tx).await?.try_get("seq")?;
+        let entry = canonical_entry(seq, tenant, audit, state);
+        let leaf: String = dengbao_ledger::leaf_hash(entry.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        sqlx::query(
+            "INSERT INTO ledger_entries (seq, tenant_id, entry, leaf_hash) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(seq)
+        .bind(tenant)
+        .bind(&entry)
+        .bind(&leaf)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO audit_log (tenant_id, actor, action, object, request_id, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(tenant)
             .bind(audit.actor)
@@ -794,7 +852,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_or(e, "grading object id"))?;
-        Self::finish(tx, &s.tenant_id, audit).await
+        Self::finish_with(tx, &s.tenant_id, audit, s.facts.as_bytes()).await
     }
 
     /// Replaces a grading object's name, kind, grade and facts (from `row`, whose tenant and
@@ -840,7 +898,7 @@ impl Store {
                 }),
             };
         }
-        Self::finish(tx, tenant, audit).await?;
+        Self::finish_with(tx, tenant, audit, facts.as_bytes()).await?;
         Ok(expected_version + 1)
     }
 
@@ -1009,7 +1067,7 @@ impl Store {
             .bind(&e.recorded_by)
             .execute(&mut *tx)
             .await?;
-        Self::finish(tx, tenant, audit).await
+        Self::finish_with(tx, tenant, audit, e.payload.as_bytes()).await
     }
 
     pub async fn events(&self, tenant: &str, object_id: &str) -> Result<Vec<EventRow>> {
@@ -1049,7 +1107,13 @@ impl Store {
             .bind(&m.uploaded_by)
             .execute(&mut *tx)
             .await?;
-        Self::finish(tx, tenant, audit).await
+        Self::finish_with(
+            tx,
+            tenant,
+            audit,
+            format!("{}:{}:{}", m.kind, m.sha256, m.size).as_bytes(),
+        )
+        .await
     }
 
     pub async fn delete_material(
@@ -1114,7 +1178,7 @@ impl Store {
             .ok_or(StoreError::NotFound)?;
             sqlx::query("INSERT INTO in_use (tenant_id, object_id, category, candidate_id) VALUES ($1, $2, $3, $4)").bind(tenant).bind(object_id).bind(category).bind(id).execute(&mut *tx).await.map_err(|e| conflict_or(e, "candidate listed twice"))?;
         }
-        Self::finish(tx, tenant, audit).await
+        Self::finish_with(tx, tenant, audit, ids.join(",").as_bytes()).await
     }
 
     /// `(object_id, category, candidate_id)` for a tenant.
@@ -1163,7 +1227,7 @@ impl Store {
             .bind(&event.recorded_by)
             .execute(&mut *tx)
             .await?;
-        Self::finish(tx, tenant, audit).await
+        Self::finish_with(tx, tenant, audit, f.materials.as_bytes()).await
     }
 
     pub async fn filings(&self, tenant: &str, object_id: &str) -> Result<Vec<FilingRow>> {
@@ -1266,6 +1330,94 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         Self::finish(tx, tenant, audit).await
+    }
+
+    // ----- ledger --------------------------------------------------------------------------
+
+    /// Number of entries in the ledger.
+    pub async fn ledger_len(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT next_seq FROM ledger_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("next_seq")?)
+    }
+
+    /// Entries `[from, from + limit)`, optionally only one tenant's.
+    pub async fn ledger_entries(
+        &self,
+        tenant: Option<&str>,
+        from: i64,
+        limit: i64,
+    ) -> Result<Vec<LedgerRow>> {
+        let rows = sqlx::query("SELECT seq, tenant_id, entry, leaf_hash FROM ledger_entries WHERE seq >= $1 AND ($2 IS NULL OR tenant_id = $2) ORDER BY seq LIMIT $3").bind(from).bind(tenant).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LedgerRow {
+                    seq: r.try_get("seq")?,
+                    tenant_id: r.try_get("tenant_id")?,
+                    entry: r.try_get("entry")?,
+                    leaf_hash: r.try_get("leaf_hash")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Recorded leaf hashes `[from, from + limit)` (hex), for building the tree.
+    pub async fn ledger_leaf_hashes(&self, from: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT seq, leaf_hash FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(from)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("seq")?, r.try_get("leaf_hash")?)))
+            .collect()
+    }
+
+    /// Stores a signed checkpoint; a second one for the same size is ignored (several nodes
+    /// may sign the same tree head).
+    pub async fn put_checkpoint(&self, size: i64, note: &str, at: i64) -> Result<()> {
+        let exists = sqlx::query("SELECT size FROM ledger_checkpoints WHERE size = $1")
+            .bind(size)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            if let Err(e) = sqlx::query(
+                "INSERT INTO ledger_checkpoints (size, note, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(size)
+            .bind(note)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            {
+                return match conflict_or(e, "checkpoint") {
+                    StoreError::Conflict(_) => Ok(()),
+                    other => Err(other),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// `(size, note)` of every checkpoint, oldest first.
+    pub async fn checkpoints(&self) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query("SELECT size, note FROM ledger_checkpoints ORDER BY size")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("size")?, r.try_get("note")?)))
+            .collect()
+    }
+
+    pub async fn latest_checkpoint(&self) -> Result<Option<(i64, String)>> {
+        let r = sqlx::query("SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| Ok((r.try_get("size")?, r.try_get("note")?)))
+            .transpose()
     }
 
     // ----- audit ---------------------------------------------------------------------------

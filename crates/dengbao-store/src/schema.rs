@@ -6,10 +6,11 @@ use sqlx::AnyPool;
 use crate::{Backend, Result};
 
 /// Migrations in order; each runs once, in its own transaction.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial schema",
-    r#"
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial schema",
+        r#"
 CREATE TABLE organisations (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -145,7 +146,31 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_by_tenant ON audit_log (tenant_id, seq);
 "#,
-)];
+    ),
+    (
+        2,
+        "ledger",
+        r#"
+CREATE TABLE ledger_entries (
+    seq BIGINT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    leaf_hash TEXT NOT NULL
+);
+CREATE INDEX ledger_by_tenant ON ledger_entries (tenant_id, seq);
+CREATE TABLE ledger_head (
+    id BIGINT PRIMARY KEY,
+    next_seq BIGINT NOT NULL
+);
+INSERT INTO ledger_head (id, next_seq) VALUES (1, 0);
+CREATE TABLE ledger_checkpoints (
+    size BIGINT PRIMARY KEY,
+    note TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+)
+"#,
+    ),
+];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {
     // One connection for the whole run. On PostgreSQL several server processes may start at
