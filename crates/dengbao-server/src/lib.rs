@@ -9,6 +9,7 @@ pub mod auth;
 pub mod demo;
 pub mod dto;
 pub mod error;
+pub mod ledger;
 pub mod routes;
 pub mod state;
 pub mod tenant;
@@ -114,7 +115,7 @@ pub fn audit<'a>(
 #[openapi(
     info(title = "Dengbao API", version = "1", description = "Multi-Level Protection Scheme (等级保护) compliance: grading objects, obligations with citations, filing dossiers, registries. Errors are RFC 9457 problem details. Authenticate with the session cookie from `POST /api/v1/auth/login` (send `x-csrf-token` on state-changing requests) or `Authorization: Bearer <API token>`."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"))
+    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"))
 )]
 struct ApiDoc;
 
@@ -169,6 +170,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(r::enable_user))
         .routes(routes!(r::assign_role, r::revoke_role))
         .routes(routes!(r::audit_trail))
+        .routes(routes!(ledger::get_checkpoint, ledger::post_checkpoint))
+        .routes(routes!(ledger::public_key))
+        .routes(routes!(ledger::entries))
+        .routes(routes!(ledger::proof))
+        .routes(routes!(ledger::consistency))
         .split_for_parts()
 }
 

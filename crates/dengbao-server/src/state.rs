@@ -112,6 +112,7 @@ pub struct Inner {
     pub clock: Clock,
     pub principals: TtlCache<String, crate::auth::Principal>,
     pub tenants: crate::tenant::TenantCache,
+    pub ledger: crate::ledger::Ledger,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
@@ -143,6 +144,7 @@ impl AppState {
             clock: Clock::default(),
             principals: TtlCache::new(ttl),
             tenants: crate::tenant::TenantCache::new(ttl),
+            ledger: crate::ledger::Ledger::default(),
             metrics,
         }))
     }

@@ -70,6 +70,9 @@ async fn envs() -> Vec<Env> {
             HolidayCalendar::new(),
             None,
         );
+        state
+            .ledger
+            .set_signer(dengbao_ledger::NoteSigner::generate("test.example/ledger").unwrap());
         out.push(Env {
             backend,
             app: app(state.clone()),
@@ -1037,6 +1040,7 @@ async fn malformed_input_is_a_4xx_problem_never_a_500() {
 struct Targets {
     user_id: String,
     token_id: String,
+    seq: String,
 }
 
 fn fill(path: &str, t: &Targets) -> String {
@@ -1055,6 +1059,7 @@ fn fill(path: &str, t: &Targets) -> String {
             "category" => "product",
             "kind" => "topology",
             "role" => "member",
+            "seq" => t.seq.as_str(),
             other => panic!("the sweep does not know path parameter `{other}` in {path}: teach it"),
         };
         out.push_str(v);
@@ -1103,9 +1108,20 @@ async fn tenant_isolation_sweep_over_every_route() {
                 Some(json!({ "name": "t", "scope": "read", "expires_in_days": 1 })),
             )
             .await;
+        let own = env
+            .call(&a_lead, "GET", "/api/v1/ledger/entries?limit=5", None)
+            .await;
+        let seq = own.body[0]["seq"].as_i64().unwrap().to_string();
+        assert_eq!(
+            env.call(&a_lead, "POST", "/api/v1/ledger/checkpoint", None)
+                .await
+                .status,
+            StatusCode::OK
+        );
         let targets = Targets {
             user_id: user_id.clone(),
             token_id: tok.body["id"].as_str().unwrap().to_owned(),
+            seq,
         };
         let me = env.call(&a_lead, "GET", "/api/v1/me", None).await;
         let org_a = me.body["organisation_id"].as_str().unwrap().to_owned();
@@ -1147,7 +1163,8 @@ async fn tenant_isolation_sweep_over_every_route() {
                     let r = env
                         .call(&b, &method.to_uppercase(), &url, body_for(method, path))
                         .await;
-                    let tenant_object = path.contains("{id}") || path.contains("{kind}");
+                    let tenant_object =
+                        path.contains("{id}") || path.contains("{kind}") || path.contains("{seq}");
                     if tenant_object {
                         assert!(
                             matches!(r.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
@@ -1210,5 +1227,116 @@ async fn health_readiness_metrics_and_request_ids() {
             .call(&Who::default(), "GET", "/api/v1/openapi.json", None)
             .await;
         assert!(r.body["components"]["securitySchemes"]["session"].is_object());
+    }
+}
+
+#[tokio::test]
+async fn ledger_entries_proofs_and_checkpoints_verify_offline() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for env in envs().await {
+        let lead = env.login(env.login_of("lead", false)).await;
+        let r = env
+            .call(
+                &lead,
+                "POST",
+                "/api/v1/systems",
+                Some(system_body("ledger-test", None)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let cp = env
+            .call(&lead, "POST", "/api/v1/ledger/checkpoint", None)
+            .await;
+        assert_eq!(cp.status, StatusCode::OK, "{}", cp.text);
+        let key = env
+            .call(&lead, "GET", "/api/v1/ledger/public-key", None)
+            .await;
+        let verifier = dengbao_ledger::NoteVerifier::parse(&key.text).unwrap();
+        let checkpoint =
+            dengbao_ledger::Checkpoint::parse_body(verifier.open(&cp.text).unwrap()).unwrap();
+        // The organisation's own entries only; the newest is the change just made.
+        let r = env
+            .call(&lead, "GET", "/api/v1/ledger/entries?limit=1000", None)
+            .await;
+        let mine = r.body.as_array().unwrap();
+        let me = env.call(&lead, "GET", "/api/v1/me", None).await;
+        assert!(
+            mine.iter()
+                .all(|e| e["entry"]["tenant"] == me.body["organisation_id"])
+        );
+        let last = mine
+            .iter()
+            .rev()
+            .find(|e| e["entry"]["object"] == "ledger-test")
+            .unwrap();
+        assert_eq!(last["entry"]["action"], "system.create");
+        assert_eq!(last["entry"]["state"].as_str().unwrap().len(), 64);
+        let seq = last["seq"].as_i64().unwrap();
+        let r = env
+            .call(
+                &lead,
+                "GET",
+                &format!("/api/v1/ledger/entries/{seq}/proof"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let p = &r.body["proof"];
+        let entry = b64.decode(p["entry"].as_str().unwrap()).unwrap();
+        let path: Vec<[u8; 32]> = p["path"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| b64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+            .collect();
+        assert_eq!(p["tree_size"].as_u64().unwrap(), checkpoint.size);
+        assert!(dengbao_ledger::verify_inclusion(
+            seq as u64,
+            checkpoint.size,
+            &dengbao_ledger::leaf_hash(&entry),
+            &path,
+            &checkpoint.root
+        ));
+        // Later checkpoints extend earlier ones.
+        let r = env.call(&lead, "POST", "/api/v1/systems/ledger-test/events", Some(json!({ "date": "2025-01-01", "type": "self_inspection", "conformity": "conformant" }))).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let cp2 = env
+            .call(&lead, "POST", "/api/v1/ledger/checkpoint", None)
+            .await;
+        let c2 = dengbao_ledger::Checkpoint::parse_body(verifier.open(&cp2.text).unwrap()).unwrap();
+        assert!(c2.size > checkpoint.size);
+        let r = env
+            .call(
+                &lead,
+                "GET",
+                &format!(
+                    "/api/v1/ledger/consistency?old={}&new={}",
+                    checkpoint.size, c2.size
+                ),
+                None,
+            )
+            .await;
+        let path: Vec<[u8; 32]> = r.body["path"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| b64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+            .collect();
+        assert!(dengbao_ledger::verify_consistency(
+            checkpoint.size,
+            c2.size,
+            &checkpoint.root,
+            &c2.root,
+            &path
+        ));
+        // Administrators without a reading role cannot read the ledger.
+        let sys = env.login(env.login_of("sysadmin", false)).await;
+        assert_eq!(
+            env.call(&sys, "GET", "/api/v1/ledger/entries", None)
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
     }
 }
