@@ -22,9 +22,37 @@ pub enum LedgerCommand {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
-    /// Sign a checkpoint over an entries file (one entry per line) and write an inclusion
-    /// proof for one entry.
+    /// Recompute the whole log from storage and check every signed checkpoint; names the
+    /// first bad index.
+    Verify {
+        #[command(flatten)]
+        db: crate::server::DbArgs,
+        /// Public key (default: ledger.pub in the data directory).
+        #[arg(long)]
+        pubkey: Option<PathBuf>,
+    },
+    /// Sign a checkpoint of the stored log now.
+    Checkpoint {
+        #[command(flatten)]
+        db: crate::server::DbArgs,
+        /// Signing key (default: ledger.key in the data directory).
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Write the latest signed checkpoint and an inclusion proof for entry SEQ, for
+    /// `check-proof` anywhere.
     Prove {
+        #[command(flatten)]
+        db: crate::server::DbArgs,
+        #[arg(long)]
+        seq: u64,
+        #[arg(long)]
+        checkpoint_out: PathBuf,
+        #[arg(long)]
+        proof_out: PathBuf,
+    },
+    /// As `prove`, over an entries file (one entry per line), signing with KEY.
+    ProveFile {
         #[arg(long)]
         entries: PathBuf,
         /// 0-based index of the entry to prove.
@@ -87,7 +115,7 @@ fn hashes(path: &[String]) -> Result<Vec<dengbao_ledger::Hash>> {
         .collect()
 }
 
-fn write_private(path: &Path, text: &str) -> Result<()> {
+pub fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -118,7 +146,97 @@ pub fn run(cmd: LedgerCommand) -> Result<ExitCode> {
                 public.display()
             );
         }
+        LedgerCommand::Verify { db, pubkey } => {
+            let path = pubkey.unwrap_or_else(|| db.data_file("ledger.pub"));
+            let v = NoteVerifier::parse(&read(&path)?)
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            let report = crate::server::runtime()?.block_on(async {
+                let store = db.connect(2).await?;
+                dengbao_server::ledger::verify_store(&store, &v)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))
+            })?;
+            if report.problems.is_empty() {
+                println!(
+                    "OK: {} entries recomputed; {} signed checkpoints verify against them",
+                    report.entries, report.checkpoints
+                );
+            } else {
+                for p in &report.problems {
+                    println!("BAD: {p}");
+                }
+                println!(
+                    "{} problem(s) in {} entries and {} checkpoints",
+                    report.problems.len(),
+                    report.entries,
+                    report.checkpoints
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        LedgerCommand::Checkpoint { db, key } => {
+            let path = key.unwrap_or_else(|| db.data_file("ledger.key"));
+            let signer =
+                NoteSigner::parse(&read(&path)?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            let note = crate::server::runtime()?.block_on(async {
+                let store = db.connect(2).await?;
+                let rows = store.ledger_entries(None, 0, i64::MAX).await?;
+                let tree = Tree::from_leaves(rows.iter().map(|r| leaf_hash(r.entry.as_bytes())));
+                if tree.is_empty() {
+                    anyhow::bail!("the ledger is empty");
+                }
+                let c = Checkpoint {
+                    origin: signer.name.clone(),
+                    size: tree.len(),
+                    root: tree.root(),
+                };
+                let note = signer.sign_checkpoint(&c).map_err(|e| anyhow!("{e}"))?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                store.put_checkpoint(c.size as i64, &note, now).await?;
+                Ok(note)
+            })?;
+            print!("{note}");
+        }
         LedgerCommand::Prove {
+            db,
+            seq,
+            checkpoint_out,
+            proof_out,
+        } => {
+            let (note, proof) = crate::server::runtime()?.block_on(async {
+                let store = db.connect(2).await?;
+                let (size, note) = store.latest_checkpoint().await?.ok_or_else(|| {
+                    anyhow!("no signed checkpoint yet (dengbao ledger checkpoint)")
+                })?;
+                if seq >= size as u64 {
+                    anyhow::bail!(
+                        "--seq {seq}: the latest checkpoint covers entries 0–{}",
+                        size - 1
+                    );
+                }
+                let rows = store.ledger_entries(None, 0, size).await?;
+                let tree = Tree::from_leaves(rows.iter().map(|r| leaf_hash(r.entry.as_bytes())));
+                let path = tree
+                    .inclusion_proof(seq, size as u64)
+                    .map_err(|e| anyhow!("{e}"))?;
+                let entry = &rows[usize::try_from(seq)?].entry;
+                Ok((
+                    note,
+                    ProofFile::Inclusion {
+                        index: seq,
+                        tree_size: size as u64,
+                        entry: B64.encode(entry),
+                        path: path.iter().map(|h| B64.encode(h)).collect(),
+                    },
+                ))
+            })?;
+            std::fs::write(&checkpoint_out, note)?;
+            std::fs::write(&proof_out, serde_json::to_string_pretty(&proof)?)?;
+            eprintln!("wrote the latest checkpoint and an inclusion proof for entry {seq}");
+        }
+        LedgerCommand::ProveFile {
             entries,
             index,
             key,

@@ -27,7 +27,12 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    async fn connect(&self, pool: u32) -> Result<Store> {
+    /// The default place of a file in the data directory.
+    pub fn data_file(&self, name: &str) -> PathBuf {
+        self.data_dir.join(name)
+    }
+
+    pub async fn connect(&self, pool: u32) -> Result<Store> {
         let url = match &self.database {
             Some(u) => u.clone(),
             None => {
@@ -87,9 +92,58 @@ pub struct ServeArgs {
     /// Of lower case, upper case, digits and other characters (1–4).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=4))]
     password_min_classes: u8,
+    /// SM2 key that signs ledger checkpoints; created (mode 0600) on first start if missing.
+    /// Every node of one deployment must use the same key.
+    #[arg(long, value_name = "FILE")]
+    ledger_key: Option<PathBuf>,
+    /// The ledger's origin line (names a newly created key).
+    #[arg(long, default_value = "dengbao.local/ledger")]
+    ledger_origin: String,
+    /// How long audit and ledger records are kept; nothing is ever deleted before, and less
+    /// than 6 months is refused (Cybersecurity Law art. 21: logs kept ≥ 6 months).
+    #[arg(long, default_value_t = 3650)]
+    audit_retention_days: u32,
     /// Database connections.
     #[arg(long, default_value_t = 8)]
     pool: u32,
+}
+
+/// Loads the checkpoint signing key, or creates it (0600) with its `.pub` beside it. A key
+/// readable by others is refused.
+pub fn load_or_create_key(
+    path: &std::path::Path,
+    origin: &str,
+) -> Result<dengbao_ledger::NoteSigner> {
+    if path.exists() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                anyhow::bail!(
+                    "{}: mode {:o} lets others read the signing key; chmod 600 it",
+                    path.display(),
+                    mode & 0o777
+                );
+            }
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        return dengbao_ledger::NoteSigner::parse(&text)
+            .map_err(|e| anyhow!("{}: {e}", path.display()));
+    }
+    let k = dengbao_ledger::NoteSigner::generate(origin).map_err(|e| anyhow!("{e}"))?;
+    crate::ledger::write_private(path, &format!("{}\n", k.to_key_string()))?;
+    std::fs::write(
+        path.with_extension("pub"),
+        format!("{}\n", k.verifier().to_key_string()),
+    )?;
+    eprintln!(
+        "created ledger signing key {} (public key in {})",
+        path.display(),
+        path.with_extension("pub").display()
+    );
+    Ok(k)
 }
 
 #[derive(clap::Subcommand)]
@@ -147,7 +201,7 @@ fn init_logs(json: bool) {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -190,6 +244,10 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
                 eprintln!();
             }
         }
+        if a.audit_retention_days < 183 {
+            anyhow::bail!("--audit-retention-days {}: audit records are kept at least 6 months (183 days)", a.audit_retention_days);
+        }
+        let key = load_or_create_key(&a.ledger_key.clone().unwrap_or_else(|| a.db.data_file("ledger.key")), &a.ledger_origin)?;
         if a.lockout_attempts < 1 || a.lockout_minutes < 1 || a.session_idle_minutes < 1 || a.session_absolute_hours < 1 || a.password_min_length < 8 {
             anyhow::bail!("security settings must be positive, and passwords at least 8 characters (Grade III bar)");
         }
@@ -210,6 +268,8 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
             HolidayCalendar::new(),
             dengbao_server::metrics_handle(),
         );
+        state.ledger.set_signer(key);
+        dengbao_server::ledger::spawn_checkpointer(state.clone());
         let app = dengbao_server::app(state);
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await

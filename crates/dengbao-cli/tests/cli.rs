@@ -476,7 +476,7 @@ fn ledger_proofs_verify_offline_with_only_the_public_key() {
     }
     let out = dengbao(&[
         "ledger",
-        "prove",
+        "prove-file",
         "--entries",
         &p("entries.jsonl"),
         "--index",
@@ -548,4 +548,190 @@ fn ledger_proofs_verify_offline_with_only_the_public_key() {
         &p("proof.json"),
     ]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// Runs `sql` against the database behind `db_args` (SQLite through python3, PostgreSQL
+/// through psql): the tamperer edits rows directly, bypassing the application.
+fn tamper(db_args: &[String], sql: &str) {
+    if db_args[0] == "--data-dir" {
+        let db = Path::new(&db_args[1]).join("dengbao.db");
+        let code = format!(
+            "import sqlite3; c = sqlite3.connect({:?}); c.execute({:?}); c.commit()",
+            db.to_str().unwrap(),
+            sql
+        );
+        assert!(
+            Command::new("python3")
+                .args(["-c", &code])
+                .status()
+                .unwrap()
+                .success()
+        );
+    } else {
+        assert!(
+            Command::new("psql")
+                .args([db_args[1].as_str(), "-qc", sql])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+}
+
+fn tamper_case(db_args: Vec<String>, dir: &Path) {
+    let run = |args: &[&str]| {
+        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        a.extend(db_args.iter().cloned());
+        Command::new(env!("CARGO_BIN_EXE_dengbao"))
+            .args(&a)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run(&["admin", "create-org", "--name", "Tamper Test"])
+            .status
+            .success()
+    );
+    let out = run(&[
+        "admin",
+        "import",
+        "--org",
+        "Tamper Test",
+        "examples/payments-operator.toml",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key_dir = dir.join("keys");
+    std::fs::create_dir_all(&key_dir).unwrap();
+    assert!(
+        dengbao(&[
+            "ledger",
+            "keygen",
+            "--name",
+            "tamper.example/log",
+            "--out",
+            key_dir.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let key = key_dir.join("tamper.example_log.key");
+    let public = key_dir.join("tamper.example_log.pub");
+    let out = run(&["ledger", "checkpoint", "--key", key.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verify = || run(&["ledger", "verify", "--pubkey", public.to_str().unwrap()]);
+    let ok = verify();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    // An offline proof from storage verifies with the public key alone.
+    let cp = dir.join("cp");
+    let proof = dir.join("proof.json");
+    assert!(
+        run(&[
+            "ledger",
+            "prove",
+            "--seq",
+            "3",
+            "--checkpoint-out",
+            cp.to_str().unwrap(),
+            "--proof-out",
+            proof.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        dengbao(&[
+            "ledger",
+            "check-proof",
+            "--pubkey",
+            public.to_str().unwrap(),
+            "--checkpoint",
+            cp.to_str().unwrap(),
+            "--proof",
+            proof.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+
+    // Edit entry 7 in place: verify names it.
+    tamper(
+        &db_args,
+        "UPDATE ledger_entries SET entry = REPLACE(entry, '\"import\"', '\"imp0rt\"') WHERE seq = 7",
+    );
+    let bad = verify();
+    let text = String::from_utf8_lossy(&bad.stdout).to_string();
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("BAD: entry 7: its text does not match"),
+        "{text}"
+    );
+    // Edit it and its recorded hash consistently: the signed checkpoint still catches it.
+    let leaf: String = {
+        let out = run(&["ledger", "verify", "--pubkey", public.to_str().unwrap()]);
+        let t = String::from_utf8_lossy(&out.stdout).to_string();
+        t.split("text hashes to ").nth(1).unwrap()[..64].to_owned()
+    };
+    tamper(
+        &db_args,
+        &format!("UPDATE ledger_entries SET leaf_hash = '{leaf}' WHERE seq = 7"),
+    );
+    let bad = verify();
+    let text = String::from_utf8_lossy(&bad.stdout).to_string();
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(!text.contains("entry 7: its text"), "{text}");
+    assert!(
+        text.contains("changed after the checkpoint was signed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ledger_verify_finds_rows_edited_directly_in_the_database() {
+    let dir = std::env::temp_dir().join(format!("dengbao-cli-tamper-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sqlite")).unwrap();
+    tamper_case(
+        vec![
+            "--data-dir".into(),
+            dir.join("sqlite").to_str().unwrap().into(),
+        ],
+        &dir.join("sqlite"),
+    );
+    // PostgreSQL, in a database of its own (the shared test database must stay intact).
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let base = &url[..url.rfind('/').unwrap()];
+        let name = format!("dengbao_tamper_{}", std::process::id());
+        let admin = format!("{base}/postgres");
+        assert!(
+            Command::new("psql")
+                .args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
+                .status()
+                .unwrap()
+                .success()
+        );
+        std::fs::create_dir_all(dir.join("pg")).unwrap();
+        tamper_case(
+            vec!["--database".into(), format!("{base}/{name}")],
+            &dir.join("pg"),
+        );
+        let _ = Command::new("psql")
+            .args([
+                admin.as_str(),
+                "-qc",
+                &format!("DROP DATABASE {name} WITH (FORCE)"),
+            ])
+            .status();
+    }
 }

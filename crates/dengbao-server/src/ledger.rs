@@ -298,3 +298,87 @@ pub async fn consistency(
         json!({ "type": "consistency", "old_size": q.old, "new_size": q.new, "path": path.iter().map(|h| B64.encode(h)).collect::<Vec<_>>() }),
     ))
 }
+
+/// What `dengbao ledger verify` found.
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    pub entries: u64,
+    pub checkpoints: u64,
+    /// Problems in log order; the first names the first bad index.
+    pub problems: Vec<String>,
+}
+
+fn hex(h: &Hash) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Recomputes the whole tree from the stored entry texts and checks every stored
+/// checkpoint against it: an edited entry is named by its index; an entry edited together
+/// with its recorded hash is caught by the first checkpoint signed after it.
+pub async fn verify_store(
+    store: &dengbao_store::Store,
+    verifier: &dengbao_ledger::NoteVerifier,
+) -> Result<VerifyReport, dengbao_store::StoreError> {
+    let mut report = VerifyReport::default();
+    let mut tree = Tree::new();
+    loop {
+        let rows = store
+            .ledger_entries(None, tree.len() as i64, 50_000)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in rows {
+            if r.seq as u64 != tree.len() {
+                report.problems.push(format!(
+                    "entry {}: expected sequence number {} — an entry is missing or duplicated",
+                    r.seq,
+                    tree.len()
+                ));
+            }
+            let leaf = dengbao_ledger::leaf_hash(r.entry.as_bytes());
+            if hex(&leaf) != r.leaf_hash {
+                report.problems.push(format!("entry {}: its text does not match the hash recorded when it was appended (recorded {}, text hashes to {}): the entry was changed", r.seq, r.leaf_hash, hex(&leaf)));
+            }
+            match serde_json::from_str::<Value>(&r.entry) {
+                Ok(v) if v["seq"] == json!(r.seq) => {}
+                _ => report.problems.push(format!(
+                    "entry {}: not a canonical entry for this position",
+                    r.seq
+                )),
+            }
+            tree.push(leaf);
+        }
+    }
+    report.entries = tree.len();
+    let mut last_good = 0;
+    for (size, note) in store.checkpoints().await? {
+        report.checkpoints += 1;
+        let c = match verifier.open(&note).and_then(Checkpoint::parse_body) {
+            Ok(c) => c,
+            Err(e) => {
+                report
+                    .problems
+                    .push(format!("checkpoint at size {size}: {e}"));
+                continue;
+            }
+        };
+        if c.size != size as u64 || c.origin != verifier.name {
+            report.problems.push(format!(
+                "checkpoint at size {size}: its body says size {} of `{}`",
+                c.size, c.origin
+            ));
+            continue;
+        }
+        match tree.root_at(c.size) {
+            Ok(root) if root == c.root => last_good = c.size,
+            Ok(root) => report.problems.push(format!(
+                "checkpoint at size {size}: the log's root at that size is {}, the signed one {} — an entry in [{last_good}, {size}) changed after the checkpoint was signed",
+                hex(&root),
+                hex(&c.root)
+            )),
+            Err(_) => report.problems.push(format!("checkpoint at size {size}: the log has only {} entries — entries were removed", tree.len())),
+        }
+    }
+    Ok(report)
+}
