@@ -24,6 +24,10 @@ pub struct DbArgs {
     /// Where the embedded SQLite database lives.
     #[arg(long, default_value = "data", value_name = "DIR")]
     data_dir: PathBuf,
+    /// SQLite commits: `full` (default) puts every acknowledged change on disk; `normal`
+    /// survives a process crash but not a power loss.
+    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+    sqlite_sync: String,
 }
 
 impl DbArgs {
@@ -41,7 +45,12 @@ impl DbArgs {
                 format!("sqlite://{}", self.data_dir.join("dengbao.db").display())
             }
         };
-        let store = Store::connect(&url, pool)
+        let durability = if self.sqlite_sync == "normal" {
+            dengbao_store::Durability::Normal
+        } else {
+            dengbao_store::Durability::Full
+        };
+        let store = Store::connect_with(&url, pool, durability)
             .await
             .with_context(|| format!("cannot open the database ({})", redact(&url)))?;
         let n = store.migrate().await.context("migration failed")?;

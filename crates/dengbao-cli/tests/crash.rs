@@ -26,7 +26,13 @@ struct Resp {
 }
 
 /// A minimal HTTP/1.1 client (one request per connection).
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> std::io::Result<Resp> {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<Resp> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
@@ -34,7 +40,10 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Opt
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     if let Some(b) = body {
-        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
     }
     req.push_str("\r\n");
     if let Some(b) = body {
@@ -44,20 +53,45 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Opt
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| std::io::Error::other("truncated response"))?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("truncated response"))?;
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).ok_or_else(|| std::io::Error::other("no status"))?;
-    let headers = lines.filter_map(|l| l.split_once(": ").map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))).collect();
-    Ok(Resp { status, headers, body: body.to_owned() })
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    let headers = lines
+        .filter_map(|l| {
+            l.split_once(": ")
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        })
+        .collect();
+    Ok(Resp {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(dir: &Path, port: u16) -> Child {
-    let child = Command::new(bin())
-        .args(["serve", "--data-dir", dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+    let mut child = Command::new(bin())
+        .args([
+            "serve",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -70,6 +104,8 @@ fn start(dir: &Path, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 
@@ -79,26 +115,72 @@ struct Session {
 }
 
 fn login(port: u16) -> Session {
-    let r = http(port, "POST", "/api/v1/auth/login", &[], Some(r#"{"username":"crash-lead","password":"Crash#Test-2026x"}"#)).unwrap();
+    let r = http(
+        port,
+        "POST",
+        "/api/v1/auth/login",
+        &[],
+        Some(r#"{"username":"crash-lead","password":"Crash#Test-2026x"}"#),
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
-    let cookie = r.headers.iter().find(|(k, _)| k == "set-cookie").unwrap().1.split(';').next().unwrap().to_owned();
+    let cookie = r
+        .headers
+        .iter()
+        .find(|(k, _)| k == "set-cookie")
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    Session { cookie, csrf: v["csrf_token"].as_str().unwrap().to_owned() }
+    Session {
+        cookie,
+        csrf: v["csrf_token"].as_str().unwrap().to_owned(),
+    }
 }
 
 fn run(dir: &Path, args: &[&str]) -> std::process::Output {
     let mut a: Vec<&str> = args.to_vec();
     a.extend(["--data-dir", dir.to_str().unwrap()]);
-    Command::new(bin()).args(&a).env("DENGBAO_PASSWORD", "Crash#Test-2026x").output().unwrap()
+    Command::new(bin())
+        .args(&a)
+        .env("DENGBAO_PASSWORD", "Crash#Test-2026x")
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn sigkill_during_writes_loses_no_acknowledged_entry() {
-    let iterations: usize = std::env::var("CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let iterations: usize = std::env::var("CRASH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let dir: PathBuf = std::env::temp_dir().join(format!("dengbao-crash-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    assert!(run(&dir, &["admin", "create-org", "--name", "Crash"]).status.success());
-    assert!(run(&dir, &["admin", "create-user", "--org", "Crash", "--username", "crash-lead", "--role", "security_lead"]).status.success());
+    assert!(
+        run(&dir, &["admin", "create-org", "--name", "Crash"])
+            .status
+            .success()
+    );
+    assert!(
+        run(
+            &dir,
+            &[
+                "admin",
+                "create-user",
+                "--org",
+                "Crash",
+                "--username",
+                "crash-lead",
+                "--role",
+                "security_lead"
+            ]
+        )
+        .status
+        .success()
+    );
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let mut handed_out: Vec<String> = Vec::new();
@@ -108,17 +190,30 @@ fn sigkill_during_writes_loses_no_acknowledged_entry() {
         let port = free_port();
         let mut child = start(&dir, port);
         let s = login(port);
-        let hdr = [("cookie", s.cookie.as_str()), ("x-csrf-token", s.csrf.as_str())];
+        let hdr = [
+            ("cookie", s.cookie.as_str()),
+            ("x-csrf-token", s.csrf.as_str()),
+        ];
         if !created {
             let body = r#"{"id":"crash","name":"Crash test","kind":"information_system","lifecycle":{"operating_since":"2024-01-01"},"assessment":{"business_information":[{"object":"social_order_public_interest","degree":"serious_damage"}],"system_service":[{"object":"citizens_legal_persons","degree":"damage"}]}}"#;
-            assert_eq!(http(port, "POST", "/api/v1/systems", &hdr, Some(body)).unwrap().status, 201);
+            assert_eq!(
+                http(port, "POST", "/api/v1/systems", &hdr, Some(body))
+                    .unwrap()
+                    .status,
+                201
+            );
             created = true;
         }
         // Writers run until the server dies; a checkpoint is fetched while they write.
         let stop = Arc::new(AtomicBool::new(false));
         let mut writers = Vec::new();
         for w in 0..2 {
-            let (acked, stop, cookie, csrf) = (acked.clone(), stop.clone(), s.cookie.clone(), s.csrf.clone());
+            let (acked, stop, cookie, csrf) = (
+                acked.clone(),
+                stop.clone(),
+                s.cookie.clone(),
+                s.csrf.clone(),
+            );
             writers.push(std::thread::spawn(move || {
                 let mut k = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -154,45 +249,112 @@ fn sigkill_during_writes_loses_no_acknowledged_entry() {
 
     // Recovery: the log recomputes and every stored checkpoint verifies against it.
     let out = run(&dir, &["ledger", "verify"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // Every acknowledged write is there, with exactly one ledger entry per event.
     let port = free_port();
     let mut child = start(&dir, port);
     let s = login(port);
-    let hdr = [("cookie", s.cookie.as_str()), ("x-csrf-token", s.csrf.as_str())];
-    let events: serde_json::Value = serde_json::from_str(&http(port, "GET", "/api/v1/systems/crash/events", &hdr, None).unwrap().body).unwrap();
-    let notes: std::collections::HashSet<String> = events.as_array().unwrap().iter().filter_map(|e| e["event"]["note"].as_str().map(str::to_owned)).collect();
+    let hdr = [
+        ("cookie", s.cookie.as_str()),
+        ("x-csrf-token", s.csrf.as_str()),
+    ];
+    let events: serde_json::Value = serde_json::from_str(
+        &http(port, "GET", "/api/v1/systems/crash/events", &hdr, None)
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let notes: std::collections::HashSet<String> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"]["note"].as_str().map(str::to_owned))
+        .collect();
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > iterations, "too little load: {} writes", acked.len());
+    assert!(
+        acked.len() > iterations,
+        "too little load: {} writes",
+        acked.len()
+    );
     for n in &acked {
         assert!(notes.contains(n), "acknowledged write {n} was lost");
     }
     let mut adds = 0;
     let mut from = 0;
     loop {
-        let page: serde_json::Value = serde_json::from_str(&http(port, "GET", &format!("/api/v1/ledger/entries?from={from}&limit=1000"), &hdr, None).unwrap().body).unwrap();
+        let page: serde_json::Value = serde_json::from_str(
+            &http(
+                port,
+                "GET",
+                &format!("/api/v1/ledger/entries?from={from}&limit=1000"),
+                &hdr,
+                None,
+            )
+            .unwrap()
+            .body,
+        )
+        .unwrap();
         let page = page.as_array().unwrap();
         if page.is_empty() {
             break;
         }
-        adds += page.iter().filter(|e| e["entry"]["action"] == "event.add").count();
+        adds += page
+            .iter()
+            .filter(|e| e["entry"]["action"] == "event.add")
+            .count();
         from = page.last().unwrap()["seq"].as_i64().unwrap() + 1;
     }
     assert_eq!(adds, notes.len(), "one ledger entry per recorded event");
     // The log now is an extension of every checkpoint handed out before a crash.
     let key = std::fs::read_to_string(dir.join("ledger.pub")).unwrap();
     let v = dengbao_ledger::NoteVerifier::parse(&key).unwrap();
-    let now = http(port, "POST", "/api/v1/ledger/checkpoint", &hdr, None).unwrap().body;
+    let now = http(port, "POST", "/api/v1/ledger/checkpoint", &hdr, None)
+        .unwrap()
+        .body;
     let now = dengbao_ledger::Checkpoint::parse_body(v.open(&now).unwrap()).unwrap();
     assert!(!handed_out.is_empty());
     for note in &handed_out {
         let old = dengbao_ledger::Checkpoint::parse_body(v.open(note).unwrap()).unwrap();
-        let r = http(port, "GET", &format!("/api/v1/ledger/consistency?old={}&new={}", old.size, now.size), &hdr, None).unwrap();
+        let r = http(
+            port,
+            "GET",
+            &format!(
+                "/api/v1/ledger/consistency?old={}&new={}",
+                old.size, now.size
+            ),
+            &hdr,
+            None,
+        )
+        .unwrap();
         let p: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-        let path: Vec<[u8; 32]> = p["path"].as_array().unwrap().iter().map(|h| base64::engine::general_purpose::STANDARD.decode(h.as_str().unwrap()).unwrap().try_into().unwrap()).collect();
-        assert!(dengbao_ledger::verify_consistency(old.size, now.size, &old.root, &now.root, &path), "log forked after checkpoint {}", old.size);
+        let path: Vec<[u8; 32]> = p["path"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(h.as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            dengbao_ledger::verify_consistency(old.size, now.size, &old.root, &now.root, &path),
+            "log forked after checkpoint {}",
+            old.size
+        );
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    eprintln!("{iterations} SIGKILLs; {} acknowledged writes, {} events kept, {} checkpoints handed out, all consistent", acked.len(), notes.len(), handed_out.len());
+    eprintln!(
+        "{iterations} SIGKILLs; {} acknowledged writes, {} events kept, {} checkpoints handed out, all consistent",
+        acked.len(),
+        notes.len(),
+        handed_out.len()
+    );
 }

@@ -46,6 +46,15 @@ fn conflict_or(e: sqlx::Error, what: &str) -> StoreError {
     }
 }
 
+/// How SQLite commits: `Full` syncs the write-ahead log on every commit (an acknowledged
+/// change survives power loss); `Normal` syncs at checkpoints (it survives a crash of the
+/// process, not of the machine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    Full,
+    Normal,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -347,8 +356,19 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `sqlite://PATH` (created if missing; WAL mode) or `postgres://…`.
+    /// Connects to `sqlite://PATH` (created if missing; WAL mode) or `postgres://…`, with
+    /// every commit durable on disk.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
+        Store::connect_with(url, max_connections, Durability::Full).await
+    }
+
+    /// As [`Store::connect`], choosing SQLite's durability (PostgreSQL keeps its own
+    /// `synchronous_commit` setting).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        durability: Durability,
+    ) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -369,9 +389,13 @@ impl Store {
                     if backend == Backend::Sqlite {
                         // WAL lets readers proceed during a write; the busy timeout makes
                         // concurrent writers wait instead of failing.
+                        let sync = match durability {
+                            Durability::Full => "PRAGMA synchronous = FULL",
+                            Durability::Normal => "PRAGMA synchronous = NORMAL",
+                        };
                         for pragma in [
                             "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = NORMAL",
+                            sync,
                             "PRAGMA busy_timeout = 5000",
                             "PRAGMA foreign_keys = ON",
                         ] {
