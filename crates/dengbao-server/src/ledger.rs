@@ -299,6 +299,84 @@ pub async fn consistency(
     ))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    #[schema(value_type = Object)]
+    pub entry: Value,
+    /// The entry is in the tree of the latest signed checkpoint (its inclusion proof checks
+    /// out against the signed root).
+    pub verified: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct History {
+    /// Size of the checkpoint the marks refer to (entries after it are not yet verified).
+    pub checkpoint_size: Option<i64>,
+    pub checkpoint: Option<String>,
+    pub entries: Vec<HistoryEntry>,
+}
+
+#[utoipa::path(get, path = "/api/v1/systems/{id}/history", tag = "ledger", params(("id" = String, Path)),
+    responses((status = 200, body = History, description = "Every change to the object from the ledger, each checked against the latest signed checkpoint"), (status = 404)))]
+pub async fn history(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<History>> {
+    p.require(Permission::Read)?;
+    state.store.system(&p.tenant_id, &id).await?;
+    let rows = state.store.ledger_entries_about(&p.tenant_id, &id).await?;
+    let latest = state.store.latest_checkpoint().await?;
+    let signed = match (
+        &latest,
+        state
+            .ledger
+            .signer
+            .read()
+            .map_err(ApiError::internal)?
+            .as_ref(),
+    ) {
+        (Some((_, note)), Some(signer)) => signer
+            .verifier()
+            .open(note)
+            .ok()
+            .and_then(|b| Checkpoint::parse_body(b).ok()),
+        _ => None,
+    };
+    sync(&state).await?;
+    let tree = state.ledger.tree.read().map_err(ApiError::internal)?;
+    let entries = rows
+        .into_iter()
+        .map(|r| {
+            let verified = signed.as_ref().is_some_and(|c| {
+                (r.seq as u64) < c.size
+                    && tree
+                        .inclusion_proof(r.seq as u64, c.size)
+                        .is_ok_and(|path| {
+                            dengbao_ledger::verify_inclusion(
+                                r.seq as u64,
+                                c.size,
+                                &dengbao_ledger::leaf_hash(r.entry.as_bytes()),
+                                &path,
+                                &c.root,
+                            )
+                        })
+            });
+            HistoryEntry {
+                seq: r.seq,
+                entry: serde_json::from_str(&r.entry).unwrap_or(Value::Null),
+                verified,
+            }
+        })
+        .collect();
+    Ok(Json(History {
+        checkpoint_size: latest.as_ref().map(|(s, _)| *s),
+        checkpoint: latest.map(|(_, n)| n),
+        entries,
+    }))
+}
+
 /// What `dengbao ledger verify` found.
 #[derive(Debug, Default)]
 pub struct VerifyReport {

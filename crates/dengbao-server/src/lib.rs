@@ -175,6 +175,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ledger::entries))
         .routes(routes!(ledger::proof))
         .routes(routes!(ledger::consistency))
+        .routes(routes!(ledger::history))
         .split_for_parts()
 }
 

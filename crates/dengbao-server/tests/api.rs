@@ -1330,6 +1330,27 @@ async fn ledger_entries_proofs_and_checkpoints_verify_offline() {
             &c2.root,
             &path
         ));
+        // The object's history from the ledger: every change, verified against the signed root.
+        let r = env
+            .call(&lead, "GET", "/api/v1/systems/ledger-test/history", None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let h = r.body["entries"].as_array().unwrap();
+        let actions: Vec<&str> = h
+            .iter()
+            .map(|e| e["entry"]["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["system.create", "event.add"], "{}", r.text);
+        assert!(h.iter().all(|e| e["verified"] == true), "{}", r.text);
+        // Not yet checkpointed: shown, but not marked verified.
+        env.call(&lead, "POST", "/api/v1/systems/ledger-test/events", Some(json!({ "date": "2025-02-01", "type": "self_inspection", "conformity": "conformant" }))).await;
+        let r = env
+            .call(&lead, "GET", "/api/v1/systems/ledger-test/history", None)
+            .await;
+        assert_eq!(
+            r.body["entries"].as_array().unwrap().last().unwrap()["verified"],
+            false
+        );
         // Administrators without a reading role cannot read the ledger.
         let sys = env.login(env.login_of("sysadmin", false)).await;
         assert_eq!(

@@ -1386,6 +1386,29 @@ impl Store {
             .collect()
     }
 
+    /// A tenant's entries about one object (`object` exactly, or `object/…` for its parts),
+    /// oldest first.
+    pub async fn ledger_entries_about(&self, tenant: &str, object: &str) -> Result<Vec<LedgerRow>> {
+        let esc = object
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+            .replace('"', "\\\"");
+        let exact = format!("%\"object\":\"{esc}\"%");
+        let parts = format!("%\"object\":\"{esc}/%");
+        let rows = sqlx::query("SELECT seq, tenant_id, entry, leaf_hash FROM ledger_entries WHERE tenant_id = $1 AND (entry LIKE $2 ESCAPE '\\' OR entry LIKE $3 ESCAPE '\\') ORDER BY seq").bind(tenant).bind(&exact).bind(&parts).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LedgerRow {
+                    seq: r.try_get("seq")?,
+                    tenant_id: r.try_get("tenant_id")?,
+                    entry: r.try_get("entry")?,
+                    leaf_hash: r.try_get("leaf_hash")?,
+                })
+            })
+            .collect()
+    }
+
     /// Recorded leaf hashes `[from, from + limit)` (hex), for building the tree.
     pub async fn ledger_leaf_hashes(&self, from: i64, limit: i64) -> Result<Vec<(i64, String)>> {
         let rows = sqlx::query(
