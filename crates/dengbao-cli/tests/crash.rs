@@ -358,3 +358,171 @@ fn sigkill_during_writes_loses_no_acknowledged_entry() {
         handed_out.len()
     );
 }
+
+/// Two server processes on one PostgreSQL database write concurrently: the ledger stays
+/// gapless, in commit order, and verifies; both nodes' checkpoints agree.
+#[test]
+fn two_processes_on_one_postgres_share_one_ledger() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        return;
+    };
+    let base = url[..url.rfind('/').unwrap()].to_owned();
+    let db = format!("dengbao_nodes_{}", std::process::id());
+    let admin = format!("{base}/postgres");
+    assert!(
+        Command::new("psql")
+            .args([admin.as_str(), "-qc", &format!("CREATE DATABASE {db}")])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let db_url = format!("{base}/{db}");
+    let dir = std::env::temp_dir().join(format!("dengbao-nodes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cli = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .args(["--database", &db_url])
+            .env("DENGBAO_PASSWORD", "Crash#Test-2026x")
+            .output()
+            .unwrap()
+    };
+    assert!(
+        cli(&["admin", "create-org", "--name", "Nodes"])
+            .status
+            .success()
+    );
+    assert!(
+        cli(&[
+            "admin",
+            "create-user",
+            "--org",
+            "Nodes",
+            "--username",
+            "crash-lead",
+            "--role",
+            "security_lead"
+        ])
+        .status
+        .success()
+    );
+    // One signing key shared by both nodes, as a deployment would.
+    assert!(
+        Command::new(bin())
+            .args([
+                "ledger",
+                "keygen",
+                "--name",
+                "nodes.example/log",
+                "--out",
+                dir.to_str().unwrap()
+            ])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let key = dir.join("nodes.example_log.key");
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let port = free_port();
+        let mut child = Command::new(bin())
+            .args([
+                "serve",
+                "--database",
+                &db_url,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--ledger-key",
+                key.to_str().unwrap(),
+            ])
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while !http(port, "GET", "/readyz", &[], None).is_ok_and(|r| r.status == 200) {
+            if t.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("node did not start");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        nodes.push((port, child));
+    }
+    let s = login(nodes[0].0);
+    let hdr = [
+        ("cookie", s.cookie.as_str()),
+        ("x-csrf-token", s.csrf.as_str()),
+    ];
+    let body = r#"{"id":"n","name":"N","kind":"information_system","assessment":{"business_information":[{"object":"social_order_public_interest","degree":"serious_damage"}],"system_service":[{"object":"citizens_legal_persons","degree":"damage"}]}}"#;
+    assert_eq!(
+        http(nodes[0].0, "POST", "/api/v1/systems", &hdr, Some(body))
+            .unwrap()
+            .status,
+        201
+    );
+    let acked = Arc::new(Mutex::new(0usize));
+    let mut writers = Vec::new();
+    for (i, (port, _)) in nodes.iter().enumerate() {
+        for w in 0..3 {
+            let (port, acked) = (*port, acked.clone());
+            let s = login(port);
+            writers.push(std::thread::spawn(move || {
+                for k in 0..40 {
+                    let body = format!(r#"{{"date":"2025-01-01","type":"self_inspection","conformity":"conformant","note":"node{i}-w{w}-{k}"}}"#);
+                    let r = http(port, "POST", "/api/v1/systems/n/events", &[("cookie", &s.cookie), ("x-csrf-token", &s.csrf)], Some(&body)).unwrap();
+                    assert_eq!(r.status, 201, "{}", r.body);
+                    *acked.lock().unwrap() += 1;
+                }
+            }));
+        }
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    // Each node signs a checkpoint; a verifier holding either accepts the log.
+    for (port, _) in &nodes {
+        let s = login(*port);
+        assert_eq!(
+            http(
+                *port,
+                "POST",
+                "/api/v1/ledger/checkpoint",
+                &[("cookie", &s.cookie), ("x-csrf-token", &s.csrf)],
+                None
+            )
+            .unwrap()
+            .status,
+            200
+        );
+    }
+    for (_, child) in &mut nodes {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let out = Command::new(bin())
+        .args([
+            "ledger",
+            "verify",
+            "--database",
+            &db_url,
+            "--pubkey",
+            dir.join("nodes.example_log.pub").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let _ = Command::new("psql")
+        .args([
+            admin.as_str(),
+            "-qc",
+            &format!("DROP DATABASE {db} WITH (FORCE)"),
+        ])
+        .status();
+    assert!(out.status.success(), "{text}");
+    assert_eq!(*acked.lock().unwrap(), 240);
+    // The user, the system and the 240 events each have one entry, none missing or doubled.
+    assert!(text.starts_with("OK: 242 entries recomputed"), "{text}");
+}
