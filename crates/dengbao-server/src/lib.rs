@@ -287,6 +287,10 @@ async fn security_headers(req: Request, next: Next) -> Response {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
     r
 }
 
@@ -321,7 +325,17 @@ pub fn app(state: AppState) -> Router {
     .layer(middleware::from_fn(security_headers))
     .layer(middleware::from_fn(problems))
     .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-    .layer(TraceLayer::new_for_http())
+    .layer(
+        // One structured line per request at INFO: method, path, request id, status,
+        // latency. Bodies and headers (cookies, tokens) are never logged.
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &Request| {
+                let rid = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %rid)
+            })
+            .on_request(())
+            .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
+    )
     .layer(PropagateRequestIdLayer::x_request_id())
     .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
     .with_state(state)
