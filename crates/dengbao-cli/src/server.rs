@@ -141,6 +141,9 @@ pub fn load_or_create_key(
         return dengbao_ledger::NoteSigner::parse(&text)
             .map_err(|e| anyhow!("{}: {e}", path.display()));
     }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let k = dengbao_ledger::NoteSigner::generate(origin).map_err(|e| anyhow!("{e}"))?;
     crate::ledger::write_private(path, &format!("{}\n", k.to_key_string()))?;
     std::fs::write(
