@@ -526,3 +526,51 @@ fn two_processes_on_one_postgres_share_one_ledger() {
     // The user, the system and the 240 events each have one entry, none missing or doubled.
     assert!(text.starts_with("OK: 242 entries recomputed"), "{text}");
 }
+
+/// With `--database` and no `--ledger-key`, the server still creates its key (0600) under
+/// the data directory, creating the directory too.
+#[test]
+fn serve_on_a_database_url_creates_its_signing_key() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        return;
+    };
+    let cwd = std::env::temp_dir().join(format!("dengbao-keydir-{}", std::process::id()));
+    std::fs::create_dir_all(&cwd).unwrap();
+    let port = free_port();
+    let mut child = Command::new(bin())
+        .args([
+            "serve",
+            "--database",
+            &url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .current_dir(&cwd)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let mut up = false;
+    while t.elapsed() < Duration::from_secs(30) {
+        if http(port, "GET", "/readyz", &[], None).is_ok_and(|r| r.status == 200) {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(up, "server did not start");
+    let key = cwd.join("data/ledger.key");
+    assert!(key.exists() && cwd.join("data/ledger.pub").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
