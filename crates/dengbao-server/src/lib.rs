@@ -6,6 +6,7 @@
 //! **Architecture invariant:** this is the only crate that knows HTTP; it contains no SQL.
 
 pub mod auth;
+pub mod calendar;
 pub mod demo;
 pub mod dto;
 pub mod error;
@@ -176,6 +177,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ledger::proof))
         .routes(routes!(ledger::consistency))
         .routes(routes!(ledger::history))
+        .routes(routes!(calendar::create_feed, calendar::revoke_feed))
         .split_for_parts()
 }
 
@@ -317,6 +319,7 @@ pub fn app(state: AppState) -> Router {
         "/api/v1/openapi.json",
         get(move || async move { Json((*doc).clone()) }),
     )
+    .route("/calendar/{file}", get(calendar::feed))
     .route("/healthz", get(healthz))
     .route("/readyz", get(readyz))
     .route("/metrics", get(metrics_text))

@@ -1361,3 +1361,86 @@ async fn ledger_entries_proofs_and_checkpoints_verify_offline() {
         );
     }
 }
+
+#[tokio::test]
+async fn calendar_feed_is_valid_icalendar_with_citations_and_revocable() {
+    use icalendar::Component;
+    for env in envs().await {
+        let lead = env.login(env.login_of("lead", false)).await;
+        let member = env.login(env.login_of("member", false)).await;
+        assert_eq!(
+            env.call(&member, "POST", "/api/v1/calendar/feed", None)
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        let r = env.call(&lead, "POST", "/api/v1/calendar/feed", None).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let url = r.body["path"].as_str().unwrap().to_owned();
+        // No session: the secret URL is the credential.
+        let feed = env.call(&Who::default(), "GET", &url, None).await;
+        assert_eq!(feed.status, StatusCode::OK, "{url}: {}", feed.text);
+        assert!(
+            feed.headers
+                .get(header::CONTENT_TYPE)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("text/calendar")
+        );
+        assert!(
+            feed.text.split("\r\n").all(|l| l.len() <= 75),
+            "unfolded line"
+        );
+        let cal: icalendar::Calendar = feed.text.parse().unwrap();
+        let events: Vec<&icalendar::Event> =
+            cal.components.iter().filter_map(|c| c.as_event()).collect();
+        let obligations = env
+            .call(&lead, "GET", "/api/v1/obligations?per_page=500", None)
+            .await;
+        let dated = obligations.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| !o["due"].is_null())
+            .count();
+        assert_eq!(events.len(), dated, "one event per dated obligation");
+        assert!(!events.is_empty());
+        for e in &events {
+            assert!(
+                e.get_description().unwrap().contains("Measures art."),
+                "{:?}",
+                e.get_description()
+            );
+            assert!(e.get_summary().unwrap().starts_with('['));
+            assert!(e.get_start().is_some());
+        }
+        // A new URL replaces the old one; revoking ends both.
+        let r = env.call(&lead, "POST", "/api/v1/calendar/feed", None).await;
+        let url2 = r.body["path"].as_str().unwrap().to_owned();
+        assert_eq!(
+            env.call(&Who::default(), "GET", &url, None).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            env.call(&Who::default(), "GET", &url2, None).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            env.call(&lead, "DELETE", "/api/v1/calendar/feed", None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            env.call(&Who::default(), "GET", &url2, None).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            env.call(&Who::default(), "GET", "/calendar/guess.ics", None)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}

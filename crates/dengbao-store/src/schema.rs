@@ -170,6 +170,19 @@ CREATE TABLE ledger_checkpoints (
 )
 "#,
     ),
+    (
+        3,
+        "calendar feeds",
+        r#"
+CREATE TABLE calendar_feeds (
+    token_hash TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    created_at BIGINT NOT NULL,
+    revoked BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX calendar_feeds_by_tenant ON calendar_feeds (tenant_id)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {
