@@ -115,6 +115,17 @@ fn hashes(path: &[String]) -> Result<Vec<dengbao_ledger::Hash>> {
         .collect()
 }
 
+/// The first `limit` stored entries and the tree recomputed from their text (not from the
+/// recorded hashes: what is signed or proved is what the entries say).
+async fn stored_tree(
+    store: &dengbao_store::Store,
+    limit: i64,
+) -> Result<(Vec<dengbao_store::LedgerRow>, Tree)> {
+    let rows = store.ledger_entries(None, 0, limit).await?;
+    let tree = Tree::from_leaves(rows.iter().map(|r| leaf_hash(r.entry.as_bytes())));
+    Ok((rows, tree))
+}
+
 pub fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
@@ -180,8 +191,7 @@ pub fn run(cmd: LedgerCommand) -> Result<ExitCode> {
                 NoteSigner::parse(&read(&path)?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             let note = crate::server::runtime()?.block_on(async {
                 let store = db.connect(2).await?;
-                let rows = store.ledger_entries(None, 0, i64::MAX).await?;
-                let tree = Tree::from_leaves(rows.iter().map(|r| leaf_hash(r.entry.as_bytes())));
+                let (_, tree) = stored_tree(&store, i64::MAX).await?;
                 if tree.is_empty() {
                     anyhow::bail!("the ledger is empty");
                 }
@@ -216,8 +226,7 @@ pub fn run(cmd: LedgerCommand) -> Result<ExitCode> {
                         size - 1
                     );
                 }
-                let rows = store.ledger_entries(None, 0, size).await?;
-                let tree = Tree::from_leaves(rows.iter().map(|r| leaf_hash(r.entry.as_bytes())));
+                let (rows, tree) = stored_tree(&store, size).await?;
                 let path = tree
                     .inclusion_proof(seq, size as u64)
                     .map_err(|e| anyhow!("{e}"))?;

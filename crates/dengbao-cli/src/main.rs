@@ -163,9 +163,9 @@ fn today_shanghai() -> Result<Date> {
         .duration_since(std::time::UNIX_EPOCH)
         .context("system clock is before 1970")?
         .as_secs();
-    let days = (secs + 8 * 3600) / 86_400;
-    Ok(Date::from_days_since_epoch(
-        i32::try_from(days).context("system clock is out of range")?,
+    Ok(Date::from_unix_seconds(
+        i64::try_from(secs).context("system clock is out of range")?,
+        8 * 3600,
     ))
 }
 

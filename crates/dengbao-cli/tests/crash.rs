@@ -83,15 +83,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(dir: &Path, port: u16) -> Child {
+/// Starts `dengbao serve` with `args` (plus `--listen`) in `cwd` and waits until it is
+/// ready; a server that does not come up is killed before the test fails.
+fn serve(args: &[&str], cwd: &Path, port: u16) -> Child {
+    let listen = format!("127.0.0.1:{port}");
     let mut child = Command::new(bin())
-        .args([
-            "serve",
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
+        .arg("serve")
+        .args(args)
+        .args(["--listen", &listen])
+        .current_dir(cwd)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -107,6 +107,10 @@ fn start(dir: &Path, port: u16) -> Child {
     let _ = child.kill();
     let _ = child.wait();
     panic!("server did not start");
+}
+
+fn start(dir: &Path, port: u16) -> Child {
+    serve(&["--data-dir", dir.to_str().unwrap()], dir, port)
 }
 
 struct Session {
@@ -425,30 +429,11 @@ fn two_processes_on_one_postgres_share_one_ledger() {
     let mut nodes = Vec::new();
     for _ in 0..2 {
         let port = free_port();
-        let mut child = Command::new(bin())
-            .args([
-                "serve",
-                "--database",
-                &db_url,
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--ledger-key",
-                key.to_str().unwrap(),
-            ])
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let t = Instant::now();
-        while !http(port, "GET", "/readyz", &[], None).is_ok_and(|r| r.status == 200) {
-            if t.elapsed() > Duration::from_secs(30) {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("node did not start");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = serve(
+            &["--database", &db_url, "--ledger-key", key.to_str().unwrap()],
+            &dir,
+            port,
+        );
         nodes.push((port, child));
     }
     let s = login(nodes[0].0);
@@ -537,32 +522,10 @@ fn serve_on_a_database_url_creates_its_signing_key() {
     let cwd = std::env::temp_dir().join(format!("dengbao-keydir-{}", std::process::id()));
     std::fs::create_dir_all(&cwd).unwrap();
     let port = free_port();
-    let mut child = Command::new(bin())
-        .args([
-            "serve",
-            "--database",
-            &url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .current_dir(&cwd)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    let mut up = false;
-    while t.elapsed() < Duration::from_secs(30) {
-        if http(port, "GET", "/readyz", &[], None).is_ok_and(|r| r.status == 200) {
-            up = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // `serve` only returns once the server answered /readyz.
+    let mut child = serve(&["--database", &url], &cwd, port);
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(up, "server did not start");
     let key = cwd.join("data/ledger.key");
     assert!(key.exists() && cwd.join("data/ledger.pub").exists());
     #[cfg(unix)]

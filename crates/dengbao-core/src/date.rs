@@ -46,6 +46,12 @@ impl Date {
         Ok(Date(days_from_civil(year, month, day)))
     }
 
+    /// The calendar date at `utc_offset_secs` east of UTC for a Unix time — the caller reads
+    /// the clock (Asia/Shanghai is UTC+8 all year: `8 * 3600`).
+    pub fn from_unix_seconds(secs: i64, utc_offset_secs: i64) -> Date {
+        Date(((secs + utc_offset_secs).div_euclid(86_400)) as i32)
+    }
+
     /// Days since 1970-01-01 (negative before).
     pub fn from_days_since_epoch(days: i32) -> Date {
         Date(days)

@@ -106,9 +106,7 @@ fn key_id(name: &str, public: &[u8]) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use crate::to_hex as hex;
 
 /// The public half: verifies notes signed under `name`.
 #[derive(Clone, Debug)]
@@ -171,7 +169,7 @@ impl NoteSigner {
             .trim()
             .strip_prefix("PRIVATE+KEY+")
             .ok_or_else(|| LedgerError::Key("not a Dengbao private key string".into()))?;
-        let (name, raw) = split_key(rest)?;
+        let (name, _, raw) = split_key(rest)?;
         let secret = raw
             .strip_prefix(&KEY_TYPE)
             .ok_or_else(|| LedgerError::Key("not an SM2 key".into()))?;
@@ -211,7 +209,8 @@ impl NoteSigner {
     }
 }
 
-fn split_key(s: &str) -> Result<(&str, Vec<u8>), LedgerError> {
+/// `(name, declared key id, decoded key)`.
+fn split_key(s: &str) -> Result<(&str, &str, Vec<u8>), LedgerError> {
     // Base64 may itself contain `+`: the key is everything after the second separator.
     let mut parts = s.splitn(3, '+');
     let (Some(name), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
@@ -221,8 +220,7 @@ fn split_key(s: &str) -> Result<(&str, Vec<u8>), LedgerError> {
     let raw = B64
         .decode(b64)
         .map_err(|_| LedgerError::Key("key is not base64".into()))?;
-    let _ = id;
-    Ok((name, raw))
+    Ok((name, id, raw))
 }
 
 impl NoteVerifier {
@@ -235,14 +233,13 @@ impl NoteVerifier {
 
     pub fn parse(s: &str) -> Result<NoteVerifier, LedgerError> {
         let s = s.trim();
-        let (name, raw) = split_key(s)?;
+        let (name, declared, raw) = split_key(s)?;
         let public = raw
             .strip_prefix(&KEY_TYPE)
             .ok_or_else(|| LedgerError::Key("not an SM2 key".into()))?;
         let key = VerifyingKey::from_sec1_bytes(DEFAULT_USER_ID, public)
             .map_err(|_| LedgerError::Key("not a valid SM2 public key".into()))?;
         let id = key_id(name, public);
-        let declared = s.split('+').nth(1).unwrap_or("");
         if declared != hex(&id) {
             return Err(LedgerError::Key(format!(
                 "key id {declared} does not match the key ({})",

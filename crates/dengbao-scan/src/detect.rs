@@ -471,7 +471,6 @@ impl Detectors {
         let mut nd = 0;
         let mut groups = [0u8; 8];
         let mut ng = 0;
-        let mut end = e;
         let first = e - s;
         if first <= digits.len() {
             digits[..first].copy_from_slice(&buf[s..e]);
@@ -500,7 +499,6 @@ impl Detectors {
                     ng += 1;
                     p = ge;
                 }
-                end = p;
             }
         }
         let d = &digits[..nd];
@@ -583,7 +581,6 @@ impl Detectors {
                 return cut(k);
             }
         }
-        let _ = end;
         e
     }
 

@@ -157,10 +157,7 @@ pub fn random_token() -> ApiResult<String> {
 
 /// SM3 (GB/T 32905) of a secret token: what is stored, so a database leak gives no tokens.
 pub fn token_hash(token: &str) -> String {
-    sm3::Sm3::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    dengbao_ledger::to_hex(&sm3::Sm3::digest(token.as_bytes()))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -589,6 +586,20 @@ fn locked(until: i64) -> ApiError {
     .with_extra(json!({ "locked_until_ms": until }))
 }
 
+/// Marks the session as having passed its second factor and answers with its view.
+async fn second_factor_given(state: &AppState, mut p: Principal) -> ApiResult<Json<SessionView>> {
+    let Via::Session {
+        id_hash, mfa_ok, ..
+    } = &mut p.via
+    else {
+        return Err(ApiError::forbidden("interactive session required"));
+    };
+    state.store.set_session_mfa(id_hash).await?;
+    state.principals.remove(&format!("s:{id_hash}"));
+    *mfa_ok = true;
+    Ok(Json(session_view(state, &p).await?))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotpRequest {
@@ -642,16 +653,7 @@ pub async fn totp(
         }
         return Err(ApiError::unauthorized("wrong or already used code"));
     }
-    let Via::Session { id_hash, .. } = &p.via else {
-        return Err(ApiError::forbidden("interactive session required"));
-    };
-    state.store.set_session_mfa(id_hash).await?;
-    state.principals.remove(&format!("s:{id_hash}"));
-    let mut p = p.clone();
-    if let Via::Session { mfa_ok, .. } = &mut p.via {
-        *mfa_ok = true;
-    }
-    Ok(Json(session_view(&state, &p).await?))
+    second_factor_given(&state, p).await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -703,16 +705,7 @@ pub async fn totp_confirm(
         .store
         .set_totp(&p.tenant_id, &p.user_id, user.totp_secret.as_deref(), true)
         .await?;
-    let Via::Session { id_hash, .. } = &p.via else {
-        return Err(ApiError::forbidden("interactive session required"));
-    };
-    state.store.set_session_mfa(id_hash).await?;
-    state.principals.remove(&format!("s:{id_hash}"));
-    let mut p = p.clone();
-    if let Via::Session { mfa_ok, .. } = &mut p.via {
-        *mfa_ok = true;
-    }
-    Ok(Json(session_view(&state, &p).await?))
+    second_factor_given(&state, p).await
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "Logged out")))]

@@ -158,7 +158,7 @@ pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Ap
     let c = state.tenants.obligations(&state, &tenant, today).await?;
     let now = state.clock.now_ms() / 1000;
     let stamp = {
-        let d = dengbao_core::Date::from_days_since_epoch((now / 86_400) as i32);
+        let d = dengbao_core::Date::from_unix_seconds(now, 0);
         let s = now.rem_euclid(86_400);
         format!(
             "{}T{:02}{:02}{:02}Z",

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use dengbao_ledger::{Checkpoint, Hash, NoteSigner, Tree};
+use dengbao_ledger::{Checkpoint, NoteSigner, Tree};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -41,17 +41,6 @@ impl Ledger {
     }
 }
 
-fn unhex(s: &str) -> Option<Hash> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut h = [0u8; 32];
-    for (i, b) in h.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(h)
-}
-
 /// Brings the node's tree up to the stored log; returns its size.
 pub async fn sync(state: &AppState) -> ApiResult<u64> {
     loop {
@@ -66,7 +55,7 @@ pub async fn sync(state: &AppState) -> ApiResult<u64> {
             if seq as u64 != tree.len() {
                 continue;
             }
-            tree.push(unhex(&hex).ok_or_else(|| {
+            tree.push(dengbao_ledger::hash_from_hex(&hex).ok_or_else(|| {
                 ApiError::internal(format!("ledger entry {seq} has a malformed leaf hash"))
             })?);
         }
@@ -386,9 +375,7 @@ pub struct VerifyReport {
     pub problems: Vec<String>,
 }
 
-fn hex(h: &Hash) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
-}
+use dengbao_ledger::to_hex as hex;
 
 /// Recomputes the whole tree from the stored entry texts and checks every stored
 /// checkpoint against it: an edited entry is named by its index; an entry edited together

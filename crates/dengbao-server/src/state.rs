@@ -59,8 +59,7 @@ impl Clock {
     }
     /// Today's date in Asia/Shanghai (UTC+8 all year).
     pub fn today(&self) -> dengbao_core::Date {
-        let days = (self.now_ms() / 1000 + 8 * 3600).div_euclid(86_400);
-        dengbao_core::Date::from_days_since_epoch(days as i32)
+        dengbao_core::Date::from_unix_seconds(self.now_ms().div_euclid(1000), 8 * 3600)
     }
 }
 

@@ -214,10 +214,7 @@ pub struct SystemFilter {
 /// change always has the same bytes and hash.
 pub fn canonical_entry(seq: i64, tenant: &str, a: &Audit<'_>, state: &[u8]) -> String {
     let j = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
-    let state: String = dengbao_ledger::tree::sm3(state)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let state = dengbao_ledger::to_hex(&dengbao_ledger::tree::sm3(state));
     format!(
         r#"{{"action":{},"actor":{},"object":{},"request_id":{},"seq":{seq},"state":"{state}","tenant":{},"time":{}}}"#,
         j(a.action),
@@ -447,10 +444,7 @@ impl Store {
     async fn finish_with(mut tx: Tx, tenant: &str, audit: &Audit<'_>, state: &[u8]) -> Result<()> {
         let seq: i64 = sqlx::query("UPDATE ledger_head SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1 AS seq").fetch_one(&mut *tx).await?.try_get("seq")?;
         let entry = canonical_entry(seq, tenant, audit, state);
-        let leaf: String = dengbao_ledger::leaf_hash(entry.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let leaf = dengbao_ledger::to_hex(&dengbao_ledger::leaf_hash(entry.as_bytes()));
         sqlx::query(
             "INSERT INTO ledger_entries (seq, tenant_id, entry, leaf_hash) VALUES ($1, $2, $3, $4)",
         )
