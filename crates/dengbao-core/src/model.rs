@@ -171,6 +171,7 @@ macro_rules! event_types {
         #[serde(rename_all = "snake_case")]
         pub enum EventType { $($variant,)* }
         impl EventType {
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant,)*];
             pub fn as_str(self) -> &'static str {
                 match self { $(EventType::$variant => $id,)* }
             }

@@ -36,6 +36,14 @@ pub enum Party {
 }
 
 impl Party {
+    pub const ALL: [Party; 5] = [
+        Party::Operator,
+        Party::DepartmentInCharge,
+        Party::PublicSecurity,
+        Party::SecrecyDepartment,
+        Party::CryptographyAdministration,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Party::Operator => "operator",

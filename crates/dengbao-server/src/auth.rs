@@ -160,7 +160,7 @@ pub fn token_hash(token: &str) -> String {
     dengbao_ledger::to_hex(&sm3::Sm3::digest(token.as_bytes()))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -266,7 +266,7 @@ async fn check_totp(state: &AppState, user: &dengbao_store::User, code: &str) ->
     }
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -276,7 +276,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
 }
 
-fn session_cookie(token: &str, max_age_s: i64) -> HeaderValue {
+pub(crate) fn session_cookie(token: &str, max_age_s: i64) -> HeaderValue {
     // Secure + HttpOnly + SameSite=Strict: never sent cross-site, never readable by script.
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}"
@@ -291,11 +291,14 @@ fn unsafe_method(m: &Method) -> bool {
 // ----- extractors ----------------------------------------------------------------------------
 
 /// Resolves the caller from a bearer token or a session cookie; `allow_pending` accepts a
-/// session still waiting for its second factor.
-async fn authenticate(
+/// session still waiting for its second factor. `csrf_in_header` checks the CSRF token of a
+/// state-changing request in its header (the API); the web pages pass `false` and check the
+/// token in the form body instead ([`crate::web`]), before they act.
+pub(crate) async fn authenticate(
     parts: &Parts,
     state: &AppState,
     allow_pending: bool,
+    csrf_in_header: bool,
 ) -> ApiResult<Principal> {
     let now = state.clock.now_ms();
     if let Some(auth) = parts
@@ -384,7 +387,7 @@ async fn authenticate(
         return Err(ApiError::unauthorized("session expired; log in again")
             .with_extra(json!({ "reason": "session_expired" })));
     }
-    if unsafe_method(&parts.method) {
+    if csrf_in_header && unsafe_method(&parts.method) {
         let sent = parts
             .headers
             .get(CSRF_HEADER)
@@ -443,7 +446,7 @@ async fn load_principal(
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
-        authenticate(parts, state, false).await
+        authenticate(parts, state, false, true).await
     }
 }
 
@@ -453,7 +456,7 @@ pub struct PendingSession(pub Principal);
 impl FromRequestParts<AppState> for PendingSession {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<PendingSession> {
-        let p = authenticate(parts, state, true).await?;
+        let p = authenticate(parts, state, true, true).await?;
         if !matches!(p.via, Via::Session { .. }) {
             return Err(ApiError::forbidden(
                 "this endpoint needs an interactive session",
@@ -506,6 +509,26 @@ pub async fn login(
     State(state): State<AppState>,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Response> {
+    let (view, token) = start_session(&state, &req.username, req.password).await?;
+    let mut r = Json(view).into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&token, state.config.session_absolute_ms / 1000),
+    );
+    Ok(r)
+}
+
+/// Checks a password login and opens a session; answers the session's view and its secret
+/// cookie value. Shared by the API and the login page.
+pub(crate) async fn start_session(
+    state: &AppState,
+    username: &str,
+    password: String,
+) -> ApiResult<(SessionView, String)> {
+    let req = LoginRequest {
+        username: username.to_owned(),
+        password,
+    };
     let now = state.clock.now_ms();
     if req.username.len() > 128 || req.password.len() > 1024 {
         return Err(ApiError::unauthorized("wrong username or password"));
@@ -544,7 +567,7 @@ pub async fn login(
         .iter()
         .filter_map(|r| Role::parse(r))
         .collect();
-    let mfa = needs_totp(&state, &user, &roles);
+    let mfa = needs_totp(state, &user, &roles);
     let token = random_token()?;
     let csrf = random_token()?;
     state
@@ -569,12 +592,7 @@ pub async fn login(
         totp_enrolment_required: mfa && user.totp_secret.is_none(),
         csrf_token: csrf,
     };
-    let mut r = Json(view).into_response();
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        session_cookie(&token, state.config.session_absolute_ms / 1000),
-    );
-    Ok(r)
+    Ok((view, token))
 }
 
 fn locked(until: i64) -> ApiError {

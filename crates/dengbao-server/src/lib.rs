@@ -1,4 +1,4 @@
-//! `dengbao-server`: the HTTP API.
+//! `dengbao-server`: the HTTP API and the web pages over it ([`web`]).
 //!
 //! Thin by design: a handler authenticates ([`auth::Principal`]), authorizes
 //! ([`auth::Principal::require`]), lets `dengbao-core` decide, lets `dengbao-store` persist
@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod routes;
 pub mod state;
 pub mod tenant;
+pub mod web;
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -239,7 +240,12 @@ async fn problems(req: Request, next: Next) -> Response {
         .to_owned();
     let resp = next.run(req).await;
     let status = resp.status();
-    if status.as_u16() < 400 {
+    let html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    // Pages render their own errors, in the user's language.
+    if status.as_u16() < 400 || html {
         return resp;
     }
     let is_problem = resp
@@ -291,7 +297,10 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        // Pages load only their own CSS and JS; no inline script or style, no framing.
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
     );
     r
 }
@@ -320,6 +329,7 @@ pub fn app(state: AppState) -> Router {
         get(move || async move { Json((*doc).clone()) }),
     )
     .route("/calendar/{file}", get(calendar::feed))
+    .merge(web::router())
     .route("/healthz", get(healthz))
     .route("/readyz", get(readyz))
     .route("/metrics", get(metrics_text))

@@ -32,7 +32,7 @@ fn as_of(state: &AppState, s: &Option<String>) -> ApiResult<Date> {
     }
 }
 
-fn grade_str(g: i64) -> String {
+pub(crate) fn grade_str(g: i64) -> String {
     ["?", "I", "II", "III", "IV", "V"]
         .get(g as usize)
         .copied()
@@ -40,7 +40,7 @@ fn grade_str(g: i64) -> String {
         .to_owned()
 }
 
-fn kind_str(k: dengbao_core::model::ObjectKind) -> ApiResult<String> {
+pub(crate) fn kind_str(k: dengbao_core::model::ObjectKind) -> ApiResult<String> {
     match serde_json::to_value(k).map_err(ApiError::internal)? {
         Value::String(s) => Ok(s),
         _ => Err(ApiError::internal(
@@ -633,8 +633,23 @@ pub async fn put_material(
     Path((id, kind)): Path<(String, String)>,
     Body(m): Body<MaterialInput>,
 ) -> ApiResult<Json<MaterialView>> {
+    Ok(Json(
+        store_material(&state, &headers, &p, &id, &kind, m, None).await?,
+    ))
+}
+
+/// Records a dossier material (and keeps its file when the web page uploaded one).
+pub(crate) async fn store_material(
+    state: &AppState,
+    headers: &HeaderMap,
+    p: &Principal,
+    id: &str,
+    kind: &str,
+    m: MaterialInput,
+    content: Option<&[u8]>,
+) -> ApiResult<MaterialView> {
     p.require(Permission::Write)?;
-    material_kind(&kind)?;
+    material_kind(kind)?;
     check_text("title", &m.title, MAX_NAME)?;
     check_text("file_name", &m.file_name, 255)?;
     check_text("media_type", &m.media_type, 100)?;
@@ -646,8 +661,8 @@ pub async fn put_material(
     }
     let now = state.clock.now_ms();
     let row = MaterialRow {
-        object_id: id.clone(),
-        kind: kind.clone(),
+        object_id: id.to_owned(),
+        kind: kind.to_owned(),
         title: m.title,
         file_name: m.file_name,
         media_type: m.media_type,
@@ -658,14 +673,15 @@ pub async fn put_material(
     };
     state
         .store
-        .put_material(
+        .put_material_with_file(
             &p.tenant_id,
             &row,
-            &audit(&p, &headers, "material.put", &format!("{id}/{kind}"), now),
+            content,
+            &audit(p, headers, "material.put", &format!("{id}/{kind}"), now),
         )
         .await?;
-    done(&state, &p);
-    Ok(Json(material_view(row)))
+    done(state, p);
+    Ok(material_view(row))
 }
 
 #[utoipa::path(delete, path = "/api/v1/systems/{id}/materials/{kind}", tag = "dossier", params(("id" = String, Path), ("kind" = String, Path)), responses((status = 204), (status = 404)))]

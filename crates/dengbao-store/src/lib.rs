@@ -1104,8 +1104,28 @@ impl Store {
         m: &MaterialRow,
         audit: &Audit<'_>,
     ) -> Result<()> {
+        self.put_material_with_file(tenant, m, None, audit).await
+    }
+
+    /// Records a material and, when given, keeps its file (content-addressed by the SHA-256
+    /// in `m`, which the caller computed from `content`) in the same transaction.
+    pub async fn put_material_with_file(
+        &self,
+        tenant: &str,
+        m: &MaterialRow,
+        content: Option<&[u8]>,
+        audit: &Audit<'_>,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::require_system(&mut tx, tenant, &m.object_id).await?;
+        if let Some(bytes) = content {
+            sqlx::query("INSERT INTO material_files (tenant_id, sha256, content) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, sha256) DO NOTHING")
+                .bind(tenant)
+                .bind(&m.sha256)
+                .bind(bytes.to_vec())
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM materials WHERE tenant_id = $1 AND object_id = $2 AND kind = $3")
             .bind(tenant)
             .bind(&m.object_id)
@@ -1160,6 +1180,26 @@ impl Store {
     pub async fn materials(&self, tenant: &str, object_id: &str) -> Result<Vec<MaterialRow>> {
         let rows = sqlx::query("SELECT object_id, kind, title, file_name, media_type, size, sha256, uploaded_at, uploaded_by FROM materials WHERE tenant_id = $1 AND object_id = $2 ORDER BY kind").bind(tenant).bind(object_id).fetch_all(&self.pool).await?;
         rows.iter().map(material_from).collect()
+    }
+
+    /// A material with its stored file; `NotFound` when either is missing.
+    pub async fn material_file(
+        &self,
+        tenant: &str,
+        object_id: &str,
+        kind: &str,
+    ) -> Result<(MaterialRow, Vec<u8>)> {
+        let row = sqlx::query("SELECT object_id, kind, title, file_name, media_type, size, sha256, uploaded_at, uploaded_by FROM materials WHERE tenant_id = $1 AND object_id = $2 AND kind = $3").bind(tenant).bind(object_id).bind(kind).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound)?;
+        let m = material_from(&row)?;
+        let file =
+            sqlx::query("SELECT content FROM material_files WHERE tenant_id = $1 AND sha256 = $2")
+                .bind(tenant)
+                .bind(&m.sha256)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let content: Vec<u8> = file.try_get("content")?;
+        Ok((m, content))
     }
 
     pub async fn all_materials(&self, tenant: &str) -> Result<Vec<MaterialRow>> {

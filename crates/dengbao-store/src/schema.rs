@@ -183,6 +183,18 @@ CREATE TABLE calendar_feeds (
 CREATE INDEX calendar_feeds_by_tenant ON calendar_feeds (tenant_id)
 "#,
     ),
+    (
+        4,
+        "material files",
+        r#"
+CREATE TABLE material_files (
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    sha256 TEXT NOT NULL,
+    content {BLOB} NOT NULL,
+    PRIMARY KEY (tenant_id, sha256)
+)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {
@@ -211,6 +223,10 @@ async fn migrate_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> Res
         Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
         Backend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     };
+    let blob = match backend {
+        Backend::Sqlite => "BLOB",
+        Backend::Postgres => "BYTEA",
+    };
     let mut applied = 0;
     for (version, description, sql) in MIGRATIONS {
         let mut tx = conn.begin().await?;
@@ -221,9 +237,9 @@ async fn migrate_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> Res
         if done.is_some() {
             continue;
         }
-        let text = sql.replace("{SERIAL}", serial);
+        let text = sql.replace("{SERIAL}", serial).replace("{BLOB}", blob);
         for stmt in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            // Our own constant DDL, with one constant substituted: no input reaches it.
+            // Our own constant DDL, with constants substituted: no input reaches it.
             sqlx::query(sqlx::AssertSqlSafe(stmt.to_owned()))
                 .execute(&mut *tx)
                 .await?;

@@ -1,0 +1,456 @@
+//! The web interface: server-rendered pages over the same handlers as the JSON API.
+//!
+//! A page handler authenticates with the session cookie ([`Page`]), checks the CSRF token
+//! carried in the form body ([`Posted`]), turns the form into the API's input type and calls
+//! the API handler itself — so authorization, validation, tenancy and the audit/ledger entry
+//! are exactly the API's. Templates (askama) are compiled into the binary; so are the CSS and
+//! JS under `assets/`, which only enhance forms that work without them.
+
+pub mod i18n;
+mod pages;
+mod session;
+mod work;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::auth::{self, Permission, Principal, Via};
+use crate::error::ApiError;
+use crate::state::AppState;
+pub use i18n::{Catalog, Lang};
+
+pub const LANG_COOKIE: &str = "dengbao_lang";
+/// Beijing time: no daylight saving since 1991.
+pub const SHANGHAI_OFFSET_S: i64 = 8 * 3600;
+/// Largest dossier file accepted through the page.
+pub const MAX_UPLOAD: usize = 20 << 20;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(session::login_page).post(session::login_post))
+        .route(
+            "/login/totp",
+            get(session::totp_page).post(session::totp_post),
+        )
+        .route(
+            "/login/enrol",
+            get(session::enrol_page).post(session::enrol_post),
+        )
+        .route("/logout", post(session::logout))
+        .route("/lang/{tag}", get(session::switch_lang))
+        .route("/systems", get(pages::systems))
+        .route(
+            "/systems/new",
+            get(pages::new_system).post(pages::create_system),
+        )
+        .route("/systems/{id}", get(pages::system))
+        .route(
+            "/systems/{id}/grade",
+            get(pages::wizard).post(pages::wizard_post),
+        )
+        .route("/systems/{id}/grade/preview", post(pages::wizard_preview))
+        .route("/systems/{id}/dossier", get(pages::dossier))
+        .route(
+            "/systems/{id}/dossier/upload",
+            post(pages::upload).layer(axum::extract::DefaultBodyLimit::max(
+                MAX_UPLOAD + (64 << 10),
+            )),
+        )
+        .route("/systems/{id}/dossier/submit", post(pages::submit))
+        .route("/systems/{id}/materials/{kind}", get(pages::download))
+        .route("/obligations", get(work::obligations))
+        .route("/obligations/feed", post(work::feed_create))
+        .route("/obligations/feed/revoke", post(work::feed_revoke))
+        .route("/registry", get(work::registry))
+        .route("/admin", get(work::admin))
+        .route("/admin/users", post(work::admin_create_user))
+        .route("/admin/users/{id}/roles", post(work::admin_assign))
+        .route(
+            "/admin/users/{id}/roles/{role}/revoke",
+            post(work::admin_revoke),
+        )
+        .route("/admin/users/{id}/status", post(work::admin_status))
+        .route("/assets/app.css", get(css))
+        .route("/assets/app.js", get(js))
+}
+
+async fn css() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../assets/app.css"),
+    )
+}
+
+async fn js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/app.js"),
+    )
+}
+
+fn asset(ct: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, ct)], body).into_response()
+}
+
+// ----- the frame of every page ---------------------------------------------------------------
+
+/// What the layout needs: language, user, navigation, CSRF token, the one-off notice.
+pub struct Chrome {
+    pub lang: Lang,
+    pub cat: &'static Catalog,
+    pub user: String,
+    pub csrf: String,
+    /// Path and query of this page (the language switch comes back here).
+    pub here: String,
+    pub nav: &'static str,
+    pub title: String,
+    pub flash: String,
+    pub can_read: bool,
+    pub can_write: bool,
+    pub can_admin: bool,
+}
+
+impl Chrome {
+    pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
+        self.cat.get(key)
+    }
+    /// A message looked up by a key made of a prefix and a value (`ob.kind.` + `record_filing`).
+    pub fn tk(&self, prefix: &str, id: &str) -> String {
+        let key = format!("{prefix}{id}");
+        if self.cat.has(&key) {
+            self.cat.get(&key).to_owned()
+        } else {
+            id.to_owned()
+        }
+    }
+    /// `III` → 第三级 / Grade III.
+    pub fn grade(&self, roman: &str) -> String {
+        match roman_number(roman) {
+            Some(n) => self.tk("grade.", &n.to_string()),
+            None => roman.to_owned(),
+        }
+    }
+    pub fn lang_url(&self) -> String {
+        format!(
+            "/lang/{}?{}",
+            self.lang.other().tag(),
+            query(&[("next", &self.here)])
+        )
+    }
+}
+
+pub fn roman_number(g: &str) -> Option<u8> {
+    ["I", "II", "III", "IV", "V"]
+        .iter()
+        .position(|r| *r == g)
+        .map(|i| i as u8 + 1)
+}
+
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// `YYYY-MM-DD HH:MM` in Beijing time.
+pub fn local_time(ms: i64) -> String {
+    let s = ms.div_euclid(1000) + SHANGHAI_OFFSET_S;
+    let d = dengbao_core::Date::from_unix_seconds(s, 0);
+    let sod = s.rem_euclid(86_400);
+    format!("{d} {:02}:{:02}", sod / 3600, sod % 3600 / 60)
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    auth::cookie(headers, LANG_COOKIE)
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::ZhCn)
+}
+
+fn here_of(parts: &Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
+}
+
+/// A `next` target that stays on this site (no open redirect).
+pub fn local_path(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
+}
+
+/// The notice named by `?ok=<key>` after a redirect; only catalog keys are shown.
+fn flash_of(cat: &Catalog, parts: &Parts) -> String {
+    parts
+        .uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|v| v.into_iter().find(|(k, _)| k == "ok").map(|(_, v)| v))
+        .filter(|k| cat.has(k))
+        .map(|k| cat.get(&k).to_owned())
+        .unwrap_or_default()
+}
+
+// ----- extractors ----------------------------------------------------------------------------
+
+/// A signed-in caller of a page, with the frame data. Not signed in (or expired) → the login
+/// page, coming back here afterwards.
+pub struct Page {
+    pub p: Principal,
+    pub lang: Lang,
+    pub here: String,
+    pub flash: String,
+    pub headers: HeaderMap,
+}
+
+impl Page {
+    pub fn cat(&self) -> &'static Catalog {
+        self.lang.catalog()
+    }
+    pub fn chrome(&self, nav: &'static str, title: impl Into<String>) -> Chrome {
+        let csrf = match &self.p.via {
+            Via::Session { csrf, .. } => csrf.clone(),
+            Via::Token { .. } => String::new(),
+        };
+        Chrome {
+            lang: self.lang,
+            cat: self.cat(),
+            user: self.p.username.clone(),
+            csrf,
+            here: self.here.clone(),
+            nav,
+            title: title.into(),
+            flash: self.flash.clone(),
+            can_read: self.p.can(Permission::Read),
+            can_write: self.p.can(Permission::Write),
+            can_admin: self.p.can(Permission::ManageUsers) || self.p.can(Permission::AssignRoles),
+        }
+    }
+    /// An error as a page in the caller's language.
+    pub fn fail(&self, e: ApiError) -> Response {
+        let c = self.chrome("", self.cat().get("err.title"));
+        error_page(c, e)
+    }
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Page, Response> {
+        let lang = lang_of(&parts.headers);
+        let here = here_of(parts);
+        match auth::authenticate(parts, state, false, false).await {
+            Ok(p) => Ok(Page {
+                p,
+                lang,
+                flash: flash_of(lang.catalog(), parts),
+                here,
+                headers: parts.headers.clone(),
+            }),
+            Err(e) => Err(to_login(lang, &here, e)),
+        }
+    }
+}
+
+fn reason(e: &ApiError) -> Option<&str> {
+    e.extra.as_ref().and_then(|x| x["reason"].as_str())
+}
+
+/// Where an authentication failure sends a browser.
+fn to_login(lang: Lang, here: &str, e: ApiError) -> Response {
+    if e.status != StatusCode::UNAUTHORIZED {
+        return error_page(anonymous(lang, here), e);
+    }
+    let next = if here.starts_with("/login") {
+        "/"
+    } else {
+        here
+    };
+    match reason(&e) {
+        Some("mfa_required") => {
+            Redirect::to(&format!("/login/totp?{}", query(&[("next", next)]))).into_response()
+        }
+        Some("session_expired") => Redirect::to(&format!(
+            "/login?{}",
+            query(&[("next", next), ("expired", "1")])
+        ))
+        .into_response(),
+        _ => Redirect::to(&format!("/login?{}", query(&[("next", next)]))).into_response(),
+    }
+}
+
+/// The frame for pages shown before signing in.
+pub fn anonymous(lang: Lang, here: &str) -> Chrome {
+    let cat = lang.catalog();
+    Chrome {
+        lang,
+        cat,
+        user: String::new(),
+        csrf: String::new(),
+        here: here.to_owned(),
+        nav: "",
+        title: cat.get("err.title").to_owned(),
+        flash: String::new(),
+        can_read: false,
+        can_write: false,
+        can_admin: false,
+    }
+}
+
+/// Form fields as sent (repeated names kept, in order).
+#[derive(Default)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    pub fn parse(body: &[u8]) -> Fields {
+        Fields(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+    /// The trimmed value of `name` ("" when absent).
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.trim())
+    }
+    pub fn opt(&self, name: &str) -> Option<String> {
+        Some(self.get(name))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// A posted form from a signed-in caller whose CSRF token (`_csrf`) matched.
+pub struct Posted {
+    pub page: Page,
+    pub form: Fields,
+}
+
+/// Checks the CSRF token sent with a form against the session's.
+pub fn csrf_ok(p: &Principal, sent: &str) -> bool {
+    match &p.via {
+        Via::Session { csrf, .. } => auth::constant_time_eq(sent.as_bytes(), csrf.as_bytes()),
+        // A bearer token is not ambient authority: a browser cannot be tricked into sending it.
+        Via::Token { .. } => true,
+    }
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Posted, Response> {
+        let (mut parts, body) = req.into_parts();
+        let page = Page::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| page.fail(ApiError::new(e.status(), "body", e.body_text())))?;
+        let form = Fields::parse(&bytes);
+        if !csrf_ok(&page.p, form.get("_csrf")) {
+            let msg = page.cat().get("err.csrf").to_owned();
+            return Err(page.fail(ApiError::forbidden(msg)));
+        }
+        Ok(Posted { page, form })
+    }
+}
+
+// ----- rendering -----------------------------------------------------------------------------
+
+pub fn render<T: Template>(t: &T) -> Response {
+    render_status(StatusCode::OK, t)
+}
+
+pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// After a successful POST: back to a page (303, so a reload does not post again).
+pub fn see_other(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    c: Chrome,
+    status: u16,
+    message: String,
+    detail: String,
+}
+
+/// The error as a page: the catalog's words for the status, the rule's own detail below.
+pub fn error_page(mut c: Chrome, e: ApiError) -> Response {
+    let key = match e.status {
+        StatusCode::FORBIDDEN => "err.forbidden",
+        StatusCode::NOT_FOUND => "err.not_found",
+        StatusCode::CONFLICT => "err.conflict",
+        s if s.is_server_error() => "err.internal",
+        _ => "err.invalid",
+    };
+    c.title = c.t("err.title").to_owned();
+    let message = c.t(key).to_owned();
+    let detail = if e.status.is_server_error() {
+        String::new()
+    } else {
+        match &e.field {
+            Some(f) => format!("{f}: {}", e.detail),
+            None => e.detail.clone(),
+        }
+    };
+    render_status(
+        e.status,
+        &ErrorPage {
+            status: e.status.as_u16(),
+            c,
+            message,
+            detail,
+        },
+    )
+}
+
+/// Field errors of a form, shown next to each field.
+#[derive(Default)]
+pub struct Errs(pub Vec<(String, String)>);
+
+impl Errs {
+    pub fn of(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map_or("", |(_, m)| m.as_str())
+    }
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+    pub fn add(&mut self, field: &str, msg: impl Into<String>) {
+        self.0.push((field.to_owned(), msg.into()));
+    }
+    /// An API error as a field error when it names one of `fields`, in the user's words
+    /// with the rule's detail; anything else is not a form error.
+    pub fn from_api(cat: &Catalog, e: ApiError, fields: &[&str]) -> Result<Errs, ApiError> {
+        let Some(f) = e.field.clone() else {
+            return Err(e);
+        };
+        let hit = fields.iter().find(|k| {
+            f == **k || f.starts_with(&format!("{k}.")) || f.starts_with(&format!("{k}["))
+        });
+        match hit {
+            Some(k) => {
+                let mut errs = Errs::default();
+                errs.add(k, format!("{} {}", cat.get("err.invalid"), e.detail));
+                Ok(errs)
+            }
+            None => Err(e),
+        }
+    }
+}

@@ -1,0 +1,1332 @@
+//! Dashboard, grading objects, the grading wizard and the filing dossier.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dengbao_core::assess::{SystemReport, assess};
+use dengbao_core::grade::Harm;
+use dengbao_core::model::{Assessment, GradingObject, Lifecycle, ObjectKind};
+use dengbao_core::{Date, HarmDegree, HarmObject};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{
+    Chrome, Errs, Fields, Page, Posted, csrf_ok, local_time, query, render, render_status,
+    roman_number, see_other,
+};
+use crate::auth::Permission;
+use crate::dto::{GradingPreview, GradingRequest, MaterialInput, SystemInput};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::{Body, ledger, routes};
+
+/// The serde name of a core enum value (`serious_damage`), the suffix of its catalog key.
+pub fn id_of<T: serde::Serialize>(v: T) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Where a grading object is in its lifecycle on `today` (catalog suffix of `life.`).
+pub fn lifecycle_status(l: &Lifecycle, today: Date) -> &'static str {
+    let happened = |d: Option<Date>| d.is_some_and(|d| d <= today);
+    if happened(l.retired) {
+        "retired"
+    } else if happened(l.operating_since) {
+        "operating"
+    } else if happened(l.construction_started) {
+        "construction"
+    } else if l.planned.is_some() || l.construction_started.is_some() || l.operating_since.is_some()
+    {
+        "planned"
+    } else {
+        "unknown"
+    }
+}
+
+pub const LIFECYCLE: [&str; 5] = ["planned", "construction", "operating", "retired", "unknown"];
+
+/// One obligation as a table row.
+pub struct ObRow {
+    pub system_id: String,
+    pub system_name: String,
+    pub grade: String,
+    pub kind: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub due: String,
+    pub cite: String,
+    pub party: String,
+}
+
+pub fn ob_rows<'a>(
+    c: &Chrome,
+    report: &'a [SystemReport<'a>],
+    keep: impl Fn(&dengbao_core::assess::ObligationView<'_>) -> bool,
+) -> Vec<ObRow> {
+    let mut rows: Vec<(Option<Date>, ObRow)> = Vec::new();
+    for s in report {
+        for o in s.obligations.iter().filter(|o| keep(o)) {
+            rows.push((
+                o.due,
+                ObRow {
+                    system_id: s.id.to_owned(),
+                    system_name: s.name.to_owned(),
+                    grade: c.grade(s.grade.as_str()),
+                    kind: c.tk("ob.kind.", o.kind),
+                    status: o.status.as_str(),
+                    status_label: c.tk("ob.status.", o.status.as_str()),
+                    due: o
+                        .due
+                        .map_or_else(|| c.t("ob.no_due").to_owned(), |d| d.to_string()),
+                    cite: o.cite.to_owned(),
+                    party: c.tk("party.", o.party),
+                },
+            ));
+        }
+    }
+    rows.sort_by_key(|(d, r)| (d.is_none(), *d, r.system_id.clone()));
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+// ----- dashboard -------------------------------------------------------------------------------
+
+pub struct ViolRow {
+    pub system_id: String,
+    pub system_name: String,
+    pub title: String,
+    pub basis: String,
+    pub cite: String,
+    pub evidence: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    c: Chrome,
+    total: usize,
+    by_grade: Vec<(String, usize)>,
+    by_status: Vec<(String, usize)>,
+    overdue: Vec<ObRow>,
+    due30: Vec<ObRow>,
+    violations: Vec<ViolRow>,
+    awaiting: Vec<ObRow>,
+}
+
+pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
+    if !page.p.can(Permission::Read) {
+        // Administrators have no compliance access; their start page is administration.
+        if page.p.is_admin() {
+            return see_other("/admin");
+        }
+    }
+    dashboard_inner(&state, &page)
+        .await
+        .unwrap_or_else(|e| page.fail(e))
+}
+
+async fn dashboard_inner(state: &AppState, page: &Page) -> ApiResult<Response> {
+    page.p.require(Permission::Read)?;
+    let c = page.chrome("dashboard", page.cat().get("dash.title"));
+    let today = state.clock.today();
+    let data = state.tenants.data(state, &page.p.tenant_id).await?;
+    let report = assess(&data.inventory, &state.pack, &state.calendar, today);
+    let mut by_grade = [0usize; 5];
+    for s in &report.systems {
+        if let Some(n) = roman_number(s.grade.as_str()) {
+            by_grade[usize::from(n - 1)] += 1;
+        }
+    }
+    let mut by_status = [0usize; 5];
+    for o in &data.inventory.systems {
+        let st = lifecycle_status(&o.lifecycle, today);
+        if let Some(i) = super::pages::LIFECYCLE.iter().position(|s| *s == st) {
+            by_status[i] += 1;
+        }
+    }
+    let horizon = today.add_days(30);
+    let overdue = ob_rows(&c, &report.systems, |o| o.status.as_str() == "overdue");
+    let due30 = ob_rows(&c, &report.systems, |o| {
+        matches!(o.status.as_str(), "due_soon" | "upcoming") && o.due.is_some_and(|d| d <= horizon)
+    });
+    // Filings the operator has submitted and the public security organ has still to examine
+    // (art. 17): the supervisor's open obligation.
+    let awaiting = ob_rows(&c, &report.systems, |o| {
+        o.kind == "filing_review" && o.status.as_str() != "met"
+    });
+    let mut violations = Vec::new();
+    for s in &report.systems {
+        for v in &s.violations {
+            violations.push(ViolRow {
+                system_id: s.id.to_owned(),
+                system_name: s.name.to_owned(),
+                title: c.tk("viol.", &v.item.to_string()),
+                basis: c.tk("viol.", &id_of(v.basis)),
+                cite: v.cite.clone(),
+                evidence: v
+                    .evidence
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.text.clone(),
+                            e.cite.clone(),
+                            e.date.map(|d| d.to_string()).unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            });
+        }
+    }
+    let grades = ["I", "II", "III", "IV", "V"];
+    Ok(render(&Dashboard {
+        total: report.systems.len(),
+        by_grade: grades
+            .iter()
+            .zip(by_grade)
+            .map(|(g, n)| (c.grade(g), n))
+            .collect(),
+        by_status: LIFECYCLE
+            .iter()
+            .zip(by_status)
+            .map(|(s, n)| (c.tk("life.", s), n))
+            .collect(),
+        overdue,
+        due30,
+        violations,
+        awaiting,
+        c,
+    }))
+}
+
+// ----- grading objects -------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    grade: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+pub struct SysRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub grade: String,
+    pub status: String,
+}
+
+/// An option of a `<select>`: value, label, selected.
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn opts(c: &Chrome, prefix: &str, values: &[String], selected: &str) -> Vec<Opt> {
+    values
+        .iter()
+        .map(|v| Opt {
+            value: v.clone(),
+            label: if prefix == "grade." {
+                c.grade(v)
+            } else {
+                c.tk(prefix, v)
+            },
+            selected: v == selected,
+        })
+        .collect()
+}
+
+pub fn object_kinds() -> Vec<String> {
+    [
+        ObjectKind::InformationSystem,
+        ObjectKind::NetworkInfrastructure,
+        ObjectKind::DataResource,
+        ObjectKind::CloudPlatformProvider,
+        ObjectKind::CloudTenant,
+        ObjectKind::Iot,
+        ObjectKind::IndustrialControl,
+        ObjectKind::Mobile,
+        ObjectKind::BigData,
+    ]
+    .into_iter()
+    .map(id_of)
+    .collect()
+}
+
+const PER_PAGE: usize = 20;
+
+#[derive(Template)]
+#[template(path = "systems.html")]
+struct SystemsPage {
+    c: Chrome,
+    rows: Vec<SysRow>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    q: String,
+    grades: Vec<Opt>,
+    kinds: Vec<Opt>,
+    statuses: Vec<Opt>,
+    prev: String,
+    next: String,
+}
+
+pub async fn systems(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    systems_inner(&state, &page, q)
+        .await
+        .unwrap_or_else(|e| page.fail(e))
+}
+
+async fn systems_inner(state: &AppState, page: &Page, q: ListQuery) -> ApiResult<Response> {
+    page.p.require(Permission::Read)?;
+    let c = page.chrome("systems", page.cat().get("systems.title"));
+    let today = state.clock.today();
+    let data = state.tenants.data(state, &page.p.tenant_id).await?;
+    let grade_of = |o: &GradingObject| {
+        dengbao_core::grading::final_grade(&state.pack.grading, o).map_or("?", |g| g.as_str())
+    };
+    let needle = q.q.to_lowercase();
+    let matching: Vec<&GradingObject> = data
+        .inventory
+        .systems
+        .iter()
+        .filter(|o| q.grade.is_empty() || grade_of(o) == q.grade)
+        .filter(|o| q.kind.is_empty() || id_of(o.kind) == q.kind)
+        .filter(|o| q.status.is_empty() || lifecycle_status(&o.lifecycle, today) == q.status)
+        .filter(|o| {
+            needle.is_empty()
+                || o.id.to_lowercase().contains(&needle)
+                || o.name.to_lowercase().contains(&needle)
+        })
+        .collect();
+    let total = matching.len();
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let pg = q.page.unwrap_or(1).clamp(1, pages);
+    let rows = matching
+        .iter()
+        .skip((pg - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|o| SysRow {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            kind: c.tk("kind.", &id_of(o.kind)),
+            grade: c.grade(grade_of(o)),
+            status: c.tk("life.", lifecycle_status(&o.lifecycle, today)),
+        })
+        .collect();
+    let link = |n: usize| {
+        format!(
+            "/systems?{}",
+            query(&[
+                ("q", &q.q),
+                ("grade", &q.grade),
+                ("kind", &q.kind),
+                ("status", &q.status),
+                ("page", &n.to_string())
+            ])
+        )
+    };
+    let grades: Vec<String> = ["I", "II", "III", "IV", "V"].map(String::from).to_vec();
+    let statuses: Vec<String> = LIFECYCLE.map(String::from).to_vec();
+    Ok(render(&SystemsPage {
+        rows,
+        total,
+        page: pg,
+        pages,
+        prev: if pg > 1 { link(pg - 1) } else { String::new() },
+        next: if pg < pages {
+            link(pg + 1)
+        } else {
+            String::new()
+        },
+        grades: opts(&c, "grade.", &grades, &q.grade),
+        kinds: opts(&c, "kind.", &object_kinds(), &q.kind),
+        statuses: opts(&c, "life.", &statuses, &q.status),
+        q: q.q,
+        c,
+    }))
+}
+
+// ----- one grading object ----------------------------------------------------------------------
+
+pub struct EventRow {
+    pub date: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+pub struct HistRow {
+    pub seq: i64,
+    pub time: String,
+    pub actor: String,
+    pub action: String,
+    pub verified: bool,
+}
+
+#[derive(Template)]
+#[template(path = "system.html")]
+struct SystemPage {
+    c: Chrome,
+    id: String,
+    name: String,
+    kind: String,
+    grade: String,
+    status: String,
+    facts: Vec<(String, String)>,
+    domains: Vec<(String, String)>,
+    products: Vec<String>,
+    crypto_products: Vec<String>,
+    events: Vec<EventRow>,
+    obligations: Vec<ObRow>,
+    history: Vec<HistRow>,
+    checkpoint_size: String,
+    grading_cite: String,
+}
+
+pub async fn system(State(state): State<AppState>, page: Page, Path(id): Path<String>) -> Response {
+    system_inner(&state, &page, id)
+        .await
+        .unwrap_or_else(|e| page.fail(e))
+}
+
+async fn system_inner(state: &AppState, page: &Page, id: String) -> ApiResult<Response> {
+    page.p.require(Permission::Read)?;
+    let today = state.clock.today();
+    let data = state.tenants.data(state, &page.p.tenant_id).await?;
+    let inv = &data.inventory;
+    let o = inv
+        .systems
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(ApiError::not_found)?;
+    let c = page.chrome("systems", o.name.clone());
+    let one = dengbao_core::model::Inventory {
+        systems: vec![o.clone()],
+        products: inv.products.clone(),
+        agencies: inv.agencies.clone(),
+        crypto_products: inv.crypto_products.clone(),
+        organisation: None,
+    };
+    let report = assess(&one, &state.pack, &state.calendar, today);
+    let r = report.systems.first().ok_or_else(ApiError::not_found)?;
+    let date = |d: Option<Date>| {
+        d.map(|d| d.to_string())
+            .unwrap_or_else(|| c.t("common.unknown").to_owned())
+    };
+    let mut facts = vec![
+        (c.t("system.planned").to_owned(), date(o.lifecycle.planned)),
+        (
+            c.t("system.construction_started").to_owned(),
+            date(o.lifecycle.construction_started),
+        ),
+        (
+            c.t("system.operating_since").to_owned(),
+            date(o.lifecycle.operating_since),
+        ),
+        (c.t("system.retired").to_owned(), date(o.lifecycle.retired)),
+    ];
+    for (k, v) in [
+        ("system.branch_of", o.branch_of.clone()),
+        ("system.department", o.department_in_charge.clone()),
+        ("system.division", o.division.map(|d| d.to_string())),
+    ] {
+        facts.push((
+            c.t(k).to_owned(),
+            v.unwrap_or_else(|| c.t("common.none").to_owned()),
+        ));
+    }
+    let grade_of_domain = |a: &Assessment| {
+        let mut tmp = o.clone();
+        tmp.assessment = a.clone();
+        tmp.domains.clear();
+        tmp.secret = None;
+        dengbao_core::grading::final_grade(&state.pack.grading, &tmp)
+            .map_or_else(String::new, |g| c.grade(g.as_str()))
+    };
+    let domains = o
+        .domains
+        .iter()
+        .map(|d| (d.name.clone(), grade_of_domain(&d.assessment)))
+        .collect();
+    let events = o
+        .events
+        .iter()
+        .rev()
+        .map(|e| EventRow {
+            date: e.date.to_string(),
+            kind: c.tk("event.", e.kind.as_str()),
+            detail: e.grade.map(|g| c.grade(g.as_str())).unwrap_or_default(),
+        })
+        .collect();
+    let Json(h) = ledger::history(State(state.clone()), page.p.clone(), Path(id.clone())).await?;
+    let history = h
+        .entries
+        .iter()
+        .rev()
+        .map(|e| HistRow {
+            seq: e.seq,
+            time: e.entry["time"].as_i64().map(local_time).unwrap_or_default(),
+            actor: e.entry["actor"].as_str().unwrap_or("").to_owned(),
+            action: e.entry["action"].as_str().unwrap_or("").to_owned(),
+            verified: e.verified,
+        })
+        .collect();
+    Ok(render(&SystemPage {
+        id: o.id.clone(),
+        name: o.name.clone(),
+        kind: c.tk("kind.", &id_of(o.kind)),
+        grade: c.grade(r.grade.as_str()),
+        status: c.tk("life.", lifecycle_status(&o.lifecycle, today)),
+        facts,
+        domains,
+        products: o.products_in_use.clone(),
+        crypto_products: o.crypto_products_in_use.clone(),
+        events,
+        obligations: ob_rows(&c, &report.systems, |o| {
+            o.status.as_str() != "not_applicable"
+        }),
+        history,
+        checkpoint_size: h.checkpoint_size.map(|s| s.to_string()).unwrap_or_default(),
+        grading_cite: r.grading.cite.clone(),
+        c,
+    }))
+}
+
+// ----- harm matrix (create form and wizard) ----------------------------------------------------
+
+/// One harmed object's row: S and G degree choices.
+pub struct MatrixRow {
+    pub object: String,
+    pub label: String,
+    pub s: Vec<Opt>,
+    pub g: Vec<Opt>,
+}
+
+fn degrees() -> Vec<String> {
+    let mut v = vec!["none".to_owned()];
+    v.extend(HarmDegree::ALL.map(id_of));
+    v
+}
+
+fn matrix(c: &Chrome, a: &Assessment) -> Vec<MatrixRow> {
+    let pick = |harms: &[Harm], obj: HarmObject| {
+        harms
+            .iter()
+            .find(|h| h.object == obj)
+            .map_or_else(|| "none".to_owned(), |h| id_of(h.degree))
+    };
+    HarmObject::ALL
+        .iter()
+        .map(|obj| MatrixRow {
+            object: id_of(*obj),
+            label: c.tk("harm.", &id_of(*obj)),
+            s: opts(
+                c,
+                "degree.",
+                &degrees(),
+                &pick(&a.business_information, *obj),
+            ),
+            g: opts(c, "degree.", &degrees(), &pick(&a.system_service, *obj)),
+        })
+        .collect()
+}
+
+/// The assessment chosen in a form's matrix (`s.<object>`, `g.<object>`).
+fn assessment_of(form: &Fields) -> Assessment {
+    let mut a = Assessment::default();
+    for obj in HarmObject::ALL {
+        let name = id_of(obj);
+        for (prefix, list) in [
+            ("s.", &mut a.business_information),
+            ("g.", &mut a.system_service),
+        ] {
+            let v = form.get(&format!("{prefix}{name}"));
+            if let Some(degree) = HarmDegree::ALL.into_iter().find(|d| id_of(*d) == v) {
+                list.push(Harm {
+                    object: obj,
+                    degree,
+                });
+            }
+        }
+    }
+    a
+}
+
+// ----- new grading object ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "system_new.html")]
+struct NewSystemPage {
+    c: Chrome,
+    errs: Errs,
+    v: Fields,
+    kinds: Vec<Opt>,
+    m: Vec<MatrixRow>,
+}
+
+fn new_form(page: &Page, errs: Errs, v: Fields, status: StatusCode) -> Response {
+    let c = page.chrome("systems", page.cat().get("system.create_title"));
+    let a = assessment_of(&v);
+    let kinds = opts(&c, "kind.", &object_kinds(), v.get("kind"));
+    render_status(
+        status,
+        &NewSystemPage {
+            m: matrix(&c, &a),
+            kinds,
+            errs,
+            v,
+            c,
+        },
+    )
+}
+
+pub async fn new_system(page: Page) -> Response {
+    if let Err(e) = page.p.require(Permission::Write) {
+        return page.fail(e);
+    }
+    new_form(&page, Errs::default(), Fields::default(), StatusCode::OK)
+}
+
+fn date_field(form: &Fields, name: &str, errs: &mut Errs, cat: &super::Catalog) -> Option<Date> {
+    let v = form.get(name);
+    if v.is_empty() {
+        return None;
+    }
+    match v.parse::<Date>() {
+        Ok(d) => Some(d),
+        Err(e) => {
+            errs.add(name, format!("{} {e}", cat.get("err.invalid")));
+            None
+        }
+    }
+}
+
+pub async fn create_system(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { page, form } = posted;
+    // Authorize before validating: a read-only caller learns nothing about the input.
+    if let Err(e) = page.p.require(Permission::Write) {
+        return page.fail(e);
+    }
+    let cat = page.cat();
+    let mut errs = Errs::default();
+    for f in ["id", "name", "kind"] {
+        if form.get(f).is_empty() {
+            errs.add(f, cat.get("err.required"));
+        }
+    }
+    let lifecycle = Lifecycle {
+        planned: date_field(&form, "planned", &mut errs, cat),
+        construction_started: date_field(&form, "construction_started", &mut errs, cat),
+        operating_since: date_field(&form, "operating_since", &mut errs, cat),
+        retired: None,
+    };
+    let assessment = assessment_of(&form);
+    if assessment.business_information.is_empty() || assessment.system_service.is_empty() {
+        errs.add("assessment", cat.get("system.harm_required"));
+    }
+    let kind = serde_json::from_value::<ObjectKind>(Value::String(form.get("kind").to_owned()));
+    if errs.any() || kind.is_err() {
+        if kind.is_err() && errs.of("kind").is_empty() {
+            errs.add("kind", cat.get("err.required"));
+        }
+        return new_form(&page, errs, form, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let division = match form.opt("division").map(|d| d.parse()) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(e)) => {
+            errs.add("division", format!("{} {e}", cat.get("err.invalid")));
+            return new_form(&page, errs, form, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let input = SystemInput {
+        id: form.get("id").to_owned(),
+        name: form.get("name").to_owned(),
+        kind: kind.unwrap_or(ObjectKind::InformationSystem),
+        division,
+        network_scope: None,
+        branch_of: form.opt("branch_of"),
+        department_in_charge: form.opt("department_in_charge"),
+        lifecycle: Some(lifecycle),
+        assessment,
+        secret: None,
+        uses_cryptography: form.get("uses_cryptography") == "on",
+        domains: Vec::new(),
+        version: None,
+    };
+    let id = input.id.clone();
+    match routes::create_system(
+        State(state),
+        page.headers.clone(),
+        page.p.clone(),
+        Body(input),
+    )
+    .await
+    {
+        Ok(_) => see_other(&format!("/systems/{}?ok=system.created", urlpath(&id))),
+        Err(e) if e.status == StatusCode::CONFLICT => {
+            let mut errs = Errs::default();
+            errs.add("id", format!("{} {}", cat.get("err.invalid"), e.detail));
+            new_form(&page, errs, form, StatusCode::CONFLICT)
+        }
+        Err(e) => match Errs::from_api(
+            cat,
+            e,
+            &[
+                "id",
+                "name",
+                "kind",
+                "division",
+                "branch_of",
+                "department_in_charge",
+                "lifecycle",
+                "assessment",
+            ],
+        ) {
+            Ok(errs) => new_form(&page, errs, form, StatusCode::UNPROCESSABLE_ENTITY),
+            Err(e) => page.fail(e),
+        },
+    }
+}
+
+/// An id as one path segment (ids are `[A-Za-z0-9._-]`, so this only guards odd input).
+pub fn urlpath(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+// ----- grading wizard --------------------------------------------------------------------------
+
+/// The grading result panel (also sent alone to the page's script).
+pub struct GradeResult {
+    pub ok: bool,
+    pub grade: String,
+    pub by_harm: String,
+    pub s: String,
+    pub g: String,
+    pub cite: String,
+    pub floor: String,
+    pub floor_cite: String,
+    pub expert: bool,
+    pub expert_cite: String,
+    pub department: bool,
+    pub department_cite: String,
+    pub supervision: String,
+    pub supervision_cite: String,
+    pub error: String,
+}
+
+impl GradeResult {
+    fn empty(error: String) -> GradeResult {
+        GradeResult {
+            ok: false,
+            grade: String::new(),
+            by_harm: String::new(),
+            s: String::new(),
+            g: String::new(),
+            cite: String::new(),
+            floor: String::new(),
+            floor_cite: String::new(),
+            expert: false,
+            expert_cite: String::new(),
+            department: false,
+            department_cite: String::new(),
+            supervision: String::new(),
+            supervision_cite: String::new(),
+            error,
+        }
+    }
+
+    /// From the `grading` object of the assess contract.
+    fn of(c: &Chrome, g: &Value) -> GradeResult {
+        let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
+        let final_grade = g["floor"]["floor"]
+            .as_str()
+            .filter(|_| g["floor"]["raised"] == Value::Bool(true))
+            .unwrap_or_else(|| g["by_harm"].as_str().unwrap_or(""));
+        GradeResult {
+            ok: true,
+            grade: c.grade(final_grade),
+            by_harm: c.grade(g["by_harm"].as_str().unwrap_or("")),
+            s: c.grade(g["s"]["grade"].as_str().unwrap_or("")),
+            g: c.grade(g["g"]["grade"].as_str().unwrap_or("")),
+            cite: s(&g["cite"]),
+            floor: g["floor"]["floor"]
+                .as_str()
+                .map(|f| c.grade(f))
+                .unwrap_or_default(),
+            floor_cite: s(&g["floor"]["cite"]),
+            expert: g["expert_review_required"]["value"] == Value::Bool(true),
+            expert_cite: s(&g["expert_review_required"]["cite"]),
+            department: g["department_approval_required"]["value"] == Value::Bool(true),
+            department_cite: s(&g["department_approval_required"]["cite"]),
+            supervision: c.tk(
+                "supervision.",
+                g["supervision"]["value"].as_str().unwrap_or(""),
+            ),
+            supervision_cite: s(&g["supervision"]["cite"]),
+            error: String::new(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "wizard.html")]
+struct WizardPage {
+    c: Chrome,
+    id: String,
+    name: String,
+    version: i64,
+    date: String,
+    m: Vec<MatrixRow>,
+    r: GradeResult,
+    errs: Errs,
+}
+
+#[derive(Template)]
+#[template(path = "grade_result.html")]
+struct ResultFragment {
+    c: Chrome,
+    r: GradeResult,
+}
+
+async fn preview_of(
+    state: &AppState,
+    page: &Page,
+    o: &GradingObject,
+    a: Assessment,
+    c: &Chrome,
+) -> GradeResult {
+    if a.business_information.is_empty() || a.system_service.is_empty() {
+        return GradeResult::empty(c.t("wizard.none_selected").to_owned());
+    }
+    let req = GradingPreview {
+        assessment: a,
+        secret_degree: o.secret.map(|s| s.degree),
+        has_department_in_charge: o.department_in_charge.is_some(),
+        network_scope: Some(o.network_scope),
+    };
+    match routes::preview(State(state.clone()), page.p.clone(), Body(req)).await {
+        Ok(Json(g)) => GradeResult::of(c, &g),
+        Err(e) => GradeResult::empty(format!("{} {}", c.t("err.invalid"), e.detail)),
+    }
+}
+
+async fn wizard_page(
+    state: &AppState,
+    page: &Page,
+    id: &str,
+    form: Option<&Fields>,
+    errs: Errs,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    page.p.require(Permission::Read)?;
+    let row = state.store.system(&page.p.tenant_id, id).await?;
+    let o = crate::tenant::object_of(&row)?;
+    let c = page.chrome(
+        "systems",
+        format!("{} · {}", page.cat().get("wizard.title"), o.name),
+    );
+    let a = form.map_or_else(|| o.assessment.clone(), assessment_of);
+    let r = preview_of(state, page, &o, a.clone(), &c).await;
+    Ok(render_status(
+        status,
+        &WizardPage {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            version: row.version,
+            date: form
+                .and_then(|f| f.opt("date"))
+                .unwrap_or_else(|| state.clock.today().to_string()),
+            m: matrix(&c, &a),
+            r,
+            errs,
+            c,
+        },
+    ))
+}
+
+pub async fn wizard(State(state): State<AppState>, page: Page, Path(id): Path<String>) -> Response {
+    wizard_page(&state, &page, &id, None, Errs::default(), StatusCode::OK)
+        .await
+        .unwrap_or_else(|e| page.fail(e))
+}
+
+/// Live result for the page's script: the result panel alone, rendered like the page's.
+pub async fn wizard_preview(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let page = &posted.page;
+    let run = async {
+        page.p.require(Permission::Read)?;
+        let row = state.store.system(&page.p.tenant_id, &id).await?;
+        let o = crate::tenant::object_of(&row)?;
+        let c = page.chrome("systems", "");
+        let r = preview_of(&state, page, &o, assessment_of(&posted.form), &c).await;
+        Ok::<_, ApiError>(render(&ResultFragment { c, r }))
+    };
+    run.await.unwrap_or_else(|e| page.fail(e))
+}
+
+pub async fn wizard_post(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    if form.get("action") == "preview" {
+        return wizard_page(
+            &state,
+            &page,
+            &id,
+            Some(&form),
+            Errs::default(),
+            StatusCode::OK,
+        )
+        .await
+        .unwrap_or_else(|e| page.fail(e));
+    }
+    if let Err(e) = page.p.require(Permission::Write) {
+        return page.fail(e);
+    }
+    let cat = page.cat();
+    let mut errs = Errs::default();
+    let assessment = assessment_of(&form);
+    if assessment.business_information.is_empty() || assessment.system_service.is_empty() {
+        errs.add("assessment", cat.get("system.harm_required"));
+    }
+    let date = date_field(&form, "date", &mut errs, cat);
+    let version = form.get("version").parse::<i64>();
+    if version.is_err() {
+        errs.add("version", cat.get("err.conflict"));
+    }
+    if errs.any() {
+        return wizard_page(
+            &state,
+            &page,
+            &id,
+            Some(&form),
+            errs,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await
+        .unwrap_or_else(|e| page.fail(e));
+    }
+    let req = GradingRequest {
+        assessment,
+        secret_degree: None,
+        date: date.map(|d| d.to_string()),
+        version: version.unwrap_or(0),
+    };
+    match routes::grade(
+        State(state.clone()),
+        page.headers.clone(),
+        page.p.clone(),
+        Path(id.clone()),
+        Body(req),
+    )
+    .await
+    {
+        Ok(_) => see_other(&format!("/systems/{}?ok=wizard.saved", urlpath(&id))),
+        Err(e) => match Errs::from_api(cat, e, &["assessment", "date"]) {
+            Ok(errs) => wizard_page(
+                &state,
+                &page,
+                &id,
+                Some(&form),
+                errs,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+            .unwrap_or_else(|e| page.fail(e)),
+            Err(e) => page.fail(e),
+        },
+    }
+}
+
+// ----- filing dossier --------------------------------------------------------------------------
+
+pub struct Required {
+    pub kind: String,
+    pub title: String,
+    pub cite: String,
+    pub provided: bool,
+    pub file_name: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded: String,
+    pub has_file: bool,
+}
+
+pub struct FilingRow {
+    pub status: String,
+    pub grade: String,
+    pub submitted: String,
+}
+
+#[derive(Template)]
+#[template(path = "dossier.html")]
+struct DossierPage {
+    c: Chrome,
+    id: String,
+    name: String,
+    grade: String,
+    applicable: bool,
+    complete: bool,
+    cite: String,
+    required: Vec<Required>,
+    kinds: Vec<Opt>,
+    filings: Vec<FilingRow>,
+    errs: Errs,
+    error: String,
+}
+
+async fn dossier_page(
+    state: &AppState,
+    page: &Page,
+    id: &str,
+    errs: Errs,
+    error: String,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let Json(d) =
+        routes::get_dossier(State(state.clone()), page.p.clone(), Path(id.to_owned())).await?;
+    let row = state.store.system(&page.p.tenant_id, id).await?;
+    let c = page.chrome(
+        "systems",
+        format!("{} · {}", page.cat().get("dossier.title"), row.name),
+    );
+    let files = state.store.materials(&page.p.tenant_id, id).await?;
+    let required: Vec<Required> = d.dossier["required"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            let kind = m["kind"].as_str().unwrap_or("").to_owned();
+            let file = d.materials.iter().find(|x| x.kind == kind);
+            Required {
+                title: c.tk("material.", &kind),
+                cite: m["cite"].as_str().unwrap_or("").to_owned(),
+                provided: m["provided"] == Value::Bool(true),
+                file_name: file.map(|f| f.file_name.clone()).unwrap_or_default(),
+                size: file.map_or(0, |f| f.size),
+                sha256: file.map(|f| f.sha256.clone()).unwrap_or_default(),
+                uploaded: file
+                    .map(|f| local_time(f.uploaded_at_ms))
+                    .unwrap_or_default(),
+                has_file: files.iter().any(|f| f.kind == kind),
+                kind,
+            }
+        })
+        .collect();
+    // Offer the missing materials first in the upload form.
+    let mut kinds: Vec<String> = required
+        .iter()
+        .filter(|r| !r.provided)
+        .map(|r| r.kind.clone())
+        .collect();
+    kinds.extend(
+        required
+            .iter()
+            .filter(|r| r.provided)
+            .map(|r| r.kind.clone()),
+    );
+    let kinds = opts(&c, "material.", &kinds, "");
+    Ok(render_status(
+        status,
+        &DossierPage {
+            id: row.id.clone(),
+            name: row.name.clone(),
+            grade: c.grade(d.dossier["grade"].as_str().unwrap_or("")),
+            applicable: d.dossier["applicable"] == Value::Bool(true),
+            complete: d.dossier["complete"] == Value::Bool(true),
+            cite: d.dossier["cite"].as_str().unwrap_or("").to_owned(),
+            required,
+            kinds,
+            filings: d
+                .filings
+                .iter()
+                .map(|f| FilingRow {
+                    status: f.status.clone(),
+                    grade: c.grade(&f.grade),
+                    submitted: f.submitted_at_ms.map(local_time).unwrap_or_default(),
+                })
+                .collect(),
+            errs,
+            error,
+            c,
+        },
+    ))
+}
+
+pub async fn dossier(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+) -> Response {
+    dossier_page(
+        &state,
+        &page,
+        &id,
+        Errs::default(),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+    .unwrap_or_else(|e| page.fail(e))
+}
+
+/// The multipart form of an upload: CSRF token, material kind, title, the file.
+struct Upload {
+    csrf: String,
+    kind: String,
+    title: String,
+    file_name: String,
+    media_type: String,
+    bytes: Vec<u8>,
+    too_large: bool,
+}
+
+async fn read_upload(mut mp: Multipart) -> Result<Upload, ApiError> {
+    let mut u = Upload {
+        csrf: String::new(),
+        kind: String::new(),
+        title: String::new(),
+        file_name: String::new(),
+        media_type: String::new(),
+        bytes: Vec::new(),
+        too_large: false,
+    };
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(e.status(), "body", e.body_text())
+    };
+    while let Some(mut field) = mp.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "file" {
+            u.file_name = field.file_name().unwrap_or("").to_owned();
+            u.media_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_owned();
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                if u.bytes.len() + chunk.len() > super::MAX_UPLOAD {
+                    u.too_large = true;
+                    break;
+                }
+                u.bytes.extend_from_slice(&chunk);
+            }
+        } else {
+            let text = field.text().await.map_err(bad)?;
+            match name.as_str() {
+                "_csrf" => u.csrf = text,
+                "kind" => u.kind = text.trim().to_owned(),
+                "title" => u.title = text.trim().to_owned(),
+                _ => {}
+            }
+        }
+    }
+    Ok(u)
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+    mp: Multipart,
+) -> Response {
+    let u = match read_upload(mp).await {
+        Ok(u) => u,
+        Err(e) => return page.fail(e),
+    };
+    if !csrf_ok(&page.p, &u.csrf) {
+        return page.fail(ApiError::forbidden(page.cat().get("err.csrf")));
+    }
+    if let Err(e) = page.p.require(Permission::Write) {
+        return page.fail(e);
+    }
+    let cat = page.cat();
+    let mut errs = Errs::default();
+    if u.too_large {
+        errs.add("file", cat.get("dossier.file_too_large"));
+    } else if u.file_name.is_empty() {
+        errs.add("file", cat.get("dossier.file_required"));
+    }
+    if u.kind.is_empty() {
+        errs.add("kind", cat.get("err.required"));
+    }
+    if errs.any() {
+        return dossier_page(
+            &state,
+            &page,
+            &id,
+            errs,
+            String::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await
+        .unwrap_or_else(|e| page.fail(e));
+    }
+    let title = if u.title.is_empty() {
+        cat.get(&format!("material.{}", u.kind)).to_owned()
+    } else {
+        u.title
+    };
+    let input = MaterialInput {
+        title,
+        file_name: u.file_name,
+        media_type: u.media_type,
+        size: u.bytes.len() as i64,
+        sha256: dengbao_ledger::to_hex(&Sha256::digest(&u.bytes)),
+    };
+    match routes::store_material(
+        &state,
+        &page.headers,
+        &page.p,
+        &id,
+        &u.kind,
+        input,
+        Some(&u.bytes),
+    )
+    .await
+    {
+        Ok(_) => see_other(&format!(
+            "/systems/{}/dossier?ok=dossier.uploaded",
+            urlpath(&id)
+        )),
+        Err(e) => match Errs::from_api(
+            cat,
+            e,
+            &["kind", "title", "file_name", "media_type", "size"],
+        ) {
+            Ok(mut errs) => {
+                // Errors about the file's own facts are shown at the file input.
+                for (f, _) in &mut errs.0 {
+                    if f.starts_with("file_name") || f == "media_type" || f == "size" {
+                        *f = "file".to_owned();
+                    }
+                }
+                dossier_page(
+                    &state,
+                    &page,
+                    &id,
+                    errs,
+                    String::new(),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+                .unwrap_or_else(|e| page.fail(e))
+            }
+            Err(e) => page.fail(e),
+        },
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let page = posted.page;
+    match routes::submit_filing(
+        State(state.clone()),
+        page.headers.clone(),
+        page.p.clone(),
+        Path(id.clone()),
+    )
+    .await
+    {
+        Ok(_) => see_other(&format!(
+            "/systems/{}/dossier?ok=dossier.submitted",
+            urlpath(&id)
+        )),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let msg = format!("{} {}", page.cat().get("err.invalid"), e.detail);
+            dossier_page(
+                &state,
+                &page,
+                &id,
+                Errs::default(),
+                msg,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+            .unwrap_or_else(|e| page.fail(e))
+        }
+        Err(e) => page.fail(e),
+    }
+}
+
+/// A stored dossier file, always as a download: uploaded content is never rendered by the
+/// browser on this origin.
+pub async fn download(
+    State(state): State<AppState>,
+    page: Page,
+    Path((id, kind)): Path<(String, String)>,
+) -> Response {
+    if let Err(e) = page.p.require(Permission::Read) {
+        return page.fail(e);
+    }
+    match state
+        .store
+        .material_file(&page.p.tenant_id, &id, &kind)
+        .await
+    {
+        Ok((m, bytes)) => {
+            let name: String = m
+                .file_name
+                .chars()
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-') {
+                        ch
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let encoded = super::query(&[("n", &m.file_name)]);
+            let disposition = format!(
+                "attachment; filename=\"{name}\"; filename*=UTF-8''{}",
+                encoded.trim_start_matches("n=").replace('+', "%20")
+            );
+            let mut r = (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                )],
+                bytes,
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&disposition) {
+                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            r
+        }
+        Err(e) => page.fail(e.into()),
+    }
+}

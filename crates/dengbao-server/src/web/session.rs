@@ -1,0 +1,345 @@
+//! Log in (password, then TOTP or its enrolment), log out, language switch.
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{
+    Chrome, Fields, LANG_COOKIE, Lang, Posted, anonymous, csrf_ok, local_path, local_time, query,
+    render_status, see_other,
+};
+use crate::Body;
+use crate::auth::{self, Principal, TotpRequest, Via};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Double-submit token against login CSRF (an attacker logging a victim into the attacker's
+/// account): a cookie set with the form, echoed in the form.
+const LOGIN_CSRF_COOKIE: &str = "dengbao_login";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    c: Chrome,
+    /// `login`, `totp` or `enrol`.
+    mode: &'static str,
+    next: String,
+    error: String,
+    notice: String,
+    username: String,
+    form_csrf: String,
+    secret: String,
+    url: String,
+}
+
+impl LoginPage {
+    fn new(c: Chrome, mode: &'static str, next: &str, form_csrf: String) -> LoginPage {
+        LoginPage {
+            c,
+            mode,
+            next: local_path(next).to_owned(),
+            error: String::new(),
+            notice: String::new(),
+            username: String::new(),
+            form_csrf,
+            secret: String::new(),
+            url: String::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    expired: Option<String>,
+    #[serde(default)]
+    ok: Option<String>,
+}
+
+fn chrome(lang: Lang, here: &str, title_key: &str) -> Chrome {
+    let mut c = anonymous(lang, here);
+    c.title = c.t(title_key).to_owned();
+    c
+}
+
+fn login_form(
+    lang: Lang,
+    next: &str,
+    status: StatusCode,
+    fill: impl FnOnce(&mut LoginPage),
+) -> Response {
+    let token = match auth::random_token() {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let mut page = LoginPage::new(
+        chrome(lang, "/login", "login.title"),
+        "login",
+        next,
+        token.clone(),
+    );
+    fill(&mut page);
+    let mut r = render_status(status, &page);
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; Secure; SameSite=Strict; Max-Age=3600"
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+pub async fn login_page(parts: Parts, Query(q): Query<LoginQuery>) -> Response {
+    let lang = super::lang_of(&parts.headers);
+    let next = q.next.unwrap_or_else(|| "/".into());
+    login_form(lang, &next, StatusCode::OK, |p| {
+        if q.expired.is_some() {
+            p.notice = p.c.t("login.expired").to_owned();
+        } else if q.ok.as_deref() == Some("login.logged_out") {
+            p.notice = p.c.t("login.logged_out").to_owned();
+        }
+    })
+}
+
+pub async fn login_post(
+    State(state): State<AppState>,
+    parts: Parts,
+    body: axum::body::Bytes,
+) -> Response {
+    let lang = super::lang_of(&parts.headers);
+    let form = Fields::parse(&body);
+    let next = local_path(form.get("next")).to_owned();
+    let cookie = auth::cookie(&parts.headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if cookie.is_empty() || !auth::constant_time_eq(cookie.as_bytes(), form.get("_csrf").as_bytes())
+    {
+        return login_form(lang, &next, StatusCode::FORBIDDEN, |p| {
+            p.error = p.c.t("err.csrf").to_owned();
+        });
+    }
+    let username = form.get("username").to_owned();
+    // The password is not trimmed: spaces may be part of it.
+    let password = form
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    match auth::start_session(&state, &username, password).await {
+        Ok((view, token)) => {
+            let to = if view.totp_enrolment_required {
+                format!("/login/enrol?{}", query(&[("next", &next)]))
+            } else if view.mfa_required {
+                format!("/login/totp?{}", query(&[("next", &next)]))
+            } else {
+                next
+            };
+            let mut r = see_other(&to);
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                auth::session_cookie(&token, state.config.session_absolute_ms / 1000),
+            );
+            r
+        }
+        Err(e) => login_form(lang, &next, e.status, |p| {
+            p.username = username;
+            p.error = failure(&p.c, &e, "login.wrong");
+        }),
+    }
+}
+
+/// The user's words for a failed login step (lockout shows until when).
+fn failure(c: &Chrome, e: &ApiError, wrong_key: &str) -> String {
+    if e.kind == "account-locked" {
+        let until = e
+            .extra
+            .as_ref()
+            .and_then(|x| x["locked_until_ms"].as_i64())
+            .map(local_time)
+            .unwrap_or_default();
+        format!("{} {until}", c.t("login.locked"))
+    } else if e.status == StatusCode::UNAUTHORIZED {
+        c.t(wrong_key).to_owned()
+    } else {
+        format!("{} {}", c.t("err.invalid"), e.detail)
+    }
+}
+
+/// A session that has passed its password but maybe not its second factor.
+pub struct Pending {
+    p: Principal,
+    lang: Lang,
+    here: String,
+}
+
+impl FromRequestParts<AppState> for Pending {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Pending, Response> {
+        let lang = super::lang_of(&parts.headers);
+        let here = super::here_of(parts);
+        match auth::authenticate(parts, state, true, false).await {
+            Ok(p) if matches!(p.via, Via::Session { .. }) => Ok(Pending { p, lang, here }),
+            Ok(_) => Err(Redirect::to("/").into_response()),
+            Err(e) => Err(super::to_login(lang, "/", e)),
+        }
+    }
+}
+
+impl Pending {
+    fn csrf(&self) -> String {
+        match &self.p.via {
+            Via::Session { csrf, .. } => csrf.clone(),
+            Via::Token { .. } => String::new(),
+        }
+    }
+    fn done(&self) -> bool {
+        matches!(self.p.via, Via::Session { mfa_ok: true, .. })
+    }
+    fn page(&self, mode: &'static str, title_key: &str, next: &str) -> LoginPage {
+        LoginPage::new(
+            chrome(self.lang, &self.here, title_key),
+            mode,
+            next,
+            self.csrf(),
+        )
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn totp_page(pending: Pending, Query(q): Query<NextQuery>) -> Response {
+    let next = q.next.unwrap_or_else(|| "/".into());
+    if pending.done() {
+        return Redirect::to(local_path(&next)).into_response();
+    }
+    render_status(
+        StatusCode::OK,
+        &pending.page("totp", "login.totp_title", &next),
+    )
+}
+
+/// Reads a form posted by a pending session and checks its CSRF token.
+fn pending_form(pending: &Pending, body: &[u8]) -> Result<Fields, Box<Response>> {
+    let form = Fields::parse(body);
+    if !csrf_ok(&pending.p, form.get("_csrf")) {
+        let c = chrome(pending.lang, &pending.here, "err.title");
+        let msg = c.t("err.csrf").to_owned();
+        return Err(Box::new(super::error_page(c, ApiError::forbidden(msg))));
+    }
+    Ok(form)
+}
+
+pub async fn totp_post(
+    State(state): State<AppState>,
+    pending: Pending,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = match pending_form(&pending, &body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let next = local_path(form.get("next")).to_owned();
+    let req = TotpRequest {
+        code: form.get("code").to_owned(),
+    };
+    match auth::totp(
+        State(state),
+        auth::PendingSession(pending.p.clone()),
+        Body(req),
+    )
+    .await
+    {
+        Ok(_) => see_other(&next),
+        Err(e) => {
+            let mut page = pending.page("totp", "login.totp_title", &next);
+            page.error = failure(&page.c, &e, "login.totp_wrong");
+            render_status(e.status, &page)
+        }
+    }
+}
+
+pub async fn enrol_page(
+    State(state): State<AppState>,
+    pending: Pending,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let next = q.next.unwrap_or_else(|| "/".into());
+    if pending.done() {
+        return Redirect::to(local_path(&next)).into_response();
+    }
+    match auth::totp_enroll(State(state), auth::PendingSession(pending.p.clone())).await {
+        Ok(axum::Json(en)) => {
+            let mut page = pending.page("enrol", "login.enrol_title", &next);
+            page.secret = en.secret;
+            page.url = en.otpauth_url;
+            render_status(StatusCode::OK, &page)
+        }
+        // Already enrolled: the code step.
+        Err(e) if e.status == StatusCode::CONFLICT => {
+            Redirect::to(&format!("/login/totp?{}", query(&[("next", &next)]))).into_response()
+        }
+        Err(e) => super::error_page(chrome(pending.lang, &pending.here, "err.title"), e),
+    }
+}
+
+pub async fn enrol_post(
+    State(state): State<AppState>,
+    pending: Pending,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = match pending_form(&pending, &body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let next = local_path(form.get("next")).to_owned();
+    let req = TotpRequest {
+        code: form.get("code").to_owned(),
+    };
+    match auth::totp_confirm(
+        State(state),
+        auth::PendingSession(pending.p.clone()),
+        Body(req),
+    )
+    .await
+    {
+        Ok(_) => see_other(&next),
+        Err(e) => {
+            let mut page = pending.page("enrol", "login.enrol_title", &next);
+            page.secret = form.get("secret").to_owned();
+            page.error = failure(&page.c, &e, "login.totp_wrong");
+            render_status(e.status, &page)
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, posted: Posted) -> Response {
+    match auth::logout(State(state), auth::PendingSession(posted.page.p.clone())).await {
+        Ok(r) => {
+            let mut to = see_other("/login?ok=login.logged_out");
+            if let Some(c) = r.headers().get(header::SET_COOKIE) {
+                to.headers_mut().insert(header::SET_COOKIE, c.clone());
+            }
+            to
+        }
+        Err(e) => posted.page.fail(e),
+    }
+}
+
+pub async fn switch_lang(Path(tag): Path<String>, Query(q): Query<NextQuery>) -> Response {
+    let lang = Lang::parse(&tag).unwrap_or(Lang::ZhCn);
+    let mut r = see_other(local_path(q.next.as_deref().unwrap_or("/")));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        lang.tag()
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}

@@ -1,0 +1,517 @@
+//! Obligations calendar, registries, administration.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use dengbao_core::Date;
+use dengbao_core::assess::assess;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::pages::{ObRow, Opt};
+use super::{Chrome, Errs, Page, Posted, query, render, render_status, see_other};
+use crate::auth::{Permission, Role};
+use crate::dto::UserInput;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::{Body, calendar, routes};
+
+// ----- obligations -----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct ObQuery {
+    #[serde(default)]
+    view: String,
+    /// `YYYY-MM`.
+    #[serde(default)]
+    month: String,
+    #[serde(default)]
+    status: String,
+}
+
+pub struct Day {
+    pub day: u32,
+    pub date: String,
+    pub today: bool,
+    pub items: Vec<ObRow>,
+}
+
+#[derive(Template)]
+#[template(path = "obligations.html")]
+struct ObligationsPage {
+    c: Chrome,
+    month_view: bool,
+    month_label: String,
+    month: String,
+    prev: String,
+    next: String,
+    weekdays: Vec<String>,
+    /// Weeks of seven cells; `None` pads the month's first and last week.
+    weeks: Vec<Vec<Option<Day>>>,
+    rows: Vec<ObRow>,
+    statuses: Vec<Opt>,
+    feed_url: String,
+}
+
+fn month_start(s: &str, today: Date) -> Date {
+    let parsed = s.split_once('-').and_then(|(y, m)| {
+        let y = y.parse::<i32>().ok()?;
+        let m = m.parse::<u32>().ok()?;
+        Date::from_ymd(y, m, 1).ok()
+    });
+    parsed.unwrap_or_else(|| {
+        let (y, m, _) = today.ymd();
+        Date::from_ymd(y, m, 1).unwrap_or(today)
+    })
+}
+
+fn ym(d: Date) -> String {
+    let (y, m, _) = d.ymd();
+    format!("{y:04}-{m:02}")
+}
+
+async fn obligations_page(
+    state: &AppState,
+    page: &Page,
+    q: ObQuery,
+    feed_url: String,
+) -> ApiResult<Response> {
+    page.p.require(Permission::Read)?;
+    let c = page.chrome("obligations", page.cat().get("ob.title"));
+    let today = state.clock.today();
+    let data = state.tenants.data(state, &page.p.tenant_id).await?;
+    let report = assess(&data.inventory, &state.pack, &state.calendar, today);
+    let status = q.status.clone();
+    let keep = |o: &dengbao_core::assess::ObligationView<'_>| {
+        let st = o.status.as_str();
+        st != "not_applicable" && (status.is_empty() || st == status)
+    };
+    let all = super::pages::ob_rows(&c, &report.systems, keep);
+    let first = month_start(&q.month, today);
+    let next_month = first.add_months(1);
+    let prev_month = {
+        let (y, m, _) = first.ymd();
+        let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+        Date::from_ymd(py, pm, 1).unwrap_or(first)
+    };
+    let month_view = q.view != "list";
+    let mut weeks = Vec::new();
+    let mut rows = Vec::new();
+    if month_view {
+        let mut days: Vec<Day> = Vec::new();
+        let mut d = first;
+        while d < next_month {
+            let iso = d.to_string();
+            days.push(Day {
+                day: d.ymd().2,
+                today: d == today,
+                items: Vec::new(),
+                date: iso,
+            });
+            d = d.add_days(1);
+        }
+        for r in all {
+            if let Some(day) = days.iter_mut().find(|x| x.date == r.due) {
+                day.items.push(r);
+            }
+        }
+        let mut week: Vec<Option<Day>> = (0..first.weekday()).map(|_| None).collect();
+        for day in days {
+            week.push(Some(day));
+            if week.len() == 7 {
+                weeks.push(std::mem::take(&mut week));
+            }
+        }
+        if !week.is_empty() {
+            while week.len() < 7 {
+                week.push(None);
+            }
+            weeks.push(week);
+        }
+    } else {
+        rows = all;
+    }
+    let link = |m: Date| {
+        format!(
+            "/obligations?{}",
+            query(&[
+                ("view", if month_view { "month" } else { "list" }),
+                ("month", &ym(m)),
+                ("status", &q.status)
+            ])
+        )
+    };
+    let statuses: Vec<String> = ["overdue", "due_soon", "upcoming", "met"]
+        .map(String::from)
+        .to_vec();
+    Ok(render(&ObligationsPage {
+        month_view,
+        month_label: ym(first),
+        month: ym(first),
+        prev: link(prev_month),
+        next: link(next_month),
+        weekdays: c.t("ob.weekdays").split(',').map(str::to_owned).collect(),
+        weeks,
+        rows,
+        statuses: statuses
+            .iter()
+            .map(|s| Opt {
+                value: s.clone(),
+                label: c.tk("ob.status.", s),
+                selected: *s == q.status,
+            })
+            .collect(),
+        feed_url,
+        c,
+    }))
+}
+
+pub async fn obligations(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<ObQuery>,
+) -> Response {
+    obligations_page(&state, &page, q, String::new())
+        .await
+        .unwrap_or_else(|e| page.fail(e))
+}
+
+/// Creates the organisation's secret feed URL and shows it once, absolute.
+pub async fn feed_create(State(state): State<AppState>, posted: Posted) -> Response {
+    let page = posted.page;
+    match calendar::create_feed(State(state.clone()), page.headers.clone(), page.p.clone()).await {
+        Ok((_, Json(f))) => {
+            let host = page
+                .headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let url = format!("http://{host}{}", f.path);
+            obligations_page(
+                &state,
+                &page,
+                ObQuery {
+                    view: "list".into(),
+                    ..ObQuery::default()
+                },
+                url,
+            )
+            .await
+            .unwrap_or_else(|e| page.fail(e))
+        }
+        Err(e) => page.fail(e),
+    }
+}
+
+pub async fn feed_revoke(State(state): State<AppState>, posted: Posted) -> Response {
+    let page = posted.page;
+    match calendar::revoke_feed(State(state.clone()), page.headers.clone(), page.p.clone()).await {
+        Ok(_) => see_other("/obligations?view=list&ok=ob.feed_revoked"),
+        Err(e) => page.fail(e),
+    }
+}
+
+// ----- registries ------------------------------------------------------------------------------
+
+pub struct Criterion {
+    pub text: String,
+    pub cite: String,
+    pub verdict: String,
+    pub verdict_label: String,
+    pub evidence: String,
+}
+
+pub struct CandidateRow {
+    pub id: String,
+    pub name: String,
+    pub eligible: bool,
+    pub criteria: Vec<Criterion>,
+}
+
+pub struct Registry {
+    pub title: String,
+    pub slug: String,
+    pub rows: Vec<CandidateRow>,
+}
+
+#[derive(Template)]
+#[template(path = "registry.html")]
+struct RegistryPage {
+    c: Chrome,
+    registries: Vec<Registry>,
+}
+
+pub async fn registry(State(state): State<AppState>, page: Page) -> Response {
+    let run = async {
+        page.p.require(Permission::Read)?;
+        let c = page.chrome("registry", page.cat().get("registry.title"));
+        let mut registries = Vec::new();
+        for cat in crate::tenant::CATEGORIES {
+            let Json(list) =
+                routes::list_candidates(State(state.clone()), page.p.clone(), Path(cat.to_owned()))
+                    .await?;
+            let rows = list
+                .iter()
+                .map(|cv| {
+                    let e = &cv.eligibility;
+                    CandidateRow {
+                        id: cv.id.clone(),
+                        name: cv.name.clone(),
+                        eligible: e["eligible"] == Value::Bool(true),
+                        criteria: e["criteria"]
+                            .as_array()
+                            .map(Vec::as_slice)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|k| {
+                                let verdict = k["result"].as_str().unwrap_or("unknown").to_owned();
+                                Criterion {
+                                    text: k["text"].as_str().unwrap_or("").to_owned(),
+                                    cite: k["cite"].as_str().unwrap_or("").to_owned(),
+                                    verdict_label: c.tk("verdict.", &verdict),
+                                    verdict,
+                                    evidence: k["evidence"].as_str().unwrap_or("").to_owned(),
+                                }
+                            })
+                            .collect(),
+                    }
+                })
+                .collect();
+            registries.push(Registry {
+                title: c.tk("registry.", cat),
+                slug: cat.to_owned(),
+                rows,
+            });
+        }
+        Ok::<_, ApiError>(render(&RegistryPage { c, registries }))
+    };
+    run.await.unwrap_or_else(|e| page.fail(e))
+}
+
+// ----- administration --------------------------------------------------------------------------
+
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<(String, String)>,
+    pub disabled: bool,
+    pub totp: bool,
+    pub me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    c: Chrome,
+    users: Vec<UserRow>,
+    roles: Vec<Opt>,
+    can_manage: bool,
+    can_assign: bool,
+    errs: Errs,
+    username: String,
+    display_name: String,
+}
+
+const ROLES: [Role; 5] = [
+    Role::SystemAdmin,
+    Role::SecurityAdmin,
+    Role::AuditAdmin,
+    Role::SecurityLead,
+    Role::Member,
+];
+
+async fn admin_page(
+    state: &AppState,
+    page: &Page,
+    errs: Errs,
+    form: Option<&super::Fields>,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let c = page.chrome("admin", page.cat().get("admin.title"));
+    let Json(list) = routes::list_users(State(state.clone()), page.p.clone()).await?;
+    let users = list
+        .into_iter()
+        .map(|u| UserRow {
+            me: u.id == page.p.user_id,
+            roles: u
+                .roles
+                .iter()
+                .map(|r| (r.clone(), c.tk("role.", r)))
+                .collect(),
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            disabled: u.disabled,
+            totp: u.totp_enabled,
+        })
+        .collect();
+    let roles = ROLES
+        .iter()
+        .map(|r| Opt {
+            value: r.as_str().to_owned(),
+            label: c.tk("role.", r.as_str()),
+            selected: false,
+        })
+        .collect();
+    Ok(render_status(
+        status,
+        &AdminPage {
+            users,
+            roles,
+            can_manage: page.p.can(Permission::ManageUsers),
+            can_assign: page.p.can(Permission::AssignRoles),
+            errs,
+            username: form
+                .map(|f| f.get("username").to_owned())
+                .unwrap_or_default(),
+            display_name: form
+                .map(|f| f.get("display_name").to_owned())
+                .unwrap_or_default(),
+            c,
+        },
+    ))
+}
+
+pub async fn admin(State(state): State<AppState>, page: Page) -> Response {
+    admin_page(&state, &page, Errs::default(), None, StatusCode::OK)
+        .await
+        .unwrap_or_else(|e| page.fail(e))
+}
+
+pub async fn admin_create_user(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { page, form } = posted;
+    if let Err(e) = page.p.require(Permission::ManageUsers) {
+        return page.fail(e);
+    }
+    let cat = page.cat();
+    let mut errs = Errs::default();
+    for f in ["username", "display_name", "password"] {
+        if form.get(f).is_empty() {
+            errs.add(f, cat.get("err.required"));
+        }
+    }
+    if errs.any() {
+        return admin_page(
+            &state,
+            &page,
+            errs,
+            Some(&form),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await
+        .unwrap_or_else(|e| page.fail(e));
+    }
+    let input = UserInput {
+        username: form.get("username").to_owned(),
+        display_name: form.get("display_name").to_owned(),
+        password: form
+            .0
+            .iter()
+            .find(|(k, _)| k == "password")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+    };
+    match routes::create_user(
+        State(state.clone()),
+        page.headers.clone(),
+        page.p.clone(),
+        Body(input),
+    )
+    .await
+    {
+        Ok(_) => see_other("/admin?ok=admin.created"),
+        Err(e) if e.status == StatusCode::CONFLICT => {
+            let mut errs = Errs::default();
+            errs.add(
+                "username",
+                format!("{} {}", cat.get("err.invalid"), e.detail),
+            );
+            admin_page(&state, &page, errs, Some(&form), StatusCode::CONFLICT)
+                .await
+                .unwrap_or_else(|e| page.fail(e))
+        }
+        Err(e) => match Errs::from_api(cat, e, &["username", "display_name", "password"]) {
+            Ok(errs) => admin_page(
+                &state,
+                &page,
+                errs,
+                Some(&form),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+            .unwrap_or_else(|e| page.fail(e)),
+            Err(e) => page.fail(e),
+        },
+    }
+}
+
+pub async fn admin_assign(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let role = form.get("role").to_owned();
+    match routes::assign_role(
+        State(state.clone()),
+        page.headers.clone(),
+        page.p.clone(),
+        Path((id, role)),
+    )
+    .await
+    {
+        Ok(_) => see_other("/admin?ok=admin.done"),
+        Err(e) => page.fail(e),
+    }
+}
+
+pub async fn admin_revoke(
+    State(state): State<AppState>,
+    Path((id, role)): Path<(String, String)>,
+    posted: Posted,
+) -> Response {
+    let page = posted.page;
+    match routes::revoke_role(
+        State(state.clone()),
+        page.headers.clone(),
+        page.p.clone(),
+        Path((id, role)),
+    )
+    .await
+    {
+        Ok(_) => see_other("/admin?ok=admin.done"),
+        Err(e) => page.fail(e),
+    }
+}
+
+pub async fn admin_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let r = if form.get("disabled") == "true" {
+        routes::disable_user(
+            State(state.clone()),
+            page.headers.clone(),
+            page.p.clone(),
+            Path(id),
+        )
+        .await
+    } else {
+        routes::enable_user(
+            State(state.clone()),
+            page.headers.clone(),
+            page.p.clone(),
+            Path(id),
+        )
+        .await
+    };
+    match r {
+        Ok(_) => see_other("/admin?ok=admin.done"),
+        Err(e) => page.fail(e),
+    }
+}

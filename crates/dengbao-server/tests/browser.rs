@@ -1,0 +1,648 @@
+//! End-to-end: Debian's Chromium, driven over WebDriver by chromedriver, against a server
+//! started here on loopback. Needs `chromium` and `chromium-driver` (installed by `.ci/run`);
+//! without them the test fails — set `DENGBAO_SKIP_BROWSER=1` to skip it knowingly.
+//! Screenshots go to `target/e2e/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use dengbao_core::model::Inventory;
+use dengbao_core::{HolidayCalendar, RulePack};
+use dengbao_server::{AppState, Config, app};
+use dengbao_store::{Store, new_id};
+use serde_json::{Value, json};
+
+const INVENTORY: &str = include_str!("../../../examples/payments-operator.toml");
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+// ----- a minimal WebDriver client (W3C protocol: JSON over HTTP) --------------------------------
+
+struct Driver {
+    port: u16,
+    session: String,
+    child: Child,
+    base: String,
+    shots: PathBuf,
+}
+
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(90))).unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // chromedriver may keep the connection open: read the head, then exactly the body.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "webdriver closed the connection");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse::<usize>().unwrap());
+    let payload = match length {
+        Some(len) => {
+            while raw.len() < head_end + len {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "webdriver closed the connection early");
+                raw.extend_from_slice(&buf[..n]);
+            }
+            raw[head_end..head_end + len].to_vec()
+        }
+        None => {
+            s.read_to_end(&mut raw).unwrap();
+            raw[head_end..].to_vec()
+        }
+    };
+    serde_json::from_slice(&payload).unwrap_or_else(|_| {
+        panic!(
+            "webdriver answered {head}\n{}",
+            String::from_utf8_lossy(&payload)
+        )
+    })
+}
+
+impl Driver {
+    fn start(base: String, shots: PathBuf, profile: &Path) -> Driver {
+        let port = free_port();
+        let child = Command::new(chromedriver())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium(),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                    "--window-size=1280,800", "--lang=zh-CN",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        }}});
+        let r = http(port, "POST", "/session", Some(&caps));
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {r}"))
+            .to_owned();
+        Driver {
+            port,
+            session,
+            child,
+            base,
+            shots,
+        }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let r = http(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.session),
+            body.as_ref(),
+        );
+        if r["value"]["error"].is_string() {
+            panic!("webdriver {method} {path}: {}", r["value"]);
+        }
+        r["value"].clone()
+    }
+
+    fn go(&self, path: &str) {
+        self.cmd(
+            "POST",
+            "/url",
+            Some(json!({ "url": format!("{}{path}", self.base) })),
+        );
+    }
+
+    fn url(&self) -> String {
+        self.cmd("GET", "/url", None).as_str().unwrap().to_owned()
+    }
+
+    fn path(&self) -> String {
+        self.url().trim_start_matches(&self.base).to_owned()
+    }
+
+    fn js(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css} on {}: {v}", self.path()))
+            .to_owned()
+    }
+
+    fn count(&self, css: &str) -> usize {
+        self.js(
+            "return document.querySelectorAll(arguments[0]).length;",
+            json!([css]),
+        )
+        .as_u64()
+        .unwrap() as usize
+    }
+
+    fn text(&self, css: &str) -> String {
+        let id = self.find(css);
+        self.cmd("GET", &format!("/element/{id}/text"), None)
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The page's text, for assertion messages.
+    fn body(&self) -> String {
+        format!(
+            "{}: {}",
+            self.path(),
+            self.js("return document.body.innerText.slice(0, 1500)", json!([]))
+        )
+    }
+
+    /// Clicks something that loads a new page and waits until that page has loaded.
+    fn submit(&self, css: &str) {
+        self.js("window.__previous_page = true;", json!([]));
+        self.click(css);
+        self.wait_for(
+            "the next page",
+            "return !window.__previous_page && document.readyState === 'complete';",
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/clear"), Some(json!({})));
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    /// Picks an option of a `<select>` the way a user does (fires `change`).
+    fn choose(&self, select: &str, value: &str) {
+        self.click(&format!("{select} option[value=\"{value}\"]"));
+    }
+
+    fn set_value(&self, css: &str, value: &str) {
+        self.js(
+            "document.querySelector(arguments[0]).value = arguments[1];",
+            json!([css, value]),
+        );
+    }
+
+    fn wait_for(&self, what: &str, script: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let v = self.js(script, json!([]));
+            if !(v.is_null() || v == json!(false)) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn shot(&self, name: &str) {
+        let b64 = self.cmd("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap())
+            .unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    fn resize(&self, w: u32, h: u32) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": w, "height": h })),
+        );
+    }
+
+    /// The accessibility smoke check: a title, a `lang`, a label for every control, and no
+    /// horizontal scrolling of the page itself.
+    fn check_page(&self) {
+        let problems = self.js(
+            r##"
+            const out = [];
+            if (!document.title.trim()) out.push('no <title>');
+            if (!document.documentElement.lang) out.push('no lang on <html>');
+            for (const el of document.querySelectorAll('input, select, textarea')) {
+              if (el.type === 'hidden') continue;
+              const labelled = (el.id && document.querySelector('label[for="' + el.id + '"]'))
+                || el.closest('label') || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+              if (!labelled) out.push('unlabelled ' + el.outerHTML.slice(0, 80));
+            }
+            if (!document.querySelector('a.skip[href="#main"]')) out.push('no skip link');
+            if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push('page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
+            return out;
+            "##,
+            json!([]),
+        );
+        assert_eq!(problems, json!([]), "on {}", self.path());
+    }
+
+    /// Logs in; with TOTP required for everyone, enrols the authenticator shown on the page
+    /// (first time) or enters the current code.
+    fn login(&self, user: &str, password: &str, state: &AppState) {
+        // Stay on a login page that carries where to go next.
+        if !self.path().starts_with("/login") {
+            self.go("/login");
+        }
+        self.type_into("#username", user);
+        self.type_into("#password", password);
+        self.submit("form[action=\"/login\"] button[type=submit]");
+        let path = self.path();
+        let secret = if path.starts_with("/login/enrol") {
+            self.text("#totp-secret")
+        } else {
+            assert!(path.starts_with("/login/totp"), "after password: {path}");
+            panic!("this test enrols every user once");
+        };
+        let code = dengbao_server::auth::totp_for(&secret, user)
+            .unwrap()
+            .generate((state.clock.now_ms() / 1000) as u64)
+            .to_string();
+        self.check_page();
+        self.type_into("#code", &code);
+        self.submit("form[action=\"/login/enrol\"] button[type=submit]");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = http(
+            self.port,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+fn chromedriver() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
+
+/// Starts the server on loopback in its own runtime; answers its state and base URL.
+fn serve(dir: &Path) -> (AppState, String) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let db = format!("sqlite://{}", dir.join("e2e.db").display());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let store = Store::connect(&db, 4).await.unwrap();
+            store.migrate().await.unwrap();
+            let pack = RulePack::baseline().unwrap();
+            let mut inv: Inventory = toml::from_str(INVENTORY).unwrap();
+            inv.validate(&pack, "example").unwrap();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            dengbao_server::demo::seed(&store, &pack, &inv, now)
+                .await
+                .unwrap();
+            let config = Config {
+                require_totp_for_all: true,
+                ..Config::default()
+            };
+            let state = AppState::new(store, config, pack, HolidayCalendar::new(), None);
+            state
+                .ledger
+                .set_signer(dengbao_ledger::NoteSigner::generate("e2e.example/ledger").unwrap());
+            dengbao_server::ledger::spawn_checkpointer(state.clone());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tx.send((state.clone(), format!("http://{addr}"))).unwrap();
+            axum::serve(listener, app(state)).await.unwrap();
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(60)).unwrap()
+}
+
+#[test]
+fn operator_grades_files_and_a_member_cannot_edit() {
+    if std::env::var("DENGBAO_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("DENGBAO_SKIP_BROWSER=1: browser test skipped");
+        return;
+    }
+    assert!(
+        Path::new(&chromium()).exists() && Path::new(&chromedriver()).exists(),
+        "install chromium and chromium-driver (or set DENGBAO_SKIP_BROWSER=1)"
+    );
+    let dir = std::env::temp_dir().join(format!("dengbao-e2e-{}", new_id()));
+    std::fs::create_dir_all(dir.join("profile")).unwrap();
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
+    std::fs::create_dir_all(&shots).unwrap();
+    let (state, base) = serve(&dir);
+    let d = Driver::start(base, shots, &dir.join("profile"));
+
+    // Not signed in: a page sends you to log in and brings you back afterwards.
+    d.go("/systems");
+    assert!(
+        d.path().starts_with("/login?next=%2Fsystems"),
+        "{}",
+        d.path()
+    );
+    d.check_page();
+    d.type_into("#username", "lead");
+    d.type_into("#password", "wrong password 1");
+    d.submit("form[action=\"/login\"] button[type=submit]");
+    assert_eq!(d.text("#login-error"), "用户名或密码错误。");
+    d.login("lead", "Dengbao#2026-1", &state);
+    assert_eq!(d.path(), "/systems");
+    d.check_page();
+
+    // Dashboard, in Chinese by default.
+    d.go("/");
+    assert_eq!(
+        d.js("return document.documentElement.lang", json!([])),
+        "zh-CN"
+    );
+    assert_eq!(d.text("h1"), "总览");
+    assert!(
+        d.count("table.obligations tbody tr") > 0,
+        "the demo has due obligations"
+    );
+    d.check_page();
+    d.shot("dashboard-zh-CN");
+
+    // Create a grading object: errors first, next to their fields, in the user's language.
+    d.go("/systems/new");
+    d.check_page();
+    d.submit("form[action=\"/systems/new\"] button[type=submit]");
+    assert_eq!(d.text("#id-error"), "此项必填。");
+    assert_eq!(d.text("#name-error"), "此项必填。");
+    assert!(d.text("#assessment-error").contains("至少选择一项"));
+    d.check_page();
+    d.type_into("#id", "e2e-portal");
+    d.type_into("#name", "网上服务门户");
+    d.choose("#kind", "information_system");
+    d.set_value("#operating_since", "2026-01-05");
+    d.choose("#s-citizens_legal_persons", "damage");
+    d.choose("#g-citizens_legal_persons", "damage");
+    d.submit("form[action=\"/systems/new\"] button[type=submit]");
+    assert!(d.path().starts_with("/systems/e2e-portal"), "{}", d.path());
+    assert_eq!(d.text(".flash"), "已创建。");
+    assert_eq!(d.text("#system-grade"), "第一级");
+
+    // Grade it to III in the wizard: the result follows each choice before saving.
+    d.go("/systems/e2e-portal/grade");
+    d.check_page();
+    assert_eq!(d.text("#result-grade"), "第一级");
+    d.choose("#s-social_order_public_interest", "serious_damage");
+    d.wait_for(
+        "the live grade",
+        "const g = document.getElementById('result-grade'); return g && g.textContent === '第三级';",
+    );
+    let result = d.text("#grade-result");
+    assert!(
+        result.contains("Measures art."),
+        "citations shown: {result}"
+    );
+    d.shot("wizard-zh-CN");
+    d.submit("#save-grading");
+    assert!(
+        d.path().starts_with("/systems/e2e-portal?ok="),
+        "{}",
+        d.path()
+    );
+    assert_eq!(d.text("#system-grade"), "第三级");
+
+    // Its obligations, each with its article.
+    let obligations = d.text("table.obligations");
+    assert!(obligations.contains("向公安机关备案"), "{obligations}");
+    assert!(obligations.contains("Measures art. 15 ¶1"), "{obligations}");
+    d.go("/obligations?view=list");
+    d.check_page();
+    assert!(d.text("table.obligations").contains("网上服务门户"));
+    d.go("/obligations");
+    d.check_page();
+    assert!(d.count("table.calendar td") >= 28);
+
+    // The dossier: upload until complete, then submit.
+    d.go("/systems/e2e-portal/dossier");
+    d.check_page();
+    assert_eq!(
+        d.js(
+            "return document.getElementById('dossier-state').dataset.complete",
+            json!([])
+        ),
+        "false"
+    );
+    let missing = d.count("table.checklist tr.missing");
+    assert!(
+        missing >= 7,
+        "Grade III needs art. 16(1)–(6) and the form: {missing}"
+    );
+    let mut uploads = 0;
+    while d.count("table.checklist tr.missing") > 0 {
+        let kind = d
+            .js(
+                "return document.querySelector('#kind option').value",
+                json!([]),
+            )
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let file = dir.join(format!("{kind}.txt"));
+        std::fs::write(&file, format!("{kind} — 测试材料 {uploads}\n")).unwrap();
+        d.choose("#kind", &kind);
+        let input = d.find("#file");
+        d.cmd(
+            "POST",
+            &format!("/element/{input}/value"),
+            Some(json!({ "text": file.display().to_string() })),
+        );
+        if uploads == 3 {
+            d.shot("dossier-zh-CN");
+        }
+        d.submit("#upload-form button[type=submit]");
+        assert_eq!(d.count(".flash"), 1, "{}", d.body());
+        assert_eq!(d.text(".flash"), "材料已上传。");
+        assert_eq!(d.count(&format!("#material-{kind}.provided")), 1);
+        uploads += 1;
+        assert!(uploads <= 10, "the dossier never completes");
+    }
+    assert_eq!(uploads, missing);
+    assert_eq!(d.text("#dossier-state"), "材料齐全，可以提交备案。");
+    // The stored file comes back byte for byte, as a download.
+    let got = d.js(
+        "const x = new XMLHttpRequest(); x.open('GET', '/systems/e2e-portal/materials/topology', false); x.send(); return [x.status, x.getResponseHeader('content-disposition'), x.responseText];",
+        json!([]),
+    );
+    assert_eq!(got[0], 200);
+    assert!(got[1].as_str().unwrap().starts_with("attachment"));
+    assert_eq!(
+        got[2],
+        std::fs::read_to_string(dir.join("topology.txt")).unwrap()
+    );
+    d.submit("#submit-filing");
+    assert_eq!(d.text(".flash"), "已提交备案。");
+    assert!(d.text("#filings").contains("submitted"));
+
+    // Switch language: the same page in English, and it sticks.
+    d.submit("a.lang");
+    assert_eq!(
+        d.js("return document.documentElement.lang", json!([])),
+        "en"
+    );
+    assert!(
+        d.text("h1").starts_with("Filing dossier"),
+        "{}",
+        d.text("h1")
+    );
+    d.check_page();
+    d.shot("dossier-en");
+    d.go("/");
+    assert_eq!(d.text("h1"), "Dashboard");
+    d.shot("dashboard-en");
+    d.go("/systems/e2e-portal/grade");
+    assert_eq!(d.text("#result-grade"), "Grade III");
+    d.shot("wizard-en");
+
+    // The object's history from the ledger, each change marked once a signed checkpoint
+    // covers it (checkpoints are signed every second).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        d.go("/systems/e2e-portal");
+        let marks = d.count("table.history .verified");
+        let rows = d.count("table.history tbody tr");
+        if rows > 0 && marks == rows {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "history not verified: {marks}/{rows}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        d.count("table.history tbody tr") >= 10,
+        "create, grade, 7 uploads, submit"
+    );
+
+    // Phone width: still usable, nothing scrolls sideways.
+    d.resize(390, 844);
+    for page in [
+        "/",
+        "/systems/e2e-portal/dossier",
+        "/systems/e2e-portal/grade",
+        "/obligations",
+    ] {
+        d.go(page);
+        d.check_page();
+    }
+    d.go("/");
+    d.shot("dashboard-phone-en");
+    d.resize(1280, 800);
+
+    // A member (read-only) sees no edit controls, and a post anyway is refused.
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    assert!(d.path().starts_with("/login"), "{}", d.path());
+    d.login("member", "Dengbao#2026-2", &state);
+    d.go("/systems");
+    assert_eq!(d.count("a[href=\"/systems/new\"]"), 0);
+    d.go("/systems/e2e-portal");
+    assert_eq!(d.count("a[href$=\"/grade\"]"), 0);
+    d.go("/systems/e2e-portal/dossier");
+    assert_eq!(d.count("#upload-form"), 0);
+    assert_eq!(d.count("#submit-filing"), 0);
+    d.go("/systems/e2e-portal/grade");
+    assert_eq!(d.count("#save-grading"), 0);
+    d.go("/obligations");
+    assert_eq!(d.count("form[action=\"/obligations/feed\"]"), 0);
+    let statuses = d.js(
+        r#"
+        const csrf = document.querySelector('meta[name="csrf-token"]').content;
+        const post = (url, body) => {
+          const x = new XMLHttpRequest();
+          x.open('POST', url, false);
+          x.setRequestHeader('content-type', 'application/x-www-form-urlencoded');
+          x.send('_csrf=' + encodeURIComponent(csrf) + '&' + body);
+          return x.status;
+        };
+        return [
+          post('/systems/new', 'id=x1&name=x&kind=iot&s.national_security=damage&g.national_security=damage'),
+          post('/systems/e2e-portal/grade', 'action=save&version=1&s.national_security=damage&g.national_security=damage'),
+          post('/systems/e2e-portal/dossier/submit', ''),
+          post('/obligations/feed', ''),
+          post('/systems/new', 'id=x2'),
+        ];
+        "#,
+        json!([]),
+    );
+    assert_eq!(statuses, json!([403, 403, 403, 403, 403]));
+    // And without the CSRF token even the lead's session could not post (checked with the
+    // member's session: the token is checked before the role).
+    let no_csrf = d.js(
+        "const x = new XMLHttpRequest(); x.open('POST', '/obligations/feed/revoke', false); x.setRequestHeader('content-type', 'application/x-www-form-urlencoded'); x.send('_csrf=forged'); return [x.status, x.responseText.includes('CSRF')];",
+        json!([]),
+    );
+    assert_eq!(no_csrf, json!([403, true]));
+    // Nothing the refused posts asked for happened.
+    d.go("/systems/e2e-portal");
+    assert_eq!(d.text("#system-grade"), "Grade III");
+    d.go("/systems?q=x1");
+    assert_eq!(d.count("table tbody tr"), 0);
+}
