@@ -284,8 +284,8 @@ impl Driver {
     }
 
     /// Logs in; with TOTP required for everyone, enrols the authenticator shown on the page
-    /// (first time) or enters the current code.
-    fn login(&self, user: &str, password: &str, state: &AppState) {
+    /// or, for a user who has one (`secret`), enters its current code.
+    fn login(&self, user: &str, password: &str, secret: Option<&str>, state: &AppState) {
         // Stay on a login page that carries where to go next.
         if !self.path().starts_with("/login") {
             self.go("/login");
@@ -294,11 +294,11 @@ impl Driver {
         self.type_into("#password", password);
         self.submit("form[action=\"/login\"] button[type=submit]");
         let path = self.path();
-        let secret = if path.starts_with("/login/enrol") {
-            self.text("#totp-secret")
+        let (secret, form) = if path.starts_with("/login/enrol") {
+            (self.text("#totp-secret"), "/login/enrol")
         } else {
             assert!(path.starts_with("/login/totp"), "after password: {path}");
-            panic!("this test enrols every user once");
+            (secret.expect("a TOTP secret").to_owned(), "/login/totp")
         };
         let code = dengbao_server::auth::totp_for(&secret, user)
             .unwrap()
@@ -306,7 +306,7 @@ impl Driver {
             .to_string();
         self.check_page();
         self.type_into("#code", &code);
-        self.submit("form[action=\"/login/enrol\"] button[type=submit]");
+        self.submit(&format!("form[action=\"{form}\"] button[type=submit]"));
     }
 }
 
@@ -340,7 +340,7 @@ fn chromedriver() -> String {
 }
 
 /// Starts the server on loopback in its own runtime; answers its state and base URL.
-fn serve(dir: &Path) -> (AppState, String) {
+fn serve(dir: &Path) -> (AppState, String, Vec<dengbao_server::demo::DemoLogin>) {
     let (tx, rx) = std::sync::mpsc::channel();
     let db = format!("sqlite://{}", dir.join("e2e.db").display());
     std::thread::spawn(move || {
@@ -359,7 +359,7 @@ fn serve(dir: &Path) -> (AppState, String) {
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
                 .as_millis() as i64;
-            dengbao_server::demo::seed(&store, &pack, &inv, now)
+            let logins = dengbao_server::demo::seed(&store, &pack, &inv, now)
                 .await
                 .unwrap();
             let config = Config {
@@ -373,7 +373,8 @@ fn serve(dir: &Path) -> (AppState, String) {
             dengbao_server::ledger::spawn_checkpointer(state.clone());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            tx.send((state.clone(), format!("http://{addr}"))).unwrap();
+            tx.send((state.clone(), format!("http://{addr}"), logins))
+                .unwrap();
             axum::serve(listener, app(state)).await.unwrap();
         });
     });
@@ -394,7 +395,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     std::fs::create_dir_all(dir.join("profile")).unwrap();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
     std::fs::create_dir_all(&shots).unwrap();
-    let (state, base) = serve(&dir);
+    let (state, base, logins) = serve(&dir);
     let d = Driver::start(base, shots, &dir.join("profile"));
 
     // Not signed in: a page sends you to log in and brings you back afterwards.
@@ -409,7 +410,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     d.type_into("#password", "wrong password 1");
     d.submit("form[action=\"/login\"] button[type=submit]");
     assert_eq!(d.text("#login-error"), "用户名或密码错误。");
-    d.login("lead", "Dengbao#2026-1", &state);
+    d.login("lead", "Dengbao#2026-1", None, &state);
     assert_eq!(d.path(), "/systems");
     d.check_page();
 
@@ -600,7 +601,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     // A member (read-only) sees no edit controls, and a post anyway is refused.
     d.submit("form[action=\"/logout\"] button[type=submit]");
     assert!(d.path().starts_with("/login"), "{}", d.path());
-    d.login("member", "Dengbao#2026-2", &state);
+    d.login("member", "Dengbao#2026-2", None, &state);
     d.go("/systems");
     assert_eq!(d.count("a[href=\"/systems/new\"]"), 0);
     d.go("/systems/e2e-portal");
@@ -645,4 +646,45 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     assert_eq!(d.text("#system-grade"), "Grade III");
     d.go("/systems?q=x1");
     assert_eq!(d.count("table tbody tr"), 0);
+
+    // The system administrator: administration only, under the three-administrator rule.
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    let admin = logins.iter().find(|l| l.username == "sysadmin").unwrap();
+    d.login(
+        "sysadmin",
+        &admin.password,
+        admin.totp_secret.as_deref(),
+        &state,
+    );
+    assert!(
+        d.path().starts_with("/admin"),
+        "an administrator starts at administration: {}",
+        d.path()
+    );
+    d.check_page();
+    assert_eq!(
+        d.count("nav a[href=\"/systems\"]"),
+        0,
+        "no compliance pages for administrators"
+    );
+    d.type_into("#username", "auditor2");
+    d.type_into("#display_name", "Second auditor");
+    d.type_into("#password", "short");
+    d.submit("form[action=\"/admin/users\"] button[type=submit]");
+    let err = d.text("#password-error");
+    assert!(err.starts_with("This field breaks a rule:"), "{err}");
+    d.check_page();
+    d.type_into("#password", "Long-enough passphrase 2026");
+    d.submit("form[action=\"/admin/users\"] button[type=submit]");
+    assert_eq!(d.text(".flash"), "User created.");
+    assert!(d.text("table").contains("auditor2"));
+    d.shot("admin-en");
+    d.go("/systems");
+    assert_eq!(
+        d.js(
+            "return document.querySelector('.alert').textContent",
+            json!([])
+        ),
+        "Your roles do not allow this."
+    );
 }

@@ -329,3 +329,79 @@ async fn pages_never_show_another_organisations_objects() {
     );
     assert!(!html.contains("\"/systems/pay-core\""), "{html}");
 }
+
+/// Posts the login form the way a browser does: the form's token with its cookie.
+async fn form_login(s: &AppState, user: &str, password: &str) -> (StatusCode, String) {
+    let (_, h, html) = send(s, get("/login")).await;
+    let cookie = h[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let body = serde_urlencoded::to_string([
+        ("_csrf", token.as_str()),
+        ("username", user),
+        ("password", password),
+        ("next", "/"),
+    ])
+    .unwrap();
+    let (status, _, html) = send(
+        s,
+        Request::post("/login")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    (status, html)
+}
+
+#[tokio::test]
+async fn login_page_tells_wrong_password_lockout_and_expiry_apart() {
+    let s = state().await;
+    let pack = RulePack::baseline().unwrap();
+    let inv = dengbao_core::model::Inventory::default();
+    dengbao_server::demo::seed(&s.store, &pack, &inv, 1_700_000_000_000)
+        .await
+        .unwrap();
+    let (status, _) = form_login(&s, "lead", "Dengbao#2026-1").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the right password logs in");
+    for _ in 0..4 {
+        let (status, html) = form_login(&s, "lead", "not the password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(html.contains("用户名或密码错误。"));
+    }
+    let (status, html) = form_login(&s, "lead", "not the password").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("失败次数过多，账户已锁定至"), "{html}");
+    // Locked: even the right password is refused, with the same message.
+    let (status, html) = form_login(&s, "lead", "Dengbao#2026-1").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("账户已锁定"));
+
+    let (cookie, _) = session_of(&s, "member", "Dengbao#2026-2").await;
+    let page = |c: &str| {
+        Request::get("/")
+            .header(header::COOKIE, c)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _, _) = send(&s, page(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    s.clock.advance(s.config.session_idle_ms + 1000);
+    let (status, h, _) = send(&s, page(&cookie)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let to = h[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(to, "/login?next=%2F&expired=1");
+    let (_, _, html) = send(&s, get(&to)).await;
+    assert!(html.contains("会话已过期，请重新登录。"));
+}
