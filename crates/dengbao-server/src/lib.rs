@@ -224,8 +224,23 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn fallback() -> ApiError {
-    ApiError::not_found()
+/// Unknown paths: a problem body for the API and for programs, a page for browsers.
+async fn fallback(req: Request) -> Response {
+    let browser = !req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if browser {
+        let lang = web::lang_of(req.headers());
+        web::error_page(
+            web::anonymous(lang, req.uri().path()),
+            ApiError::not_found(),
+        )
+    } else {
+        ApiError::not_found().into_response()
+    }
 }
 
 /// Every error leaves as a problem body, including those raised before a handler runs

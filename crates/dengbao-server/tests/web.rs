@@ -405,3 +405,41 @@ async fn login_page_tells_wrong_password_lockout_and_expiry_apart() {
     let (_, _, html) = send(&s, get(&to)).await;
     assert!(html.contains("会话已过期，请重新登录。"));
 }
+
+#[tokio::test]
+async fn unknown_paths_answer_browsers_with_a_page_and_programs_with_a_problem() {
+    let s = state().await;
+    let (status, h, html) = send(
+        &s,
+        Request::get("/no-such-page")
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::COOKIE, "dengbao_lang=en")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(html.contains("No such page or object."));
+    for (path, accept) in [("/no-such-page", "*/*"), ("/api/v1/nothing", "text/html")] {
+        let (status, h, _) = send(
+            &s,
+            Request::get(path)
+                .header(header::ACCEPT, accept)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            h[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{path}"
+        );
+    }
+}

@@ -164,7 +164,7 @@ pub fn local_time(ms: i64) -> String {
     format!("{d} {:02}:{:02}", sod / 3600, sod % 3600 / 60)
 }
 
-fn lang_of(headers: &HeaderMap) -> Lang {
+pub fn lang_of(headers: &HeaderMap) -> Lang {
     auth::cookie(headers, LANG_COOKIE)
         .and_then(Lang::parse)
         .unwrap_or(Lang::ZhCn)
