@@ -98,6 +98,12 @@ pub enum Conformity {
 }
 
 impl Conformity {
+    pub const ALL: [Conformity; 3] = [
+        Conformity::Conformant,
+        Conformity::BasicallyConformant,
+        Conformity::NonConformant,
+    ];
+
     /// Anything short of full conformity means the status "does not satisfy the requirements
     /// of its grade" and calls for a rectification plan (art. 14 ¶2).
     pub fn needs_rectification(self) -> bool {

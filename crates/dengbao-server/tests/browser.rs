@@ -470,6 +470,28 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     );
     assert_eq!(d.text("#system-grade"), "第三级");
 
+    // Record an evaluation that found the system wanting: a rectification plan falls due.
+    d.click("#record-event summary");
+    d.set_value("#date", "");
+    d.submit("#record-event-button");
+    assert_eq!(d.text("#date-error"), "此项必填。", "{}", d.body());
+    d.check_page();
+    d.choose("#type", "evaluation");
+    d.set_value("#date", "2026-03-02");
+    d.choose("#conformity", "non_conformant");
+    let agency = d
+        .js("const o = document.querySelectorAll('#agency option'); return o.length > 1 ? o[1].value : '';", json!([]))
+        .as_str()
+        .unwrap()
+        .to_owned();
+    if !agency.is_empty() {
+        d.choose("#agency", &agency);
+    }
+    d.submit("#record-event-button");
+    assert_eq!(d.text(".flash"), "事件已记录。", "{}", d.body());
+    assert!(d.text("ol.timeline").contains("等级测评"));
+    assert!(d.text("table.obligations").contains("制定整改方案"));
+
     // Its obligations, each with its article.
     let obligations = d.text("table.obligations");
     assert!(obligations.contains("向公安机关备案"), "{obligations}");

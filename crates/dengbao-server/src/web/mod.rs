@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
             get(pages::new_system).post(pages::create_system),
         )
         .route("/systems/{id}", get(pages::system))
+        .route("/systems/{id}/events", post(pages::record_event))
         .route(
             "/systems/{id}/grade",
             get(pages::wizard).post(pages::wizard_post),

@@ -7,7 +7,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dengbao_core::assess::{SystemReport, assess};
 use dengbao_core::grade::Harm;
-use dengbao_core::model::{Assessment, GradingObject, Lifecycle, ObjectKind};
+use dengbao_core::model::{
+    Assessment, ChangeAspect, Conformity, EventType, GradingObject, Lifecycle, ObjectKind,
+};
 use dengbao_core::{Date, HarmDegree, HarmObject};
 use serde::Deserialize;
 use serde_json::Value;
@@ -397,15 +399,46 @@ struct SystemPage {
     history: Vec<HistRow>,
     checkpoint_size: String,
     grading_cite: String,
+    /// The event form: choices, what was sent, its errors.
+    event_types: Vec<Opt>,
+    conformities: Vec<Opt>,
+    agencies: Vec<Opt>,
+    aspects: Vec<Opt>,
+    ev: Fields,
+    errs: Errs,
+    today: String,
+}
+
+/// Events recorded on this page; grading and filing are recorded by their own pages.
+fn recordable_events() -> Vec<String> {
+    EventType::ALL
+        .iter()
+        .filter(|e| !matches!(e, EventType::GradeDetermined | EventType::FilingSubmitted))
+        .map(|e| e.as_str().to_owned())
+        .collect()
 }
 
 pub async fn system(State(state): State<AppState>, page: Page, Path(id): Path<String>) -> Response {
-    system_inner(&state, &page, id)
-        .await
-        .unwrap_or_else(|e| page.fail(e))
+    system_inner(
+        &state,
+        &page,
+        id,
+        Fields::default(),
+        Errs::default(),
+        StatusCode::OK,
+    )
+    .await
+    .unwrap_or_else(|e| page.fail(e))
 }
 
-async fn system_inner(state: &AppState, page: &Page, id: String) -> ApiResult<Response> {
+async fn system_inner(
+    state: &AppState,
+    page: &Page,
+    id: String,
+    ev: Fields,
+    errs: Errs,
+    status: StatusCode,
+) -> ApiResult<Response> {
     page.p.require(Permission::Read)?;
     let today = state.clock.today();
     let data = state.tenants.data(state, &page.p.tenant_id).await?;
@@ -487,25 +520,58 @@ async fn system_inner(state: &AppState, page: &Page, id: String) -> ApiResult<Re
             verified: e.verified,
         })
         .collect();
-    Ok(render(&SystemPage {
-        id: o.id.clone(),
-        name: o.name.clone(),
-        kind: c.tk("kind.", &id_of(o.kind)),
-        grade: c.grade(r.grade.as_str()),
-        status: c.tk("life.", lifecycle_status(&o.lifecycle, today)),
-        facts,
-        domains,
-        products: o.products_in_use.clone(),
-        crypto_products: o.crypto_products_in_use.clone(),
-        events,
-        obligations: ob_rows(&c, &report.systems, |o| {
-            o.status.as_str() != "not_applicable"
-        }),
-        history,
-        checkpoint_size: h.checkpoint_size.map(|s| s.to_string()).unwrap_or_default(),
-        grading_cite: r.grading.cite.clone(),
-        c,
-    }))
+    let with_blank = |mut v: Vec<Opt>| {
+        v.insert(
+            0,
+            Opt {
+                value: String::new(),
+                label: String::new(),
+                selected: false,
+            },
+        );
+        v
+    };
+    let agencies = with_blank(
+        inv.agencies
+            .iter()
+            .map(|a| Opt {
+                value: a.id.clone(),
+                label: a.name.clone(),
+                selected: ev.get("agency") == a.id,
+            })
+            .collect(),
+    );
+    let conformities: Vec<String> = Conformity::ALL.map(id_of).to_vec();
+    let aspects: Vec<String> = ChangeAspect::ALL.map(id_of).to_vec();
+    Ok(render_status(
+        status,
+        &SystemPage {
+            event_types: opts(&c, "event.", &recordable_events(), ev.get("type")),
+            conformities: with_blank(opts(&c, "conformity.", &conformities, ev.get("conformity"))),
+            agencies,
+            aspects: with_blank(opts(&c, "aspect.", &aspects, ev.get("aspect"))),
+            today: today.to_string(),
+            ev,
+            errs,
+            id: o.id.clone(),
+            name: o.name.clone(),
+            kind: c.tk("kind.", &id_of(o.kind)),
+            grade: c.grade(r.grade.as_str()),
+            status: c.tk("life.", lifecycle_status(&o.lifecycle, today)),
+            facts,
+            domains,
+            products: o.products_in_use.clone(),
+            crypto_products: o.crypto_products_in_use.clone(),
+            events,
+            obligations: ob_rows(&c, &report.systems, |o| {
+                o.status.as_str() != "not_applicable"
+            }),
+            history,
+            checkpoint_size: h.checkpoint_size.map(|s| s.to_string()).unwrap_or_default(),
+            grading_cite: r.grading.cite.clone(),
+            c,
+        },
+    ))
 }
 
 // ----- harm matrix (create form and wizard) ----------------------------------------------------
@@ -1328,5 +1394,95 @@ pub async fn download(
             r
         }
         Err(e) => page.fail(e.into()),
+    }
+}
+
+/// Records a regulatory event through the API's own handler.
+pub async fn record_event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    if let Err(e) = page.p.require(Permission::Write) {
+        return page.fail(e);
+    }
+    let cat = page.cat();
+    let mut errs = Errs::default();
+    for f in ["type", "date"] {
+        if form.get(f).is_empty() {
+            errs.add(f, cat.get("err.required"));
+        }
+    }
+    if !form.get("type").is_empty() && !recordable_events().iter().any(|t| t == form.get("type")) {
+        errs.add(
+            "type",
+            format!("{} {}", cat.get("err.invalid"), form.get("type")),
+        );
+    }
+    if errs.any() {
+        return system_inner(
+            &state,
+            &page,
+            id,
+            form,
+            errs,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await
+        .unwrap_or_else(|e| page.fail(e));
+    }
+    let mut event = serde_json::Map::new();
+    for f in [
+        "date",
+        "type",
+        "deadline",
+        "conformity",
+        "agency",
+        "aspect",
+        "note",
+    ] {
+        if let Some(v) = form.opt(f) {
+            event.insert(f.to_owned(), Value::String(v));
+        }
+    }
+    match routes::add_event(
+        State(state.clone()),
+        page.headers.clone(),
+        page.p.clone(),
+        Path(id.clone()),
+        Body(Value::Object(event)),
+    )
+    .await
+    {
+        Ok(_) => see_other(&format!(
+            "/systems/{}?ok=event.recorded#events",
+            urlpath(&id)
+        )),
+        Err(e) => match Errs::from_api(
+            cat,
+            e,
+            &[
+                "date",
+                "type",
+                "deadline",
+                "conformity",
+                "agency",
+                "aspect",
+                "note",
+            ],
+        ) {
+            Ok(errs) => system_inner(
+                &state,
+                &page,
+                id,
+                form,
+                errs,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+            .unwrap_or_else(|e| page.fail(e)),
+            Err(e) => page.fail(e),
+        },
     }
 }
