@@ -288,6 +288,30 @@ fn unsafe_method(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// Records a security event in the ledger (group commit: durable before this returns). The
+/// ledger is the Grade III audit record of who logged in, failed or was locked out.
+pub(crate) async fn security_event(
+    state: &AppState,
+    user: &dengbao_store::User,
+    action: &str,
+    request_id: &str,
+) -> ApiResult<()> {
+    state
+        .events()
+        .append(dengbao_store::Record {
+            tenant: user.tenant_id.clone(),
+            actor: user.username.clone(),
+            action: action.to_owned(),
+            object: user.id.clone(),
+            request_id: request_id.to_owned(),
+            at: state.clock.now_ms(),
+            state: Vec::new(),
+        })
+        .await
+        .map(|_| ())
+        .map_err(ApiError::internal)
+}
+
 // ----- extractors ----------------------------------------------------------------------------
 
 /// Resolves the caller from a bearer token or a session cookie; `allow_pending` accepts a
@@ -507,9 +531,11 @@ fn needs_totp(state: &AppState, user: &dengbao_store::User, roles: &[Role]) -> b
     responses((status = 200, body = SessionView, description = "Logged in; a session cookie is set"), (status = 401, description = "Wrong username or password"), (status = 403, description = "Account locked")))]
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Response> {
-    let (view, token) = start_session(&state, &req.username, req.password).await?;
+    let (view, token) =
+        start_session(&state, &req.username, req.password, &request_id(&headers)).await?;
     let mut r = Json(view).into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
@@ -524,6 +550,7 @@ pub(crate) async fn start_session(
     state: &AppState,
     username: &str,
     password: String,
+    request_id: &str,
 ) -> ApiResult<(SessionView, String)> {
     let req = LoginRequest {
         username: username.to_owned(),
@@ -542,6 +569,7 @@ pub(crate) async fn start_session(
         Err(e) => return Err(e.into()),
     };
     if user.locked_until > now {
+        security_event(state, &user, "auth.login_while_locked", request_id).await?;
         return Err(locked(user.locked_until));
     }
     if user.disabled || !verify_password(req.password, user.password_hash.clone()).await? {
@@ -555,11 +583,14 @@ pub(crate) async fn start_session(
             )
             .await?;
         if until > 0 {
+            security_event(state, &user, "auth.locked", request_id).await?;
             return Err(locked(until));
         }
+        security_event(state, &user, "auth.login_failed", request_id).await?;
         return Err(ApiError::unauthorized("wrong username or password"));
     }
     state.store.login_succeeded(&user.id).await?;
+    security_event(state, &user, "auth.login", request_id).await?;
     let roles: Vec<Role> = state
         .store
         .roles(&user.id)
@@ -647,12 +678,15 @@ async fn session_view(state: &AppState, p: &Principal) -> ApiResult<SessionView>
     responses((status = 200, body = SessionView), (status = 401, description = "Wrong or reused code")))]
 pub async fn totp(
     State(state): State<AppState>,
+    headers: HeaderMap,
     PendingSession(p): PendingSession,
     Body(req): Body<TotpRequest>,
 ) -> ApiResult<Json<SessionView>> {
     let now = state.clock.now_ms();
+    let rid = request_id(&headers);
     let user = state.store.user(&p.tenant_id, &p.user_id).await?;
     if user.locked_until > now {
+        security_event(&state, &user, "auth.login_while_locked", &rid).await?;
         return Err(locked(user.locked_until));
     }
     if !user.totp_enabled || !check_totp(&state, &user, &req.code).await? {
@@ -667,10 +701,13 @@ pub async fn totp(
             )
             .await?;
         if until > 0 {
+            security_event(&state, &user, "auth.locked", &rid).await?;
             return Err(locked(until));
         }
+        security_event(&state, &user, "auth.totp_failed", &rid).await?;
         return Err(ApiError::unauthorized("wrong or already used code"));
     }
+    security_event(&state, &user, "auth.second_factor", &rid).await?;
     second_factor_given(&state, p).await
 }
 
@@ -729,11 +766,14 @@ pub async fn totp_confirm(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "Logged out")))]
 pub async fn logout(
     State(state): State<AppState>,
+    headers: HeaderMap,
     PendingSession(p): PendingSession,
 ) -> ApiResult<Response> {
     if let Via::Session { id_hash, .. } = &p.via {
         state.store.delete_session(id_hash).await?;
         state.principals.remove(&format!("s:{id_hash}"));
+        let user = state.store.user(&p.tenant_id, &p.user_id).await?;
+        security_event(&state, &user, "auth.logout", &request_id(&headers)).await?;
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()

@@ -113,6 +113,16 @@ pub struct Inner {
     pub tenants: crate::tenant::TenantCache,
     pub ledger: crate::ledger::Ledger,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Group commit for security events (log-ins, failures, lock-outs, log-outs), started on
+    /// first use inside the server's runtime.
+    events: std::sync::OnceLock<dengbao_store::GroupCommit>,
+}
+
+impl Inner {
+    pub fn events(&self) -> &dengbao_store::GroupCommit {
+        self.events
+            .get_or_init(|| dengbao_store::GroupCommit::start(self.store.clone(), 4096, 65_536))
+    }
 }
 
 /// Cheap to clone; handed to every handler.
@@ -145,6 +155,7 @@ impl AppState {
             tenants: crate::tenant::TenantCache::new(ttl),
             ledger: crate::ledger::Ledger::default(),
             metrics,
+            events: std::sync::OnceLock::new(),
         }))
     }
 }

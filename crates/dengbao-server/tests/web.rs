@@ -387,6 +387,33 @@ async fn login_page_tells_wrong_password_lockout_and_expiry_apart() {
     let (status, html) = form_login(&s, "lead", "Dengbao#2026-1").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(html.contains("账户已锁定"));
+    // Each attempt is a security event in the ledger, durable before the page answered.
+    let lead = s.store.user_by_username("lead").await.unwrap();
+    let actions: Vec<String> = s
+        .store
+        .ledger_entries_about(&lead.tenant_id, &lead.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<serde_json::Value>(&r.entry).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "auth.login",
+            "auth.login_failed",
+            "auth.login_failed",
+            "auth.login_failed",
+            "auth.login_failed",
+            "auth.locked",
+            "auth.login_while_locked"
+        ]
+    );
 
     let (cookie, _) = session_of(&s, "member", "Dengbao#2026-2").await;
     let page = |c: &str| {

@@ -13,11 +13,13 @@
 //! **Architecture invariant:** this is the only crate that knows SQL. It knows no HTTP, and
 //! stores grading facts as opaque JSON produced by the server from `dengbao-core` types.
 
+mod group;
 mod schema;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use group::{AppendError, GroupCommit, Record};
 pub use schema::MIGRATIONS;
 
 #[derive(Debug, thiserror::Error)]

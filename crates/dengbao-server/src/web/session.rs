@@ -128,7 +128,14 @@ pub async fn login_post(
         .find(|(k, _)| k == "password")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    match auth::start_session(&state, &username, password).await {
+    match auth::start_session(
+        &state,
+        &username,
+        password,
+        &auth::request_id(&parts.headers),
+    )
+    .await
+    {
         Ok((view, token)) => {
             let to = if view.totp_enrolment_required {
                 format!("/login/enrol?{}", query(&[("next", &next)]))
@@ -238,6 +245,7 @@ fn pending_form(pending: &Pending, body: &[u8]) -> Result<Fields, Box<Response>>
 
 pub async fn totp_post(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     pending: Pending,
     body: axum::body::Bytes,
 ) -> Response {
@@ -251,6 +259,7 @@ pub async fn totp_post(
     };
     match auth::totp(
         State(state),
+        headers,
         auth::PendingSession(pending.p.clone()),
         Body(req),
     )
@@ -320,7 +329,13 @@ pub async fn enrol_post(
 }
 
 pub async fn logout(State(state): State<AppState>, posted: Posted) -> Response {
-    match auth::logout(State(state), auth::PendingSession(posted.page.p.clone())).await {
+    match auth::logout(
+        State(state),
+        posted.page.headers.clone(),
+        auth::PendingSession(posted.page.p.clone()),
+    )
+    .await
+    {
         Ok(r) => {
             let mut to = see_other("/login?ok=login.logged_out");
             if let Some(c) = r.headers().get(header::SET_COOKIE) {
