@@ -187,6 +187,8 @@ fn sigkill_during_writes_loses_no_acknowledged_entry() {
     );
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    // Request ids of answered log-ins: their security events go through group commit.
+    let logins: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let mut handed_out: Vec<String> = Vec::new();
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     let mut created = false;
@@ -211,6 +213,33 @@ fn sigkill_during_writes_loses_no_acknowledged_entry() {
         // Writers run until the server dies; a checkpoint is fetched while they write.
         let stop = Arc::new(AtomicBool::new(false));
         let mut writers = Vec::new();
+        {
+            let (logins, stop) = (logins.clone(), stop.clone());
+            writers.push(std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match http(
+                        port,
+                        "POST",
+                        "/api/v1/auth/login",
+                        &[],
+                        Some(r#"{"username":"crash-lead","password":"Crash#Test-2026x"}"#),
+                    ) {
+                        Ok(r) if r.status == 200 => {
+                            let rid = r
+                                .headers
+                                .iter()
+                                .find(|(k, _)| k == "x-request-id")
+                                .unwrap()
+                                .1
+                                .clone();
+                            logins.lock().unwrap().push(rid);
+                        }
+                        Ok(r) => panic!("login refused: {} {}", r.status, r.body),
+                        Err(_) => break,
+                    }
+                }
+            }));
+        }
         for w in 0..2 {
             let (acked, stop, cookie, csrf) = (
                 acked.clone(),
@@ -288,6 +317,7 @@ fn sigkill_during_writes_loses_no_acknowledged_entry() {
         assert!(notes.contains(n), "acknowledged write {n} was lost");
     }
     let mut adds = 0;
+    let mut login_ids = std::collections::HashSet::new();
     let mut from = 0;
     loop {
         let page: serde_json::Value = serde_json::from_str(
@@ -310,9 +340,26 @@ fn sigkill_during_writes_loses_no_acknowledged_entry() {
             .iter()
             .filter(|e| e["entry"]["action"] == "event.add")
             .count();
+        login_ids.extend(
+            page.iter()
+                .filter(|e| e["entry"]["action"] == "auth.login")
+                .filter_map(|e| e["entry"]["request_id"].as_str().map(str::to_owned)),
+        );
         from = page.last().unwrap()["seq"].as_i64().unwrap() + 1;
     }
     assert_eq!(adds, notes.len(), "one ledger entry per recorded event");
+    let logins = logins.lock().unwrap().clone();
+    assert!(
+        logins.len() > iterations,
+        "too few log-ins: {}",
+        logins.len()
+    );
+    for rid in &logins {
+        assert!(
+            login_ids.contains(rid),
+            "answered log-in {rid} has no ledger entry"
+        );
+    }
     // The log now is an extension of every checkpoint handed out before a crash.
     let key = std::fs::read_to_string(dir.join("ledger.pub")).unwrap();
     let v = dengbao_ledger::NoteVerifier::parse(&key).unwrap();
@@ -356,8 +403,9 @@ fn sigkill_during_writes_loses_no_acknowledged_entry() {
     child.kill().unwrap();
     child.wait().unwrap();
     eprintln!(
-        "{iterations} SIGKILLs; {} acknowledged writes, {} events kept, {} checkpoints handed out, all consistent",
+        "{iterations} SIGKILLs; {} acknowledged writes and {} answered log-ins (group commit), {} events kept, {} checkpoints handed out, all consistent",
         acked.len(),
+        logins.len(),
         notes.len(),
         handed_out.len()
     );
