@@ -20,7 +20,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::auth::{self, Permission, Principal, Via};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 pub use i18n::{Catalog, Lang};
 
@@ -232,6 +232,13 @@ impl Page {
             can_read: self.p.can(Permission::Read),
             can_write: self.p.can(Permission::Write),
             can_admin: self.p.can(Permission::ManageUsers) || self.p.can(Permission::AssignRoles),
+        }
+    }
+    /// After a POST that changed something: on to `to` (303), or the error as a page.
+    pub fn after<T>(&self, r: ApiResult<T>, to: &str) -> Response {
+        match r {
+            Ok(_) => see_other(to),
+            Err(e) => self.fail(e),
         }
     }
     /// An error as a page in the caller's language.

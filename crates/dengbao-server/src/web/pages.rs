@@ -935,6 +935,26 @@ async fn wizard_page(
     ))
 }
 
+/// The wizard again with the choices sent and what went wrong (422).
+async fn wizard_again(
+    state: &AppState,
+    page: &Page,
+    id: &str,
+    form: &Fields,
+    errs: Errs,
+) -> Response {
+    wizard_page(
+        state,
+        page,
+        id,
+        Some(form),
+        errs,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+    .unwrap_or_else(|e| page.fail(e))
+}
+
 pub async fn wizard(State(state): State<AppState>, page: Page, Path(id): Path<String>) -> Response {
     wizard_page(&state, &page, &id, None, Errs::default(), StatusCode::OK)
         .await
@@ -992,16 +1012,7 @@ pub async fn wizard_post(
         errs.add("version", cat.get("err.conflict"));
     }
     if errs.any() {
-        return wizard_page(
-            &state,
-            &page,
-            &id,
-            Some(&form),
-            errs,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await
-        .unwrap_or_else(|e| page.fail(e));
+        return wizard_again(&state, &page, &id, &form, errs).await;
     }
     let req = GradingRequest {
         assessment,
@@ -1020,16 +1031,7 @@ pub async fn wizard_post(
     {
         Ok(_) => see_other(&format!("/systems/{}?ok=wizard.saved", urlpath(&id))),
         Err(e) => match Errs::from_api(cat, e, &["assessment", "date"]) {
-            Ok(errs) => wizard_page(
-                &state,
-                &page,
-                &id,
-                Some(&form),
-                errs,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-            .unwrap_or_else(|e| page.fail(e)),
+            Ok(errs) => wizard_again(&state, &page, &id, &form, errs).await,
             Err(e) => page.fail(e),
         },
     }
@@ -1151,6 +1153,26 @@ async fn dossier_page(
     ))
 }
 
+/// The dossier again, with what went wrong (422).
+async fn dossier_again(
+    state: &AppState,
+    page: &Page,
+    id: &str,
+    errs: Errs,
+    error: String,
+) -> Response {
+    dossier_page(
+        state,
+        page,
+        id,
+        errs,
+        error,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+    .unwrap_or_else(|e| page.fail(e))
+}
+
 pub async fn dossier(
     State(state): State<AppState>,
     page: Page,
@@ -1247,16 +1269,7 @@ pub async fn upload(
         errs.add("kind", cat.get("err.required"));
     }
     if errs.any() {
-        return dossier_page(
-            &state,
-            &page,
-            &id,
-            errs,
-            String::new(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await
-        .unwrap_or_else(|e| page.fail(e));
+        return dossier_again(&state, &page, &id, errs, String::new()).await;
     }
     let title = if u.title.is_empty() {
         cat.get(&format!("material.{}", u.kind)).to_owned()
@@ -1297,16 +1310,7 @@ pub async fn upload(
                         *f = "file".to_owned();
                     }
                 }
-                dossier_page(
-                    &state,
-                    &page,
-                    &id,
-                    errs,
-                    String::new(),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-                .unwrap_or_else(|e| page.fail(e))
+                dossier_again(&state, &page, &id, errs, String::new()).await
             }
             Err(e) => page.fail(e),
         },
@@ -1333,16 +1337,7 @@ pub async fn submit(
         )),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let msg = format!("{} {}", page.cat().get("err.invalid"), e.detail);
-            dossier_page(
-                &state,
-                &page,
-                &id,
-                Errs::default(),
-                msg,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-            .unwrap_or_else(|e| page.fail(e))
+            dossier_again(&state, &page, &id, Errs::default(), msg).await
         }
         Err(e) => page.fail(e),
     }
@@ -1397,6 +1392,26 @@ pub async fn download(
     }
 }
 
+/// The object's page again with the event form as sent and what went wrong (422).
+async fn system_again(
+    state: &AppState,
+    page: &Page,
+    id: String,
+    form: Fields,
+    errs: Errs,
+) -> Response {
+    system_inner(
+        state,
+        page,
+        id,
+        form,
+        errs,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+    .unwrap_or_else(|e| page.fail(e))
+}
+
 /// Records a regulatory event through the API's own handler.
 pub async fn record_event(
     State(state): State<AppState>,
@@ -1421,16 +1436,7 @@ pub async fn record_event(
         );
     }
     if errs.any() {
-        return system_inner(
-            &state,
-            &page,
-            id,
-            form,
-            errs,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await
-        .unwrap_or_else(|e| page.fail(e));
+        return system_again(&state, &page, id, form, errs).await;
     }
     let mut event = serde_json::Map::new();
     for f in [
@@ -1472,16 +1478,7 @@ pub async fn record_event(
                 "note",
             ],
         ) {
-            Ok(errs) => system_inner(
-                &state,
-                &page,
-                id,
-                form,
-                errs,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-            .unwrap_or_else(|e| page.fail(e)),
+            Ok(errs) => system_again(&state, &page, id, form, errs).await,
             Err(e) => page.fail(e),
         },
     }

@@ -207,10 +207,8 @@ pub async fn feed_create(State(state): State<AppState>, posted: Posted) -> Respo
 
 pub async fn feed_revoke(State(state): State<AppState>, posted: Posted) -> Response {
     let page = posted.page;
-    match calendar::revoke_feed(State(state.clone()), page.headers.clone(), page.p.clone()).await {
-        Ok(_) => see_other("/obligations?view=list&ok=ob.feed_revoked"),
-        Err(e) => page.fail(e),
-    }
+    let r = calendar::revoke_feed(State(state.clone()), page.headers.clone(), page.p.clone()).await;
+    page.after(r, "/obligations?view=list&ok=ob.feed_revoked")
 }
 
 // ----- registries ------------------------------------------------------------------------------
@@ -455,17 +453,14 @@ pub async fn admin_assign(
 ) -> Response {
     let Posted { page, form } = posted;
     let role = form.get("role").to_owned();
-    match routes::assign_role(
+    let r = routes::assign_role(
         State(state.clone()),
         page.headers.clone(),
         page.p.clone(),
         Path((id, role)),
     )
-    .await
-    {
-        Ok(_) => see_other("/admin?ok=admin.done"),
-        Err(e) => page.fail(e),
-    }
+    .await;
+    page.after(r, "/admin?ok=admin.done")
 }
 
 pub async fn admin_revoke(
@@ -474,17 +469,14 @@ pub async fn admin_revoke(
     posted: Posted,
 ) -> Response {
     let page = posted.page;
-    match routes::revoke_role(
+    let r = routes::revoke_role(
         State(state.clone()),
         page.headers.clone(),
         page.p.clone(),
         Path((id, role)),
     )
-    .await
-    {
-        Ok(_) => see_other("/admin?ok=admin.done"),
-        Err(e) => page.fail(e),
-    }
+    .await;
+    page.after(r, "/admin?ok=admin.done")
 }
 
 pub async fn admin_status(
@@ -510,8 +502,5 @@ pub async fn admin_status(
         )
         .await
     };
-    match r {
-        Ok(_) => see_other("/admin?ok=admin.done"),
-        Err(e) => page.fail(e),
-    }
+    page.after(r, "/admin?ok=admin.done")
 }
