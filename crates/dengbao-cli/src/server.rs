@@ -166,7 +166,9 @@ pub enum AdminCommand {
         db: DbArgs,
         #[arg(long)]
         name: String,
-        /// operator, department_in_charge, evaluation_agency, public_security, …
+        /// operator, department_in_charge, evaluation_agency, public_security, … — or
+        /// platform: the organisation running the server, whose audit administrator reads
+        /// every organisation's ledger entries.
         #[arg(long, default_value = "operator")]
         kind: String,
         #[arg(long)]

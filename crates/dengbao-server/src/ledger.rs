@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::{Permission, Principal, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -120,6 +120,21 @@ fn may_read(p: &Principal) -> ApiResult<()> {
     }
 }
 
+/// The organisation kind of the platform itself (the one running the server).
+pub const PLATFORM_KIND: &str = "platform";
+
+/// Whose entries the caller reads: its own organisation's — or, for the audit administrator
+/// of the platform organisation, every organisation's (the supervisor of the log itself).
+async fn scope(state: &AppState, p: &Principal) -> ApiResult<Option<String>> {
+    if p.roles.contains(&Role::AuditAdmin)
+        && state.store.organisation(&p.tenant_id).await?.kind == PLATFORM_KIND
+    {
+        Ok(None)
+    } else {
+        Ok(Some(p.tenant_id.clone()))
+    }
+}
+
 fn text(body: String) -> Response {
     let mut r = body.into_response();
     r.headers_mut().insert(
@@ -188,7 +203,7 @@ pub async fn entries(
     }
     let rows = state
         .store
-        .ledger_entries(Some(&p.tenant_id), from, limit)
+        .ledger_entries(scope(&state, &p).await?.as_deref(), from, limit)
         .await?;
     Ok(Json(
         rows.into_iter()
@@ -219,7 +234,7 @@ pub async fn proof(
     may_read(&p)?;
     let row = state
         .store
-        .ledger_entries(Some(&p.tenant_id), seq, 1)
+        .ledger_entries(scope(&state, &p).await?.as_deref(), seq, 1)
         .await?
         .into_iter()
         .next()
