@@ -492,6 +492,20 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     assert!(d.text("ol.timeline").contains("等级测评"));
     assert!(d.text("table.obligations").contains("制定整改方案"));
 
+    // Say which registered products it uses.
+    d.click("#in-use summary");
+    let product = d
+        .js("const b = document.querySelector('#in-use input[name=products]'); b.click(); return b.value;", json!([]))
+        .as_str()
+        .unwrap()
+        .to_owned();
+    d.submit("#save-in-use");
+    assert_eq!(d.text(".flash"), "在用产品已保存。", "{}", d.body());
+    assert!(
+        d.text("section[aria-labelledby=\"overview\"] dl")
+            .contains(&product)
+    );
+
     // Its obligations, each with its article.
     let obligations = d.text("table.obligations");
     assert!(obligations.contains("向公安机关备案"), "{obligations}");

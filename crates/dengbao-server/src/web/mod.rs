@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/systems/{id}", get(pages::system))
         .route("/systems/{id}/events", post(pages::record_event))
+        .route("/systems/{id}/in-use", post(pages::set_in_use))
         .route(
             "/systems/{id}/grade",
             get(pages::wizard).post(pages::wizard_post),
@@ -325,6 +326,14 @@ impl Fields {
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.trim())
+    }
+    /// Every value sent under `name` (checkbox groups), trimmed, empty ones dropped.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
     }
     pub fn opt(&self, name: &str) -> Option<String> {
         Some(self.get(name))

@@ -394,6 +394,11 @@ struct SystemPage {
     domains: Vec<(String, String)>,
     products: Vec<String>,
     crypto_products: Vec<String>,
+    /// Objects filed as branches of this one (art. 15 ¶2).
+    branches: Vec<(String, String)>,
+    /// The in-use form: every registered product with whether this object uses it.
+    product_choices: Vec<Opt>,
+    crypto_choices: Vec<Opt>,
     events: Vec<EventRow>,
     obligations: Vec<ObRow>,
     history: Vec<HistRow>,
@@ -561,6 +566,30 @@ async fn system_inner(
             facts,
             domains,
             products: o.products_in_use.clone(),
+            branches: inv
+                .systems
+                .iter()
+                .filter(|b| b.branch_of.as_deref() == Some(o.id.as_str()))
+                .map(|b| (b.id.clone(), b.name.clone()))
+                .collect(),
+            product_choices: inv
+                .products
+                .iter()
+                .map(|p| Opt {
+                    value: p.id.clone(),
+                    label: p.name.clone(),
+                    selected: o.products_in_use.contains(&p.id),
+                })
+                .collect(),
+            crypto_choices: inv
+                .crypto_products
+                .iter()
+                .map(|p| Opt {
+                    value: p.id.clone(),
+                    label: p.name.clone(),
+                    selected: o.crypto_products_in_use.contains(&p.id),
+                })
+                .collect(),
             crypto_products: o.crypto_products_in_use.clone(),
             events,
             obligations: ob_rows(&c, &report.systems, |o| {
@@ -1482,4 +1511,28 @@ pub async fn record_event(
             Err(e) => page.fail(e),
         },
     }
+}
+
+/// Replaces which registered products the object uses, through the API's handler.
+pub async fn set_in_use(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let r = routes::set_in_use(
+        State(state.clone()),
+        page.headers.clone(),
+        page.p.clone(),
+        Path(id.clone()),
+        Body(crate::dto::InUseInput {
+            products: form.all("products"),
+            crypto_products: form.all("crypto_products"),
+        }),
+    )
+    .await;
+    page.after(
+        r,
+        &format!("/systems/{}?ok=system.in_use_saved#in-use", urlpath(&id)),
+    )
 }
