@@ -244,8 +244,25 @@ impl Driver {
         }
     }
 
+    /// A screenshot of the whole page: the window is made as tall as the page (up to a
+    /// limit) for the picture, then restored.
     fn shot(&self, name: &str) {
+        let size = self.cmd("GET", "/window/rect", None);
+        let (w, h) = (
+            size["width"].as_u64().unwrap(),
+            size["height"].as_u64().unwrap(),
+        );
+        let page = self
+            .js("return document.documentElement.scrollHeight", json!([]))
+            .as_u64()
+            .unwrap();
+        self.js("window.scrollTo(0, 0)", json!([]));
+        self.resize(
+            w as u32,
+            (page + (h - page.min(h)) + 120).clamp(h, 4000) as u32,
+        );
         let b64 = self.cmd("GET", "/screenshot", None);
+        self.resize(w as u32, h as u32);
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap())
             .unwrap();
@@ -516,6 +533,19 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     d.go("/obligations");
     d.check_page();
     assert!(d.count("table.calendar td") >= 28);
+    assert!(
+        d.text(".summary").contains("已逾期"),
+        "the demo has overdue work"
+    );
+    // The next deadline's month shows it on its day.
+    d.submit(".summary a[href*=\"view=month\"]");
+    d.check_page();
+    assert!(d.count("table.calendar li") > 0, "{}", d.body());
+    d.shot("obligations-month-zh-CN");
+    d.go("/registry");
+    d.check_page();
+    assert!(d.count("details.candidate") > 0);
+    d.shot("registry-zh-CN");
 
     // The dossier: upload until complete, then submit.
     d.go("/systems/e2e-portal/dossier");

@@ -53,6 +53,11 @@ struct ObligationsPage {
     rows: Vec<ObRow>,
     statuses: Vec<Opt>,
     feed_url: String,
+    /// Overdue obligations (shown above the month, which holds only what falls due in it).
+    overdue: usize,
+    /// The next due date after today and the link to its month.
+    next_due: String,
+    next_due_link: String,
 }
 
 fn month_start(s: &str, today: Date) -> Date {
@@ -89,6 +94,15 @@ async fn obligations_page(
         st != "not_applicable" && (status.is_empty() || st == status)
     };
     let all = super::pages::ob_rows(&c, &report.systems, keep);
+    let overdue = all.iter().filter(|r| r.status == "overdue").count();
+    let today_iso = today.to_string();
+    // Rows are sorted by due date; ISO dates compare as text.
+    let next_due = all
+        .iter()
+        .filter(|r| r.status != "met" && r.due.len() == 10 && r.due > today_iso)
+        .map(|r| r.due.clone())
+        .min()
+        .unwrap_or_default();
     let first = month_start(&q.month, today);
     let next_month = first.add_months(1);
     let prev_month = {
@@ -146,7 +160,19 @@ async fn obligations_page(
     let statuses: Vec<String> = ["overdue", "due_soon", "upcoming", "met"]
         .map(String::from)
         .to_vec();
+    let next_due_link = next_due
+        .parse::<Date>()
+        .map(|d| {
+            format!(
+                "/obligations?{}",
+                query(&[("view", "month"), ("month", &ym(d))])
+            )
+        })
+        .unwrap_or_default();
     Ok(render(&ObligationsPage {
+        overdue,
+        next_due,
+        next_due_link,
         month_view,
         month_label: ym(first),
         month: ym(first),
