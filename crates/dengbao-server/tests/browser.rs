@@ -753,4 +753,30 @@ fn operator_grades_files_and_a_member_cannot_edit() {
         ),
         "Your roles do not allow this."
     );
+
+    // The audit administrator: the audit trail with the security events, and what a
+    // verifier needs.
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    let auditor = logins.iter().find(|l| l.username == "auditor").unwrap();
+    d.login(
+        "auditor",
+        &auditor.password,
+        auditor.totp_secret.as_deref(),
+        &state,
+    );
+    assert!(d.path().starts_with("/audit"), "{}", d.path());
+    d.check_page();
+    let trail = d.text("#audit-trail");
+    for action in [
+        "auth.login",
+        "auth.login_failed",
+        "system.create",
+        "filing.submit",
+        "user.create",
+    ] {
+        assert!(trail.contains(action), "{action} in the trail: {trail}");
+    }
+    assert!(d.text("#checkpoint").starts_with("e2e.example/ledger"));
+    assert!(d.text("#public-key").starts_with("e2e.example/ledger+"));
+    d.shot("audit-en");
 }

@@ -71,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/obligations/feed/revoke", post(work::feed_revoke))
         .route("/registry", get(work::registry))
         .route("/admin", get(work::admin))
+        .route("/audit", get(work::audit))
         .route("/admin/users", post(work::admin_create_user))
         .route("/admin/users/{id}/roles", post(work::admin_assign))
         .route(
@@ -116,6 +117,7 @@ pub struct Chrome {
     pub can_read: bool,
     pub can_write: bool,
     pub can_admin: bool,
+    pub can_audit: bool,
 }
 
 impl Chrome {
@@ -233,6 +235,7 @@ impl Page {
             can_read: self.p.can(Permission::Read),
             can_write: self.p.can(Permission::Write),
             can_admin: self.p.can(Permission::ManageUsers) || self.p.can(Permission::AssignRoles),
+            can_audit: self.p.can(Permission::ReadAudit),
         }
     }
     /// After a POST that changed something: on to `to` (303), or the error as a page.
@@ -309,6 +312,7 @@ pub fn anonymous(lang: Lang, here: &str) -> Chrome {
         can_read: false,
         can_write: false,
         can_admin: false,
+        can_audit: false,
     }
 }
 

@@ -121,9 +121,12 @@ struct Dashboard {
 
 pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
     if !page.p.can(Permission::Read) {
-        // Administrators have no compliance access; their start page is administration.
-        if page.p.is_admin() {
+        // Administrators have no compliance access; their start page is their own work.
+        if page.p.can(Permission::ManageUsers) || page.p.can(Permission::AssignRoles) {
             return see_other("/admin");
+        }
+        if page.p.can(Permission::ReadAudit) {
+            return see_other("/audit");
         }
     }
     dashboard_inner(&state, &page)

@@ -530,3 +530,91 @@ pub async fn admin_status(
     };
     page.after(r, "/admin?ok=admin.done")
 }
+
+// ----- audit (the audit administrator's page) --------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+pub struct AuditRow {
+    pub seq: i64,
+    pub time: String,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+    pub request_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    c: Chrome,
+    rows: Vec<AuditRow>,
+    page: i64,
+    prev: String,
+    next: String,
+    checkpoint: String,
+    public_key: String,
+}
+
+const AUDIT_PER_PAGE: i64 = 50;
+
+/// The audit trail, newest first, with the latest signed checkpoint and the public key a
+/// verifier needs (`dengbao ledger check-proof`).
+pub async fn audit(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    let run = async {
+        let pg = q.page.unwrap_or(1).max(1);
+        let Json(list) = routes::audit_trail(
+            State(state.clone()),
+            page.p.clone(),
+            Query(crate::dto::PageQuery {
+                page: Some(pg),
+                per_page: Some(AUDIT_PER_PAGE),
+            }),
+        )
+        .await?;
+        let c = page.chrome("audit", page.cat().get("audit.title"));
+        let checkpoint = state
+            .store
+            .latest_checkpoint()
+            .await?
+            .map(|(_, note)| note)
+            .unwrap_or_default();
+        let full = list.len() as i64 == AUDIT_PER_PAGE;
+        Ok::<_, ApiError>(render(&AuditPage {
+            rows: list
+                .into_iter()
+                .map(|a| AuditRow {
+                    seq: a.seq,
+                    time: super::local_time(a.at_ms),
+                    actor: a.actor,
+                    action: a.action,
+                    object: a.object,
+                    request_id: a.request_id,
+                })
+                .collect(),
+            page: pg,
+            prev: if pg > 1 {
+                format!("/audit?page={}", pg - 1)
+            } else {
+                String::new()
+            },
+            next: if full {
+                format!("/audit?page={}", pg + 1)
+            } else {
+                String::new()
+            },
+            checkpoint,
+            public_key: state.ledger.public_key().unwrap_or_default(),
+            c,
+        }))
+    };
+    run.await.unwrap_or_else(|e| page.fail(e))
+}
