@@ -475,7 +475,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     );
     let result = d.text("#grade-result");
     assert!(
-        result.contains("Measures art."),
+        result.contains("《管理办法》第"),
         "citations shown: {result}"
     );
     d.shot("wizard-zh-CN");
@@ -526,7 +526,10 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     // Its obligations, each with its article.
     let obligations = d.text("table.obligations");
     assert!(obligations.contains("向公安机关备案"), "{obligations}");
-    assert!(obligations.contains("Measures art. 15 ¶1"), "{obligations}");
+    assert!(
+        obligations.contains("《管理办法》第15条第1款"),
+        "{obligations}"
+    );
     d.go("/obligations?view=list");
     d.check_page();
     assert!(d.text("table.obligations").contains("网上服务门户"));
@@ -626,6 +629,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     d.shot("dashboard-en");
     d.go("/systems/e2e-portal/grade");
     assert_eq!(d.text("#result-grade"), "Grade III");
+    assert!(d.text("#grade-result").contains("Measures art. 7"));
     d.shot("wizard-en");
 
     // The object's history from the ledger, each change marked once a signed checkpoint

@@ -119,3 +119,129 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
     );
     keys
 }
+
+/// A citation as Chinese legal writing puts it. The rule packs cite in one small grammar —
+/// `Measures art. N`, `¶M` (paragraph, 款), `(k)` (item, 项), lists `art. 6, 7`, several
+/// citations joined by `; ` — which is rewritten; any other text (a user overlay's own
+/// wording, a standard's number) passes through unchanged.
+pub fn cite_zh(s: &str) -> String {
+    let s = s
+        .replace(
+            "Dengbao default (not a legal requirement)",
+            "等保通默认值（非法定要求）",
+        )
+        .replace("Measures ", "《管理办法》")
+        .replace("; ", "；")
+        .replace("grading table", "定级表")
+        .replace("system grade = ", "系统等级 = ")
+        .replace("period per ", "期限依");
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find("art. ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 5..];
+        let mut numbers = Vec::new();
+        let mut tail = after;
+        loop {
+            let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                break;
+            }
+            numbers.push(&tail[..digits]);
+            tail = &tail[digits..];
+            match tail.strip_prefix(", ") {
+                Some(t) if t.starts_with(|c: char| c.is_ascii_digit()) => tail = t,
+                _ => break,
+            }
+        }
+        if numbers.is_empty() {
+            // Not a citation we know: keep it as written.
+            out.push_str("art. ");
+            rest = after;
+            continue;
+        }
+        out.push('第');
+        out.push_str(&numbers.join("、"));
+        out.push('条');
+        if let Some(t) = tail.strip_prefix('(') {
+            let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 && t[digits..].starts_with(')') {
+                out.push_str(&format!("第（{}）项", &t[..digits]));
+                tail = &t[digits + 1..];
+            }
+        }
+        if let Some(t) = tail.strip_prefix(" ¶") {
+            let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                out.push_str(&format!("第{}款", &t[..digits]));
+                tail = &t[digits..];
+            }
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cite_zh;
+
+    #[test]
+    fn citations_in_chinese() {
+        for (en, zh) in [
+            ("Measures art. 15 ¶1", "《管理办法》第15条第1款"),
+            ("Measures art. 16(3)", "《管理办法》第16条第（3）项"),
+            ("Measures art. 16", "《管理办法》第16条"),
+            (
+                "Measures art. 16(7); art. 10 ¶1",
+                "《管理办法》第16条第（7）项；第10条第1款",
+            ),
+            (
+                "Measures art. 18 ¶2; art. 40",
+                "《管理办法》第18条第2款；第40条",
+            ),
+            (
+                "Measures art. 6, 7; GB/T 22240 (system grade = max(S, G))",
+                "《管理办法》第6、7条；GB/T 22240 (系统等级 = max(S, G))",
+            ),
+            (
+                "Measures art. 7; GB/T 22240 grading table",
+                "《管理办法》第7条；GB/T 22240 定级表",
+            ),
+            (
+                "Measures art. 17 (period per art. 15 ¶1)",
+                "《管理办法》第17条 (期限依第15条第1款)",
+            ),
+            (
+                "Dengbao default (not a legal requirement)",
+                "等保通默认值（非法定要求）",
+            ),
+            // Text outside the grammar passes through.
+            ("Company policy 3.2", "Company policy 3.2"),
+            ("see art. x", "see art. x"),
+            ("", ""),
+        ] {
+            assert_eq!(cite_zh(en), zh, "{en}");
+        }
+    }
+
+    #[test]
+    fn every_citation_of_the_built_in_pack_is_rewritten() {
+        let src = include_str!("../../../dengbao-core/rules/measures-2007.toml");
+        let mut n = 0;
+        for line in src.lines() {
+            let Some(i) = line.find("cite = \"") else {
+                continue;
+            };
+            let cite = line[i + 8..].split('"').next().unwrap_or("");
+            let zh = cite_zh(cite);
+            assert!(
+                !zh.contains("art.") && !zh.contains("Measures"),
+                "{cite} → {zh}"
+            );
+            n += 1;
+        }
+        assert!(n > 40, "{n} citations checked");
+    }
+}

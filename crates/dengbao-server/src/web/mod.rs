@@ -133,6 +133,13 @@ impl Chrome {
             id.to_owned()
         }
     }
+    /// A citation in the reader's language: `Measures art. 15 ¶1` → `《管理办法》第15条第1款`.
+    pub fn cite(&self, s: &str) -> String {
+        match self.lang {
+            Lang::ZhCn => i18n::cite_zh(s),
+            Lang::En => s.to_owned(),
+        }
+    }
     /// `III` → 第三级 / Grade III.
     pub fn grade(&self, roman: &str) -> String {
         match roman_number(roman) {

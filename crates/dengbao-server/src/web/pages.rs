@@ -85,7 +85,7 @@ pub fn ob_rows<'a>(
                     due: o
                         .due
                         .map_or_else(|| c.t("ob.no_due").to_owned(), |d| d.to_string()),
-                    cite: o.cite.to_owned(),
+                    cite: c.cite(o.cite),
                     party: c.tk("party.", o.party),
                 },
             ));
@@ -171,14 +171,14 @@ async fn dashboard_inner(state: &AppState, page: &Page) -> ApiResult<Response> {
                 system_name: s.name.to_owned(),
                 title: c.tk("viol.", &v.item.to_string()),
                 basis: c.tk("viol.", &id_of(v.basis)),
-                cite: v.cite.clone(),
+                cite: c.cite(&v.cite),
                 evidence: v
                     .evidence
                     .iter()
                     .map(|e| {
                         (
                             e.text.clone(),
-                            e.cite.clone(),
+                            c.cite(&e.cite),
                             e.date.map(|d| d.to_string()).unwrap_or_default(),
                         )
                     })
@@ -600,7 +600,7 @@ async fn system_inner(
             }),
             history,
             checkpoint_size: h.checkpoint_size.map(|s| s.to_string()).unwrap_or_default(),
-            grading_cite: r.grading.cite.clone(),
+            grading_cite: c.cite(&r.grading.cite),
             c,
         },
     ))
@@ -871,21 +871,21 @@ impl GradeResult {
             by_harm: c.grade(g["by_harm"].as_str().unwrap_or("")),
             s: c.grade(g["s"]["grade"].as_str().unwrap_or("")),
             g: c.grade(g["g"]["grade"].as_str().unwrap_or("")),
-            cite: s(&g["cite"]),
+            cite: c.cite(&s(&g["cite"])),
             floor: g["floor"]["floor"]
                 .as_str()
                 .map(|f| c.grade(f))
                 .unwrap_or_default(),
-            floor_cite: s(&g["floor"]["cite"]),
+            floor_cite: c.cite(&s(&g["floor"]["cite"])),
             expert: g["expert_review_required"]["value"] == Value::Bool(true),
-            expert_cite: s(&g["expert_review_required"]["cite"]),
+            expert_cite: c.cite(&s(&g["expert_review_required"]["cite"])),
             department: g["department_approval_required"]["value"] == Value::Bool(true),
-            department_cite: s(&g["department_approval_required"]["cite"]),
+            department_cite: c.cite(&s(&g["department_approval_required"]["cite"])),
             supervision: c.tk(
                 "supervision.",
                 g["supervision"]["value"].as_str().unwrap_or(""),
             ),
-            supervision_cite: s(&g["supervision"]["cite"]),
+            supervision_cite: c.cite(&s(&g["supervision"]["cite"])),
             error: String::new(),
         }
     }
@@ -1132,7 +1132,7 @@ async fn dossier_page(
             let file = d.materials.iter().find(|x| x.kind == kind);
             Required {
                 title: c.tk("material.", &kind),
-                cite: m["cite"].as_str().unwrap_or("").to_owned(),
+                cite: c.cite(m["cite"].as_str().unwrap_or("")),
                 provided: m["provided"] == Value::Bool(true),
                 file_name: file.map(|f| f.file_name.clone()).unwrap_or_default(),
                 size: file.map_or(0, |f| f.size),
@@ -1166,7 +1166,7 @@ async fn dossier_page(
             grade: c.grade(d.dossier["grade"].as_str().unwrap_or("")),
             applicable: d.dossier["applicable"] == Value::Bool(true),
             complete: d.dossier["complete"] == Value::Bool(true),
-            cite: d.dossier["cite"].as_str().unwrap_or("").to_owned(),
+            cite: c.cite(d.dossier["cite"].as_str().unwrap_or("")),
             required,
             kinds,
             filings: d

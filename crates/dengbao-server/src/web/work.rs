@@ -293,7 +293,7 @@ pub async fn registry(State(state): State<AppState>, page: Page) -> Response {
                                 let verdict = k["result"].as_str().unwrap_or("unknown").to_owned();
                                 Criterion {
                                     text: k["text"].as_str().unwrap_or("").to_owned(),
-                                    cite: k["cite"].as_str().unwrap_or("").to_owned(),
+                                    cite: c.cite(k["cite"].as_str().unwrap_or("")),
                                     verdict_label: c.tk("verdict.", &verdict),
                                     verdict,
                                     evidence: k["evidence"].as_str().unwrap_or("").to_owned(),
