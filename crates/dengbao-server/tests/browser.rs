@@ -548,6 +548,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     d.go("/registry");
     d.check_page();
     assert!(d.count("details.candidate") > 0);
+    assert!(d.body().contains("自主知识产权"), "criteria in Chinese");
     d.shot("registry-zh-CN");
 
     // The dossier: upload until complete, then submit.

@@ -117,6 +117,19 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
             .iter()
             .map(|s| format!("supervision.{s}")),
     );
+    let e = &pack.eligibility;
+    for (category, rules) in [
+        ("product", &e.security_product),
+        ("agency", &e.evaluation_agency),
+        ("crypto_product", &e.crypto_product),
+    ] {
+        keys.extend(
+            rules
+                .criteria
+                .iter()
+                .map(|c| format!("criterion.{category}.{}", c.id)),
+        );
+    }
     keys
 }
 

@@ -140,6 +140,15 @@ impl Chrome {
             Lang::En => s.to_owned(),
         }
     }
+    /// An eligibility criterion's text: the rule pack's own in English; the catalog's in
+    /// Chinese where it has one (a user overlay's own criteria keep their pack text).
+    pub fn criterion(&self, category: &str, id: &str, pack_text: &str) -> String {
+        let key = format!("criterion.{category}.{id}");
+        match self.lang {
+            Lang::ZhCn if self.cat.has(&key) => self.cat.get(&key).to_owned(),
+            _ => pack_text.to_owned(),
+        }
+    }
     /// `III` → 第三级 / Grade III.
     pub fn grade(&self, roman: &str) -> String {
         match roman_number(roman) {

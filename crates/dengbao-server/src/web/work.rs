@@ -292,7 +292,11 @@ pub async fn registry(State(state): State<AppState>, page: Page) -> Response {
                             .map(|k| {
                                 let verdict = k["result"].as_str().unwrap_or("unknown").to_owned();
                                 Criterion {
-                                    text: k["text"].as_str().unwrap_or("").to_owned(),
+                                    text: c.criterion(
+                                        cat,
+                                        k["id"].as_str().unwrap_or(""),
+                                        k["text"].as_str().unwrap_or(""),
+                                    ),
                                     cite: c.cite(k["cite"].as_str().unwrap_or("")),
                                     verdict_label: c.tk("verdict.", &verdict),
                                     verdict,
