@@ -57,3 +57,12 @@ p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
 echo
 echo "requests/s: $rps (target >= 5000); p99 latency: $p99 (target <= 20ms); non-2xx: ${non2xx:-0}"
+
+# The web pages over the same data (a bearer token works for pages too): the dashboard runs
+# a full assessment of every system per request; the list filters the cached inventory.
+for page in "/" "/systems?grade=III&page=2" "/obligations"; do
+    echo
+    echo "== wrk: $conns connections, 2 threads, 5s, GET $page (HTML)"
+    wrk -t2 -c"$conns" -d5s --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$port$page" > "$work/page.txt"
+    awk '/Requests\/sec/ {rps=$2} $1 == "99%" {p99=$2} /Non-2xx/ {bad=$NF} END {printf "requests/s: %s; p99 latency: %s; non-2xx: %s\n", rps, p99, bad ? bad : 0}' "$work/page.txt"
+done

@@ -24,11 +24,16 @@ pub struct TenantData {
     pub inventory: Inventory,
 }
 
-/// Organisation-wide obligations on one date, sorted most urgent first.
+/// Organisation-wide obligations on one date, sorted most urgent first, with what the
+/// dashboard needs from the same assessment (so no page re-assesses every system).
 pub struct Computed {
     pub items: Vec<OrgObligation>,
     pub by_status: HashMap<&'static str, Vec<u32>>,
     pub counts: Value,
+    /// Systems per grade, I–V.
+    pub grade_counts: [usize; 5],
+    /// Art. 40 violations: system id, system name, the violation.
+    pub violations: Vec<(String, String, dengbao_core::violations::Violation)>,
 }
 
 struct Entry {
@@ -196,7 +201,15 @@ const STATUS_ORDER: [Status; 4] = [
 fn compute(state: &AppState, data: &TenantData, as_of: Date) -> Computed {
     let report = dengbao_core::assess::assess(&data.inventory, &state.pack, &state.calendar, as_of);
     let mut items = Vec::new();
+    let mut grade_counts = [0usize; 5];
+    let mut violations = Vec::new();
     for s in &report.systems {
+        if let Some(slot) = grade_counts.get_mut(usize::from(s.grade.number()).saturating_sub(1)) {
+            *slot += 1;
+        }
+        for v in &s.violations {
+            violations.push((s.id.to_owned(), s.name.to_owned(), v.clone()));
+        }
         for o in &s.obligations {
             if o.status == Status::NotApplicable {
                 continue;
@@ -240,5 +253,7 @@ fn compute(state: &AppState, data: &TenantData, as_of: Date) -> Computed {
         items: items.into_iter().map(|(_, o)| o).collect(),
         by_status,
         counts: json!(counts),
+        grade_counts,
+        violations,
     }
 }

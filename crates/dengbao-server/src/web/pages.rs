@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Chrome, Errs, Fields, Page, Posted, csrf_ok, local_time, query, render, render_status,
-    roman_number, see_other,
+    see_other,
 };
 use crate::auth::Permission;
 use crate::dto::{GradingPreview, GradingRequest, MaterialInput, SystemInput};
@@ -58,12 +58,30 @@ pub struct ObRow {
     pub system_name: String,
     pub grade: String,
     pub kind: String,
-    pub status: &'static str,
+    pub status: String,
     pub status_label: String,
     pub due: String,
     pub cite: String,
     pub party: String,
 }
+
+/// One of the organisation's cached obligations as a table row.
+pub fn ob_row(c: &Chrome, o: &crate::dto::OrgObligation) -> ObRow {
+    ObRow {
+        system_id: o.system_id.clone(),
+        system_name: o.system_name.clone(),
+        grade: c.grade(&o.grade),
+        kind: c.tk("ob.kind.", o.kind),
+        status_label: c.tk("ob.status.", &o.status),
+        status: o.status.clone(),
+        due: o.due.clone().unwrap_or_else(|| c.t("ob.no_due").to_owned()),
+        cite: c.cite(&o.cite),
+        party: c.tk("party.", o.party),
+    }
+}
+
+/// Rows a dashboard list shows; the rest are a link away.
+pub const DASH_ROWS: usize = 50;
 
 pub fn ob_rows<'a>(
     c: &Chrome,
@@ -80,7 +98,7 @@ pub fn ob_rows<'a>(
                     system_name: s.name.to_owned(),
                     grade: c.grade(s.grade.as_str()),
                     kind: c.tk("ob.kind.", o.kind),
-                    status: o.status.as_str(),
+                    status: o.status.as_str().to_owned(),
                     status_label: c.tk("ob.status.", o.status.as_str()),
                     due: o
                         .due
@@ -114,9 +132,15 @@ struct Dashboard {
     by_grade: Vec<(String, usize)>,
     by_status: Vec<(String, usize)>,
     overdue: Vec<ObRow>,
+    overdue_total: usize,
     due30: Vec<ObRow>,
+    due30_total: usize,
     violations: Vec<ViolRow>,
+    violations_total: usize,
     awaiting: Vec<ObRow>,
+    awaiting_total: usize,
+    /// How many rows each list shows at most.
+    limit: usize,
 }
 
 pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
@@ -138,60 +162,75 @@ async fn dashboard_inner(state: &AppState, page: &Page) -> ApiResult<Response> {
     page.p.require(Permission::Read)?;
     let c = page.chrome("dashboard", page.cat().get("dash.title"));
     let today = state.clock.today();
-    let data = state.tenants.data(state, &page.p.tenant_id).await?;
-    let report = assess(&data.inventory, &state.pack, &state.calendar, today);
-    let mut by_grade = [0usize; 5];
-    for s in &report.systems {
-        if let Some(n) = roman_number(s.grade.as_str()) {
-            by_grade[usize::from(n - 1)] += 1;
-        }
-    }
+    let tenant = &page.p.tenant_id;
+    let data = state.tenants.data(state, tenant).await?;
+    // The organisation's assessment for today is computed once per data version and day.
+    let computed = state.tenants.obligations(state, tenant, today).await?;
     let mut by_status = [0usize; 5];
     for o in &data.inventory.systems {
         let st = lifecycle_status(&o.lifecycle, today);
-        if let Some(i) = super::pages::LIFECYCLE.iter().position(|s| *s == st) {
+        if let Some(i) = LIFECYCLE.iter().position(|s| *s == st) {
             by_status[i] += 1;
         }
     }
-    let horizon = today.add_days(30);
-    let overdue = ob_rows(&c, &report.systems, |o| o.status.as_str() == "overdue");
-    let due30 = ob_rows(&c, &report.systems, |o| {
-        matches!(o.status.as_str(), "due_soon" | "upcoming") && o.due.is_some_and(|d| d <= horizon)
-    });
-    // Filings the operator has submitted and the public security organ has still to examine
-    // (art. 17): the supervisor's open obligation.
-    let awaiting = ob_rows(&c, &report.systems, |o| {
-        o.kind == "filing_review" && o.status.as_str() != "met"
-    });
-    let mut violations = Vec::new();
-    for s in &report.systems {
-        for v in &s.violations {
-            violations.push(ViolRow {
-                system_id: s.id.to_owned(),
-                system_name: s.name.to_owned(),
-                title: c.tk("viol.", &v.item.to_string()),
-                basis: c.tk("viol.", &id_of(v.basis)),
-                cite: c.cite(&v.cite),
-                evidence: v
-                    .evidence
-                    .iter()
-                    .map(|e| {
-                        (
-                            e.text.clone(),
-                            c.cite(&e.cite),
-                            e.date.map(|d| d.to_string()).unwrap_or_default(),
-                        )
-                    })
-                    .collect(),
-            });
-        }
-    }
+    let of = |status: &str| -> Vec<&crate::dto::OrgObligation> {
+        computed
+            .by_status
+            .get(status)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| computed.items.get(*i as usize))
+            .collect()
+    };
+    let overdue = of("overdue");
+    let horizon = today.add_days(30).to_string();
+    // Items are sorted by status, then due date: merge the two open statuses by date.
+    let mut due30: Vec<&crate::dto::OrgObligation> = of("due_soon")
+        .into_iter()
+        .chain(of("upcoming"))
+        .filter(|o| o.due.as_ref().is_some_and(|d| *d <= horizon))
+        .collect();
+    due30.sort_by(|a, b| (&a.due, &a.system_id).cmp(&(&b.due, &b.system_id)));
+    // Filings submitted that the public security organ has still to examine (art. 17): the
+    // supervisor's open obligation.
+    let awaiting: Vec<&crate::dto::OrgObligation> = computed
+        .items
+        .iter()
+        .filter(|o| o.kind == "filing_review" && o.status != "met")
+        .collect();
+    let rows = |v: &[&crate::dto::OrgObligation]| -> Vec<ObRow> {
+        v.iter().take(DASH_ROWS).map(|o| ob_row(&c, o)).collect()
+    };
+    let violations = computed
+        .violations
+        .iter()
+        .take(DASH_ROWS)
+        .map(|(id, name, v)| ViolRow {
+            system_id: id.clone(),
+            system_name: name.clone(),
+            title: c.tk("viol.", &v.item.to_string()),
+            basis: c.tk("viol.", &id_of(v.basis)),
+            cite: c.cite(&v.cite),
+            evidence: v
+                .evidence
+                .iter()
+                .map(|e| {
+                    (
+                        e.text.clone(),
+                        c.cite(&e.cite),
+                        e.date.map(|d| d.to_string()).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
     let grades = ["I", "II", "III", "IV", "V"];
     Ok(render(&Dashboard {
-        total: report.systems.len(),
+        total: data.inventory.systems.len(),
         by_grade: grades
             .iter()
-            .zip(by_grade)
+            .zip(computed.grade_counts)
             .map(|(g, n)| (c.grade(g), n))
             .collect(),
         by_status: LIFECYCLE
@@ -199,10 +238,15 @@ async fn dashboard_inner(state: &AppState, page: &Page) -> ApiResult<Response> {
             .zip(by_status)
             .map(|(s, n)| (c.tk("life.", s), n))
             .collect(),
-        overdue,
-        due30,
+        overdue_total: overdue.len(),
+        overdue: rows(&overdue),
+        due30_total: due30.len(),
+        due30: rows(&due30),
+        violations_total: computed.violations.len(),
         violations,
-        awaiting,
+        awaiting_total: awaiting.len(),
+        awaiting: rows(&awaiting),
+        limit: DASH_ROWS,
         c,
     }))
 }

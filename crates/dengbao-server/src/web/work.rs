@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use dengbao_core::Date;
-use dengbao_core::assess::assess;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -29,7 +28,12 @@ pub struct ObQuery {
     month: String,
     #[serde(default)]
     status: String,
+    #[serde(default)]
+    page: Option<usize>,
 }
+
+/// Rows per page of the list view.
+const LIST_ROWS: usize = 100;
 
 pub struct Day {
     pub day: u32,
@@ -53,6 +57,11 @@ struct ObligationsPage {
     rows: Vec<ObRow>,
     statuses: Vec<Opt>,
     feed_url: String,
+    list_page: usize,
+    pages: usize,
+    total: usize,
+    list_prev: String,
+    list_next: String,
     /// Overdue obligations (shown above the month, which holds only what falls due in it).
     overdue: usize,
     /// The next due date after today and the link to its month.
@@ -86,22 +95,28 @@ async fn obligations_page(
     page.p.require(Permission::Read)?;
     let c = page.chrome("obligations", page.cat().get("ob.title"));
     let today = state.clock.today();
-    let data = state.tenants.data(state, &page.p.tenant_id).await?;
-    let report = assess(&data.inventory, &state.pack, &state.calendar, today);
+    // The organisation's obligations for today, computed once per data version and day.
+    let computed = state
+        .tenants
+        .obligations(state, &page.p.tenant_id, today)
+        .await?;
     let status = q.status.clone();
-    let keep = |o: &dengbao_core::assess::ObligationView<'_>| {
-        let st = o.status.as_str();
-        st != "not_applicable" && (status.is_empty() || st == status)
-    };
-    let all = super::pages::ob_rows(&c, &report.systems, keep);
-    let overdue = all.iter().filter(|r| r.status == "overdue").count();
-    let today_iso = today.to_string();
-    // Rows are sorted by due date; ISO dates compare as text.
-    let next_due = all
+    let all: Vec<&crate::dto::OrgObligation> = computed
+        .items
         .iter()
-        .filter(|r| r.status != "met" && r.due.len() == 10 && r.due > today_iso)
-        .map(|r| r.due.clone())
+        .filter(|o| status.is_empty() || o.status == status)
+        .collect();
+    let overdue = computed.by_status.get("overdue").map_or(0, Vec::len);
+    let today_iso = today.to_string();
+    // ISO dates compare as text.
+    let next_due = computed
+        .items
+        .iter()
+        .filter(|o| o.status != "met")
+        .filter_map(|o| o.due.as_ref())
+        .filter(|d| **d > today_iso)
         .min()
+        .cloned()
         .unwrap_or_default();
     let first = month_start(&q.month, today);
     let next_month = first.add_months(1);
@@ -113,6 +128,7 @@ async fn obligations_page(
     let month_view = q.view != "list";
     let mut weeks = Vec::new();
     let mut rows = Vec::new();
+    let (mut pages, mut list_page, mut total) = (1, 1, 0);
     if month_view {
         let mut days: Vec<Day> = Vec::new();
         let mut d = first;
@@ -126,9 +142,14 @@ async fn obligations_page(
             });
             d = d.add_days(1);
         }
-        for r in all {
-            if let Some(day) = days.iter_mut().find(|x| x.date == r.due) {
-                day.items.push(r);
+        let month = ym(first);
+        for o in all
+            .iter()
+            .filter(|o| o.due.as_ref().is_some_and(|d| d.starts_with(&month)))
+        {
+            let due = o.due.as_deref().unwrap_or("");
+            if let Some(day) = days.iter_mut().find(|x| x.date == due) {
+                day.items.push(super::pages::ob_row(&c, o));
             }
         }
         let mut week: Vec<Option<Day>> = (0..first.weekday()).map(|_| None).collect();
@@ -145,8 +166,26 @@ async fn obligations_page(
             weeks.push(week);
         }
     } else {
-        rows = all;
+        pages = all.len().div_ceil(LIST_ROWS).max(1);
+        list_page = q.page.unwrap_or(1).clamp(1, pages);
+        rows = all
+            .iter()
+            .skip((list_page - 1) * LIST_ROWS)
+            .take(LIST_ROWS)
+            .map(|o| super::pages::ob_row(&c, o))
+            .collect();
+        total = all.len();
     }
+    let page_link = |n: usize| {
+        format!(
+            "/obligations?{}",
+            query(&[
+                ("view", "list"),
+                ("status", &q.status),
+                ("page", &n.to_string())
+            ])
+        )
+    };
     let link = |m: Date| {
         format!(
             "/obligations?{}",
@@ -170,6 +209,19 @@ async fn obligations_page(
         })
         .unwrap_or_default();
     Ok(render(&ObligationsPage {
+        list_prev: if list_page > 1 {
+            page_link(list_page - 1)
+        } else {
+            String::new()
+        },
+        list_next: if list_page < pages {
+            page_link(list_page + 1)
+        } else {
+            String::new()
+        },
+        list_page,
+        pages,
+        total,
         overdue,
         next_due,
         next_due_link,
