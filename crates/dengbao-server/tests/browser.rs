@@ -444,6 +444,15 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     );
     d.check_page();
     d.shot("dashboard-zh-CN");
+    let on_dashboard = d.count("ul.violations > li");
+    d.go("/violations");
+    d.check_page();
+    assert_eq!(
+        d.count("ul.violations > li"),
+        on_dashboard,
+        "the demo's art. 40 violations"
+    );
+    assert!(on_dashboard > 0);
 
     // Create a grading object: errors first, next to their fields, in the user's language.
     d.go("/systems/new");

@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/lang/{tag}", get(session::switch_lang))
         .route("/systems", get(pages::systems))
+        .route("/violations", get(pages::violations))
         .route(
             "/systems/new",
             get(pages::new_system).post(pages::create_system),

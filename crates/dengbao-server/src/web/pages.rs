@@ -124,6 +124,89 @@ pub struct ViolRow {
     pub evidence: Vec<(String, String, String)>,
 }
 
+fn viol_row(c: &Chrome, id: &str, name: &str, v: &dengbao_core::violations::Violation) -> ViolRow {
+    ViolRow {
+        system_id: id.to_owned(),
+        system_name: name.to_owned(),
+        title: c.tk("viol.", &v.item.to_string()),
+        basis: c.tk("viol.", &id_of(v.basis)),
+        cite: c.cite(&v.cite),
+        evidence: v
+            .evidence
+            .iter()
+            .map(|e| {
+                (
+                    e.text.clone(),
+                    c.cite(&e.cite),
+                    e.date.map(|d| d.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "violations.html")]
+struct ViolationsPage {
+    c: Chrome,
+    rows: Vec<ViolRow>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    prev: String,
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageNo {
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// Every art. 40 violation of the organisation, from the cached assessment.
+pub async fn violations(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<PageNo>,
+) -> Response {
+    let run = async {
+        page.p.require(Permission::Read)?;
+        let c = page.chrome("dashboard", page.cat().get("dash.violations"));
+        let computed = state
+            .tenants
+            .obligations(&state, &page.p.tenant_id, state.clock.today())
+            .await?;
+        let total = computed.violations.len();
+        let pages = total.div_ceil(DASH_ROWS).max(1);
+        let pg = q.page.unwrap_or(1).clamp(1, pages);
+        let rows = computed
+            .violations
+            .iter()
+            .skip((pg - 1) * DASH_ROWS)
+            .take(DASH_ROWS)
+            .map(|(id, name, v)| viol_row(&c, id, name, v))
+            .collect();
+        Ok::<_, ApiError>(render(&ViolationsPage {
+            rows,
+            total,
+            page: pg,
+            pages,
+            prev: if pg > 1 {
+                format!("/violations?page={}", pg - 1)
+            } else {
+                String::new()
+            },
+            next: if pg < pages {
+                format!("/violations?page={}", pg + 1)
+            } else {
+                String::new()
+            },
+            c,
+        }))
+    };
+    run.await.unwrap_or_else(|e| page.fail(e))
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct Dashboard {
@@ -206,24 +289,7 @@ async fn dashboard_inner(state: &AppState, page: &Page) -> ApiResult<Response> {
         .violations
         .iter()
         .take(DASH_ROWS)
-        .map(|(id, name, v)| ViolRow {
-            system_id: id.clone(),
-            system_name: name.clone(),
-            title: c.tk("viol.", &v.item.to_string()),
-            basis: c.tk("viol.", &id_of(v.basis)),
-            cite: c.cite(&v.cite),
-            evidence: v
-                .evidence
-                .iter()
-                .map(|e| {
-                    (
-                        e.text.clone(),
-                        c.cite(&e.cite),
-                        e.date.map(|d| d.to_string()).unwrap_or_default(),
-                    )
-                })
-                .collect(),
-        })
+        .map(|(id, name, v)| viol_row(&c, id, name, v))
         .collect();
     let grades = ["I", "II", "III", "IV", "V"];
     Ok(render(&Dashboard {
