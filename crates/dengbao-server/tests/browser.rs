@@ -684,6 +684,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     d.login("member", "Dengbao#2026-2", None, &state);
     d.go("/systems");
     assert_eq!(d.count("a[href=\"/systems/new\"]"), 0);
+    assert_eq!(d.text("nav.pager"), "Page 1 / 1");
     d.go("/systems/e2e-portal");
     assert_eq!(d.count("a[href$=\"/grade\"]"), 0);
     d.go("/systems/e2e-portal/dossier");
