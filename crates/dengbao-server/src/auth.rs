@@ -296,13 +296,32 @@ pub(crate) async fn security_event(
     action: &str,
     request_id: &str,
 ) -> ApiResult<()> {
+    record_security_event(
+        state,
+        &user.tenant_id,
+        &user.username,
+        &user.id,
+        action,
+        request_id,
+    )
+    .await
+}
+
+async fn record_security_event(
+    state: &AppState,
+    tenant: &str,
+    username: &str,
+    user_id: &str,
+    action: &str,
+    request_id: &str,
+) -> ApiResult<()> {
     state
         .events()
         .append(dengbao_store::Record {
-            tenant: user.tenant_id.clone(),
-            actor: user.username.clone(),
+            tenant: tenant.to_owned(),
+            actor: username.to_owned(),
             action: action.to_owned(),
-            object: user.id.clone(),
+            object: user_id.to_owned(),
             request_id: request_id.to_owned(),
             at: state.clock.now_ms(),
             state: Vec::new(),
@@ -772,8 +791,15 @@ pub async fn logout(
     if let Via::Session { id_hash, .. } = &p.via {
         state.store.delete_session(id_hash).await?;
         state.principals.remove(&format!("s:{id_hash}"));
-        let user = state.store.user(&p.tenant_id, &p.user_id).await?;
-        security_event(&state, &user, "auth.logout", &request_id(&headers)).await?;
+        record_security_event(
+            &state,
+            &p.tenant_id,
+            &p.username,
+            &p.user_id,
+            "auth.logout",
+            &request_id(&headers),
+        )
+        .await?;
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()

@@ -144,10 +144,10 @@ impl GroupCommit {
             let mut batch: Vec<(Record, Reply)> = Vec::with_capacity(max_batch);
             // Waits for the first record, then takes what else is already queued.
             while rx.recv_many(&mut batch, max_batch).await > 0 {
-                let records: Vec<Record> = batch.iter().map(|(r, _)| r.clone()).collect();
+                let (records, replies): (Vec<Record>, Vec<Reply>) = batch.drain(..).unzip();
                 match store.append_records(&records).await {
                     Ok(first) => {
-                        for (i, (_, reply)) in batch.drain(..).enumerate() {
+                        for (i, reply) in replies.into_iter().enumerate() {
                             // A caller that stopped waiting is not an error of the batch.
                             let _ = reply.send(Ok(first + i as i64));
                         }
@@ -155,8 +155,8 @@ impl GroupCommit {
                     // One bad record must not fail its neighbours: the batch rolled back as
                     // a whole, so append each again on its own and answer each its result.
                     Err(_) => {
-                        for (r, reply) in batch.drain(..) {
-                            let one = store.append_records(std::slice::from_ref(&r)).await;
+                        for (r, reply) in records.iter().zip(replies) {
+                            let one = store.append_records(std::slice::from_ref(r)).await;
                             let _ = reply.send(one.map_err(Arc::new));
                         }
                     }

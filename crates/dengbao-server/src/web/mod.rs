@@ -348,6 +348,14 @@ impl Fields {
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.trim())
     }
+    /// The value of `name` exactly as sent (passwords: spaces may be part of them).
+    pub fn raw(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
     /// Every value sent under `name` (checkbox groups), trimmed, empty ones dropped.
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0

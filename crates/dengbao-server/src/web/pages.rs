@@ -1190,7 +1190,6 @@ pub struct Required {
     pub size: i64,
     pub sha256: String,
     pub uploaded: String,
-    pub has_file: bool,
 }
 
 pub struct FilingRow {
@@ -1231,7 +1230,6 @@ async fn dossier_page(
         "systems",
         format!("{} · {}", page.cat().get("dossier.title"), row.name),
     );
-    let files = state.store.materials(&page.p.tenant_id, id).await?;
     let required: Vec<Required> = d.dossier["required"]
         .as_array()
         .map(Vec::as_slice)
@@ -1250,7 +1248,6 @@ async fn dossier_page(
                 uploaded: file
                     .map(|f| local_time(f.uploaded_at_ms))
                     .unwrap_or_default(),
-                has_file: files.iter().any(|f| f.kind == kind),
                 kind,
             }
         })

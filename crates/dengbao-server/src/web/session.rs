@@ -121,13 +121,7 @@ pub async fn login_post(
         });
     }
     let username = form.get("username").to_owned();
-    // The password is not trimmed: spaces may be part of it.
-    let password = form
-        .0
-        .iter()
-        .find(|(k, _)| k == "password")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let password = form.raw("password");
     match auth::start_session(
         &state,
         &username,

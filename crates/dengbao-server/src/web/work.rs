@@ -47,7 +47,6 @@ pub struct Day {
 struct ObligationsPage {
     c: Chrome,
     month_view: bool,
-    month_label: String,
     month: String,
     prev: String,
     next: String,
@@ -226,7 +225,6 @@ async fn obligations_page(
         next_due,
         next_due_link,
         month_view,
-        month_label: ym(first),
         month: ym(first),
         prev: link(prev_month),
         next: link(next_month),
@@ -487,12 +485,7 @@ pub async fn admin_create_user(State(state): State<AppState>, posted: Posted) ->
     let input = UserInput {
         username: form.get("username").to_owned(),
         display_name: form.get("display_name").to_owned(),
-        password: form
-            .0
-            .iter()
-            .find(|(k, _)| k == "password")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default(),
+        password: form.raw("password"),
     };
     match routes::create_user(
         State(state.clone()),
