@@ -163,7 +163,7 @@ pub fn run(cmd: LedgerCommand) -> Result<ExitCode> {
                 .map_err(|e| anyhow!("{}: {e}", path.display()))?;
             let report = crate::server::runtime()?.block_on(async {
                 let store = db.connect(2).await?;
-                dengbao_server::ledger::verify_store(&store, &v)
+                dengbao_app::ledger::verify_ledger(&store, &v)
                     .await
                     .map_err(|e| anyhow!("{e}"))
             })?;

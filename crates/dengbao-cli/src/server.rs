@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow};
+use dengbao_app::Role;
+use dengbao_app::auth::{check_password, hash_password_blocking, new_totp_secret};
+use dengbao_app::{Config, import};
 use dengbao_core::model::Inventory;
 use dengbao_core::{HolidayCalendar, RulePack};
-use dengbao_server::auth::{Role, check_password, hash_password_blocking, new_totp_secret};
-use dengbao_server::{AppState, Config};
+use dengbao_server::AppState;
 use dengbao_store::{Audit, Organisation, Store, User, new_id};
 
 /// The demo organisation's data: the example inventory that ships with the repository.
@@ -101,6 +103,12 @@ pub struct ServeArgs {
     /// Of lower case, upper case, digits and other characters (1–4).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=4))]
     password_min_classes: u8,
+    /// Log-in attempts one client address may make at once; then one per second.
+    #[arg(long, default_value_t = 20)]
+    pub login_burst_per_ip: u32,
+    /// Log-in attempts for one account name at once; then one every 6 seconds.
+    #[arg(long, default_value_t = 10)]
+    pub login_burst_per_account: u32,
     /// SM2 key that signs ledger checkpoints; created (mode 0600) on first start if missing.
     /// Every node of one deployment must use the same key.
     #[arg(long, value_name = "FILE")]
@@ -237,7 +245,7 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
         if a.demo {
             let mut inv: Inventory = toml::from_str(DEMO_INVENTORY).context("demo inventory")?;
             inv.validate(&pack, "demo").map_err(|e| anyhow!("{e}"))?;
-            let logins = dengbao_server::demo::seed(&store, &pack, &inv, now_ms()).await?;
+            let logins = import::seed(&store, &pack, &inv, now_ms()).await?;
             if logins.is_empty() {
                 eprintln!("Demo data already present (logins were printed when it was created).");
             } else {
@@ -274,6 +282,8 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
             session_absolute_ms: a.session_absolute_hours * 3_600_000,
             password_min_length: a.password_min_length,
             password_min_classes: usize::from(a.password_min_classes),
+            login_ip_burst: a.login_burst_per_ip.max(1),
+            login_account_burst: a.login_burst_per_account.max(1),
             ..Config::default()
         };
         let state = AppState::new(
@@ -293,8 +303,12 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
             "Dengbao listening on http://{} (API under /api/v1, OpenAPI at /api/v1/openapi.json)",
             a.listen
         );
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown())
+        // With the peer address, so log-ins are throttled per client as well as per account.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown())
             .await
             .context("server error")?;
         Ok(ExitCode::SUCCESS)
@@ -366,7 +380,7 @@ pub fn admin(cmd: AdminCommand) -> Result<ExitCode> {
                     tenant_id: o.id.clone(),
                     username: username.clone(),
                     display_name: display_name.unwrap_or_else(|| username.clone()),
-                    password_hash: hash_password_blocking(&password)?,
+                    password_hash: hash_password_blocking(&password).map_err(|e| anyhow!("{e}"))?,
                     totp_secret: secret.clone(),
                     totp_enabled: secret.is_some(),
                     failed_attempts: 0,
@@ -387,7 +401,7 @@ pub fn admin(cmd: AdminCommand) -> Result<ExitCode> {
                 let store = db.connect(2).await?;
                 let o = store.organisation_by_name(&org).await.map_err(|_| anyhow!("--org: no organisation named `{org}`"))?;
                 let n = inv.systems.len();
-                dengbao_server::demo::load_inventory(&store, &pack, &o.id, &inv, now_ms()).await?;
+                import::load_inventory(&store, &pack, &o.id, &inv, now_ms()).await?;
                 eprintln!("imported {n} grading objects into `{org}`");
             }
         }

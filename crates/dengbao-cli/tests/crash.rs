@@ -91,6 +91,10 @@ fn serve(args: &[&str], cwd: &Path, port: u16) -> Child {
         .arg("serve")
         .args(args)
         .args(["--listen", &listen])
+        // These tests log in continuously to exercise the group commit; the log-in throttle
+        // has its own flood test.
+        .args(["--login-burst-per-ip", "1000000"])
+        .args(["--login-burst-per-account", "1000000"])
         .current_dir(cwd)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())

@@ -15,6 +15,17 @@ pub enum Verdict {
     Unknown,
 }
 
+impl Verdict {
+    /// The serde name (`met`, `not_met`, `unknown`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::NotMet => "not_met",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct CriterionResult<'a> {
     pub id: &'a str,

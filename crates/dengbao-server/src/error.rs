@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dengbao_store::StoreError;
+use dengbao_app::{AppError, ErrorKind};
 use serde_json::{Value, json};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -17,6 +17,8 @@ pub struct ApiError {
     /// The input field the problem is about (`assessment.business_information[0].degree`).
     pub field: Option<String>,
     pub extra: Option<Value>,
+    /// `Retry-After` seconds of a 429.
+    pub retry_after_s: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -29,13 +31,11 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             extra: None,
+            retry_after_s: None,
         }
     }
     pub fn not_found() -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such resource")
-    }
-    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
     }
     pub fn forbidden(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
@@ -50,21 +50,47 @@ impl ApiError {
             ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
         }
     }
-    pub fn conflict(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::CONFLICT, "conflict", detail)
-    }
-    pub fn with_extra(mut self, extra: Value) -> ApiError {
-        self.extra = Some(extra);
-        self
-    }
     /// A failure that is ours, not the client's: logged in full, answered generically.
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %e, "internal error");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the server could not complete the request; it has been logged",
-        )
+        AppError::internal(e).into()
+    }
+    /// `reason` of an authentication failure (`mfa_required`, `session_expired`).
+    pub fn reason(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|x| x["reason"].as_str())
+    }
+}
+
+/// The status of each kind of application error.
+fn status(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> ApiError {
+        ApiError {
+            status: status(e.kind),
+            kind: e.slug,
+            detail: e.detail,
+            field: e.field,
+            extra: e.extra,
+            retry_after_s: e.retry_after_s,
+        }
+    }
+}
+
+impl From<dengbao_store::StoreError> for ApiError {
+    fn from(e: dengbao_store::StoreError) -> ApiError {
+        AppError::from(e).into()
     }
 }
 
@@ -91,24 +117,10 @@ impl IntoResponse for ApiError {
         let mut r = (self.status, body.to_string()).into_response();
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(s) = self.retry_after_s {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
         r
     }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        match e {
-            StoreError::NotFound => ApiError::not_found(),
-            StoreError::Conflict(what) => ApiError::conflict(format!("already exists or in use: {what}")),
-            StoreError::Stale { expected, actual } => ApiError::new(StatusCode::CONFLICT, "stale-write", format!("the record changed since it was read: you sent version {expected}, it is now at {actual}; reload and retry")).with_extra(json!({ "current_version": actual })),
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-/// Maps a core validation error (`systems[0].events[1].date: …`) to a 422 naming the field
-/// relative to what the client sent.
-pub fn from_core(e: dengbao_core::Error, strip: &str) -> ApiError {
-    let field = e.path.strip_prefix(strip).unwrap_or(&e.path).to_owned();
-    ApiError::invalid(field, e.message)
 }

@@ -1,31 +1,32 @@
 //! `dengbao-server`: the HTTP API and the web pages over it ([`web`]).
 //!
-//! Thin by design: a handler authenticates ([`auth::Principal`]), authorizes
-//! ([`auth::Principal::require`]), lets `dengbao-core` decide, lets `dengbao-store` persist
-//! (scoped by the caller's organisation, audited in the same transaction) and renders.
-//! **Architecture invariant:** this is the only crate that knows HTTP; it contains no SQL.
+//! Adapters only: a handler authenticates ([`auth::Authed`]), parses, calls one
+//! `dengbao_app` use case — which authorizes through `dengbao-guard`, decides with
+//! `dengbao-core` and persists with `dengbao-store` — and renders its typed result.
+//! **Architecture invariant:** this is the only crate that knows HTTP; it contains no SQL
+//! and makes no access decision of its own.
 
 pub mod auth;
 pub mod calendar;
-pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod ledger;
 pub mod routes;
 pub mod state;
-pub mod tenant;
 pub mod web;
+
+/// Demo data and inventory import (re-exported for tests and tools that start a server).
+pub use dengbao_app::import as demo;
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{FromRequest, MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use dengbao_store::Audit;
 use serde::de::DeserializeOwned;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -36,7 +37,6 @@ use utoipa_axum::routes;
 
 pub use state::{AppState, Config};
 
-use crate::auth::Principal;
 use crate::error::{ApiError, PROBLEM_JSON, problem_body};
 
 /// Request bodies larger than this are refused with 413.
@@ -89,27 +89,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 };
                 ApiError::invalid(field, msg)
             })
-    }
-}
-
-/// The audit row of a change made by `p` in this request.
-pub fn audit<'a>(
-    p: &'a Principal,
-    headers: &'a HeaderMap,
-    action: &'a str,
-    object: &'a str,
-    at: i64,
-) -> Audit<'a> {
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    Audit {
-        actor: &p.username,
-        action,
-        object,
-        request_id,
-        at,
     }
 }
 
@@ -177,7 +156,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ledger::entries))
         .routes(routes!(ledger::proof))
         .routes(routes!(ledger::consistency))
-        .routes(routes!(ledger::history))
+        .routes(routes!(r::history))
         .routes(routes!(calendar::create_feed, calendar::revoke_feed))
         .split_for_parts()
 }
@@ -301,6 +280,23 @@ async fn problems(req: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(value.to_string()))
 }
 
+/// A client's `x-request-id` is kept only if it is a short token of `[A-Za-z0-9._-]`;
+/// anything else is dropped, so the request-id layer makes a fresh one. Request ids go into
+/// audit rows and ledger entries: clients must not be able to plant text there.
+async fn sane_request_id(mut req: Request, next: Next) -> Response {
+    let ok = req.headers().get("x-request-id").is_none_or(|v| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= 64
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    });
+    if !ok {
+        req.headers_mut().remove("x-request-id");
+    }
+    next.run(req).await
+}
+
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
     let h = r.headers_mut();
@@ -366,5 +362,6 @@ pub fn app(state: AppState) -> Router {
     )
     .layer(PropagateRequestIdLayer::x_request_id())
     .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    .layer(middleware::from_fn(sane_request_id))
     .with_state(state)
 }

@@ -1,138 +1,23 @@
-//! Shared state: store, configuration, rule pack, clock and caches.
+//! The server's state: the application and the metrics recorder.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
-
+use dengbao_app::App;
 use dengbao_core::{HolidayCalendar, RulePack};
 use dengbao_store::Store;
 
-/// Security settings; the defaults are the Grade III bar (PRODUCT.md principle 5).
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub lockout_attempts: i64,
-    pub lockout_ms: i64,
-    pub session_idle_ms: i64,
-    pub session_absolute_ms: i64,
-    /// Second factor for everyone, not only administrators.
-    pub require_totp_for_all: bool,
-    pub password_min_length: usize,
-    /// Character classes (lower, upper, digit, other) a password must mix.
-    pub password_min_classes: usize,
-    /// How long a node trusts cached sessions and data versions (other nodes' writes become
-    /// visible within this).
-    pub cache_ttl: Duration,
-}
+pub use dengbao_app::Config;
 
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            lockout_attempts: 5,
-            lockout_ms: 15 * 60 * 1000,
-            session_idle_ms: 30 * 60 * 1000,
-            session_absolute_ms: 12 * 60 * 60 * 1000,
-            require_totp_for_all: false,
-            password_min_length: 12,
-            password_min_classes: 3,
-            cache_ttl: Duration::from_secs(2),
-        }
-    }
-}
-
-/// Wall clock in milliseconds; tests move it.
-#[derive(Clone, Default)]
-pub struct Clock {
-    offset_ms: Arc<AtomicI64>,
-}
-
-impl Clock {
-    pub fn now_ms(&self) -> i64 {
-        let real = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        real + self.offset_ms.load(Ordering::Relaxed)
-    }
-    /// Moves the clock forward (tests of expiry and lockout).
-    pub fn advance(&self, ms: i64) {
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
-    }
-    /// Today's date in Asia/Shanghai (UTC+8 all year).
-    pub fn today(&self) -> dengbao_core::Date {
-        dengbao_core::Date::from_unix_seconds(self.now_ms().div_euclid(1000), 8 * 3600)
-    }
-}
-
-/// A small time-bounded cache.
-pub struct TtlCache<K, V> {
-    map: RwLock<HashMap<K, (Instant, V)>>,
-    ttl: Duration,
-}
-
-impl<K: std::hash::Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
-    pub fn new(ttl: Duration) -> Self {
-        TtlCache {
-            map: RwLock::new(HashMap::new()),
-            ttl,
-        }
-    }
-    pub fn get(&self, k: &K) -> Option<V> {
-        let map = self.map.read().ok()?;
-        map.get(k)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, v)| v.clone())
-    }
-    pub fn put(&self, k: K, v: V) {
-        if let Ok(mut map) = self.map.write() {
-            if map.len() > 100_000 {
-                let ttl = self.ttl;
-                map.retain(|_, (at, _)| at.elapsed() < ttl);
-            }
-            map.insert(k, (Instant::now(), v));
-        }
-    }
-    pub fn remove(&self, k: &K) {
-        if let Ok(mut map) = self.map.write() {
-            map.remove(k);
-        }
-    }
-    pub fn clear(&self) {
-        if let Ok(mut map) = self.map.write() {
-            map.clear();
-        }
-    }
-}
-
-pub struct Inner {
-    pub store: Store,
-    pub config: Config,
-    pub pack: RulePack,
-    pub calendar: HolidayCalendar,
-    pub clock: Clock,
-    pub principals: TtlCache<String, crate::auth::Principal>,
-    pub tenants: crate::tenant::TenantCache,
-    pub ledger: crate::ledger::Ledger,
-    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    /// Group commit for security events (log-ins, failures, lock-outs, log-outs), started on
-    /// first use inside the server's runtime.
-    events: std::sync::OnceLock<dengbao_store::GroupCommit>,
-}
-
-impl Inner {
-    pub fn events(&self) -> &dengbao_store::GroupCommit {
-        self.events
-            .get_or_init(|| dengbao_store::GroupCommit::start(self.store.clone(), 4096, 65_536))
-    }
-}
-
-/// Cheap to clone; handed to every handler.
+/// Cheap to clone; handed to every handler. Derefs to the [`App`] (and through it to its
+/// store, clock, configuration and ledger).
 #[derive(Clone)]
-pub struct AppState(pub Arc<Inner>);
+pub struct AppState {
+    pub app: App,
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
 
 impl std::ops::Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
     }
 }
 
@@ -144,18 +29,9 @@ impl AppState {
         calendar: HolidayCalendar,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> AppState {
-        let ttl = config.cache_ttl;
-        AppState(Arc::new(Inner {
-            store,
-            config,
-            pack,
-            calendar,
-            clock: Clock::default(),
-            principals: TtlCache::new(ttl),
-            tenants: crate::tenant::TenantCache::new(ttl),
-            ledger: crate::ledger::Ledger::default(),
+        AppState {
+            app: App::new(store, config, pack, calendar),
             metrics,
-            events: std::sync::OnceLock::new(),
-        }))
+        }
     }
 }

@@ -195,6 +195,35 @@ CREATE TABLE material_files (
 )
 "#,
     ),
+    (
+        5,
+        "relations between parties",
+        r#"
+CREATE TABLE supervision (
+    department_id TEXT NOT NULL REFERENCES organisations(id),
+    operator_id TEXT NOT NULL REFERENCES organisations(id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (department_id, operator_id)
+);
+CREATE TABLE jurisdictions (
+    organ_id TEXT NOT NULL REFERENCES organisations(id),
+    division TEXT NOT NULL,
+    level TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (organ_id, division)
+);
+CREATE TABLE engagements (
+    id TEXT PRIMARY KEY,
+    agency_id TEXT NOT NULL REFERENCES organisations(id),
+    operator_id TEXT NOT NULL REFERENCES organisations(id),
+    object_id TEXT NOT NULL,
+    starts_at BIGINT NOT NULL,
+    ends_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX engagements_by_agency ON engagements (agency_id)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -100,7 +100,7 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
     keys.extend(HarmDegree::ALL.map(|d| format!("degree.{}", id(d))));
     keys.push("degree.none".into());
     keys.extend(Grade::ALL.map(|g| format!("grade.{}", g.number())));
-    keys.extend(crate::auth::Role::ALL.map(|r| format!("role.{}", r.as_str())));
+    keys.extend(crate::auth::Role::all().map(|r| format!("role.{}", r.as_str())));
     keys.extend(
         super::pages::object_kinds()
             .iter()
@@ -110,7 +110,7 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
     keys.extend(["met", "not_met", "unknown"].map(|v| format!("verdict.{v}")));
     keys.extend(["established", "unverified"].map(|b| format!("viol.{b}")));
     keys.extend((1..=10).map(|i| format!("viol.{i}")));
-    keys.extend(crate::tenant::CATEGORIES.map(|c| format!("registry.{c}")));
+    keys.extend(dengbao_app::tenant::CATEGORIES.map(|c| format!("registry.{c}")));
     keys.extend(
         pack.grading
             .supervision

@@ -1,9 +1,9 @@
 //! The web interface: server-rendered pages over the same handlers as the JSON API.
 //!
 //! A page handler authenticates with the session cookie ([`Page`]), checks the CSRF token
-//! carried in the form body ([`Posted`]), turns the form into the API's input type and calls
-//! the API handler itself — so authorization, validation, tenancy and the audit/ledger entry
-//! are exactly the API's. Templates (askama) are compiled into the binary; so are the CSS and
+//! carried in the form body ([`Posted`]), turns the form into the use case's input type and
+//! calls the same `dengbao_app` function as the API — so authorization, validation, tenancy
+//! and the audit/ledger entry are exactly the API's — then renders its typed result. Templates (askama) are compiled into the binary; so are the CSS and
 //! JS under `assets/`, which only enhance forms that work without them.
 
 pub mod i18n;
@@ -19,9 +19,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use crate::auth::{self, Permission, Principal, Via};
+use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use dengbao_app::{Action, Caller, Via};
 pub use i18n::{Catalog, Lang};
 
 pub const LANG_COOKIE: &str = "dengbao_lang";
@@ -224,7 +225,7 @@ fn flash_of(cat: &Catalog, parts: &Parts) -> String {
 /// A signed-in caller of a page, with the frame data. Not signed in (or expired) → the login
 /// page, coming back here afterwards.
 pub struct Page {
-    pub p: Principal,
+    pub p: Caller,
     pub lang: Lang,
     pub here: String,
     pub flash: String,
@@ -236,30 +237,44 @@ impl Page {
         self.lang.catalog()
     }
     pub fn chrome(&self, nav: &'static str, title: impl Into<String>) -> Chrome {
-        let csrf = match &self.p.via {
-            Via::Session { csrf, .. } => csrf.clone(),
-            Via::Token { .. } => String::new(),
-        };
+        let csrf = self.p.csrf().to_owned();
         Chrome {
             lang: self.lang,
             cat: self.cat(),
-            user: self.p.username.clone(),
+            user: self.p.username().to_owned(),
             csrf,
             here: self.here.clone(),
             nav,
             title: title.into(),
             flash: self.flash.clone(),
-            can_read: self.p.can(Permission::Read),
-            can_write: self.p.can(Permission::Write),
-            can_admin: self.p.can(Permission::ManageUsers) || self.p.can(Permission::AssignRoles),
-            can_audit: self.p.can(Permission::ReadAudit),
+            can_read: self.p.may(Action::Read),
+            can_write: self.p.may(Action::Write),
+            can_admin: self.p.may(Action::ListAccounts),
+            can_audit: self.p.may(Action::ReadAudit),
+        }
+    }
+    /// Whether the caller's roles allow `action` here — for showing a form at all; the use
+    /// case asks the guard again when the form is sent.
+    pub fn require(&self, action: Action) -> ApiResult<()> {
+        if self.p.may(action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "your roles ({}) do not allow this",
+                self.p
+                    .roles()
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
         }
     }
     /// After a POST that changed something: on to `to` (303), or the error as a page.
-    pub fn after<T>(&self, r: ApiResult<T>, to: &str) -> Response {
+    pub fn after<T, E: Into<ApiError>>(&self, r: Result<T, E>, to: &str) -> Response {
         match r {
             Ok(_) => see_other(to),
-            Err(e) => self.fail(e),
+            Err(e) => self.fail(e.into()),
         }
     }
     /// An error as a page in the caller's language.
@@ -287,10 +302,6 @@ impl FromRequestParts<AppState> for Page {
     }
 }
 
-fn reason(e: &ApiError) -> Option<&str> {
-    e.extra.as_ref().and_then(|x| x["reason"].as_str())
-}
-
 /// Where an authentication failure sends a browser.
 fn to_login(lang: Lang, here: &str, e: ApiError) -> Response {
     if e.status != StatusCode::UNAUTHORIZED {
@@ -301,7 +312,7 @@ fn to_login(lang: Lang, here: &str, e: ApiError) -> Response {
     } else {
         here
     };
-    match reason(&e) {
+    match e.reason() {
         Some("mfa_required") => {
             Redirect::to(&format!("/login/totp?{}", query(&[("next", next)]))).into_response()
         }
@@ -378,7 +389,7 @@ pub struct Posted {
 }
 
 /// Checks the CSRF token sent with a form against the session's.
-pub fn csrf_ok(p: &Principal, sent: &str) -> bool {
+pub fn csrf_ok(p: &Caller, sent: &str) -> bool {
     match &p.via {
         Via::Session { csrf, .. } => auth::constant_time_eq(sent.as_bytes(), csrf.as_bytes()),
         // A bearer token is not ambient authority: a browser cannot be tricked into sending it.

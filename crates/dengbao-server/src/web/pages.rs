@@ -1,11 +1,10 @@
 //! Dashboard, grading objects, the grading wizard and the filing dossier.
 
 use askama::Template;
-use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dengbao_core::assess::{SystemReport, assess};
+use dengbao_core::assess::{GradingView, SystemReport, assess};
 use dengbao_core::grade::Harm;
 use dengbao_core::model::{
     Assessment, ChangeAspect, Conformity, EventType, GradingObject, Lifecycle, ObjectKind,
@@ -19,11 +18,11 @@ use super::{
     Chrome, Errs, Fields, Page, Posted, csrf_ok, local_time, query, render, render_status,
     see_other,
 };
-use crate::auth::Permission;
 use crate::dto::{GradingPreview, GradingRequest, MaterialInput, SystemInput};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::{Body, ledger, routes};
+use dengbao_app::Action;
+use dengbao_app::systems;
 
 /// The serde name of a core enum value (`serious_damage`), the suffix of its catalog key.
 pub fn id_of<T: serde::Serialize>(v: T) -> String {
@@ -170,12 +169,9 @@ pub async fn violations(
     Query(q): Query<PageNo>,
 ) -> Response {
     let run = async {
-        page.p.require(Permission::Read)?;
+        page.require(Action::Read)?;
         let c = page.chrome("dashboard", page.cat().get("dash.violations"));
-        let computed = state
-            .tenants
-            .obligations(&state, &page.p.tenant_id, state.clock.today())
-            .await?;
+        let computed = systems::organisation(&state, &page.p, state.clock.today()).await?;
         let total = computed.violations.len();
         let pages = total.div_ceil(DASH_ROWS).max(1);
         let pg = q.page.unwrap_or(1).clamp(1, pages);
@@ -227,12 +223,12 @@ struct Dashboard {
 }
 
 pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
-    if !page.p.can(Permission::Read) {
+    if !page.p.may(Action::Read) {
         // Administrators have no compliance access; their start page is their own work.
-        if page.p.can(Permission::ManageUsers) || page.p.can(Permission::AssignRoles) {
+        if page.p.may(Action::ManageAccounts) || page.p.may(Action::AssignRoles) {
             return see_other("/admin");
         }
-        if page.p.can(Permission::ReadAudit) {
+        if page.p.may(Action::ReadAudit) {
             return see_other("/audit");
         }
     }
@@ -242,13 +238,12 @@ pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
 }
 
 async fn dashboard_inner(state: &AppState, page: &Page) -> ApiResult<Response> {
-    page.p.require(Permission::Read)?;
+    page.require(Action::Read)?;
     let c = page.chrome("dashboard", page.cat().get("dash.title"));
     let today = state.clock.today();
-    let tenant = &page.p.tenant_id;
-    let data = state.tenants.data(state, tenant).await?;
+    let data = systems::inventory(state, &page.p).await?;
     // The organisation's assessment for today is computed once per data version and day.
-    let computed = state.tenants.obligations(state, tenant, today).await?;
+    let computed = systems::organisation(state, &page.p, today).await?;
     let mut by_status = [0usize; 5];
     for o in &data.inventory.systems {
         let st = lifecycle_status(&o.lifecycle, today);
@@ -409,10 +404,10 @@ pub async fn systems(
 }
 
 async fn systems_inner(state: &AppState, page: &Page, q: ListQuery) -> ApiResult<Response> {
-    page.p.require(Permission::Read)?;
+    page.require(Action::Read)?;
     let c = page.chrome("systems", page.cat().get("systems.title"));
     let today = state.clock.today();
-    let data = state.tenants.data(state, &page.p.tenant_id).await?;
+    let data = systems::inventory(state, &page.p).await?;
     let grade_of = |o: &GradingObject| {
         dengbao_core::grading::final_grade(&state.pack.grading, o).map_or("?", |g| g.as_str())
     };
@@ -557,9 +552,9 @@ async fn system_inner(
     errs: Errs,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    page.p.require(Permission::Read)?;
+    page.require(Action::Read)?;
     let today = state.clock.today();
-    let data = state.tenants.data(state, &page.p.tenant_id).await?;
+    let data = systems::inventory(state, &page.p).await?;
     let inv = &data.inventory;
     let o = inv
         .systems
@@ -574,7 +569,7 @@ async fn system_inner(
         crypto_products: inv.crypto_products.clone(),
         organisation: None,
     };
-    let report = assess(&one, &state.pack, &state.calendar, today);
+    let report = assess(&one, state.pack, &state.calendar, today);
     let r = report.systems.first().ok_or_else(ApiError::not_found)?;
     let date = |d: Option<Date>| {
         d.map(|d| d.to_string())
@@ -625,16 +620,28 @@ async fn system_inner(
             detail: e.grade.map(|g| c.grade(g.as_str())).unwrap_or_default(),
         })
         .collect();
-    let Json(h) = ledger::history(State(state.clone()), page.p.clone(), Path(id.clone())).await?;
+    let h = dengbao_app::ledger::history(state, &page.p, &id).await?;
     let history = h
         .entries
         .iter()
         .rev()
         .map(|e| HistRow {
             seq: e.seq,
-            time: e.entry["time"].as_i64().map(local_time).unwrap_or_default(),
-            actor: e.entry["actor"].as_str().unwrap_or("").to_owned(),
-            action: e.entry["action"].as_str().unwrap_or("").to_owned(),
+            time: e
+                .entry
+                .as_ref()
+                .map(|f| local_time(f.time))
+                .unwrap_or_default(),
+            actor: e
+                .entry
+                .as_ref()
+                .map(|f| f.actor.clone())
+                .unwrap_or_default(),
+            action: e
+                .entry
+                .as_ref()
+                .map(|f| f.action.clone())
+                .unwrap_or_default(),
             verified: e.verified,
         })
         .collect();
@@ -805,7 +812,7 @@ fn new_form(page: &Page, errs: Errs, v: Fields, status: StatusCode) -> Response 
 }
 
 pub async fn new_system(page: Page) -> Response {
-    if let Err(e) = page.p.require(Permission::Write) {
+    if let Err(e) = page.require(Action::Write) {
         return page.fail(e);
     }
     new_form(&page, Errs::default(), Fields::default(), StatusCode::OK)
@@ -828,7 +835,7 @@ fn date_field(form: &Fields, name: &str, errs: &mut Errs, cat: &super::Catalog) 
 pub async fn create_system(State(state): State<AppState>, posted: Posted) -> Response {
     let Posted { page, form } = posted;
     // Authorize before validating: a read-only caller learns nothing about the input.
-    if let Err(e) = page.p.require(Permission::Write) {
+    if let Err(e) = page.require(Action::Write) {
         return page.fail(e);
     }
     let cat = page.cat();
@@ -879,13 +886,9 @@ pub async fn create_system(State(state): State<AppState>, posted: Posted) -> Res
         version: None,
     };
     let id = input.id.clone();
-    match routes::create_system(
-        State(state),
-        page.headers.clone(),
-        page.p.clone(),
-        Body(input),
-    )
-    .await
+    match systems::create_system(&state, &page.p, input)
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => see_other(&format!("/systems/{}?ok=system.created", urlpath(&id))),
         Err(e) if e.status == StatusCode::CONFLICT => {
@@ -968,34 +971,32 @@ impl GradeResult {
         }
     }
 
-    /// From the `grading` object of the assess contract.
-    fn of(c: &Chrome, g: &Value) -> GradeResult {
-        let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
-        let final_grade = g["floor"]["floor"]
-            .as_str()
-            .filter(|_| g["floor"]["raised"] == Value::Bool(true))
-            .unwrap_or_else(|| g["by_harm"].as_str().unwrap_or(""));
+    /// From the grading view (the `grading` object of the assess contract).
+    fn of(c: &Chrome, g: &GradingView<'_>) -> GradeResult {
+        let raised = g.floor.as_ref().filter(|f| f.raised).map(|f| f.floor);
         GradeResult {
             ok: true,
-            grade: c.grade(final_grade),
-            by_harm: c.grade(g["by_harm"].as_str().unwrap_or("")),
-            s: c.grade(g["s"]["grade"].as_str().unwrap_or("")),
-            g: c.grade(g["g"]["grade"].as_str().unwrap_or("")),
-            cite: c.cite(&s(&g["cite"])),
-            floor: g["floor"]["floor"]
-                .as_str()
-                .map(|f| c.grade(f))
+            grade: c.grade(raised.unwrap_or(g.by_harm).as_str()),
+            by_harm: c.grade(g.by_harm.as_str()),
+            s: c.grade(g.s.grade.as_str()),
+            g: c.grade(g.g.grade.as_str()),
+            cite: c.cite(&g.cite),
+            floor: g
+                .floor
+                .as_ref()
+                .map(|f| c.grade(f.floor.as_str()))
                 .unwrap_or_default(),
-            floor_cite: c.cite(&s(&g["floor"]["cite"])),
-            expert: g["expert_review_required"]["value"] == Value::Bool(true),
-            expert_cite: c.cite(&s(&g["expert_review_required"]["cite"])),
-            department: g["department_approval_required"]["value"] == Value::Bool(true),
-            department_cite: c.cite(&s(&g["department_approval_required"]["cite"])),
-            supervision: c.tk(
-                "supervision.",
-                g["supervision"]["value"].as_str().unwrap_or(""),
-            ),
-            supervision_cite: c.cite(&s(&g["supervision"]["cite"])),
+            floor_cite: g
+                .floor
+                .as_ref()
+                .map(|f| c.cite(&f.cite))
+                .unwrap_or_default(),
+            expert: g.expert_review_required.value,
+            expert_cite: c.cite(&g.expert_review_required.cite),
+            department: g.department_approval_required.value,
+            department_cite: c.cite(&g.department_approval_required.cite),
+            supervision: c.tk("supervision.", g.supervision.value),
+            supervision_cite: c.cite(&g.supervision.cite),
             error: String::new(),
         }
     }
@@ -1037,8 +1038,11 @@ async fn preview_of(
         has_department_in_charge: o.department_in_charge.is_some(),
         network_scope: Some(o.network_scope),
     };
-    match routes::preview(State(state.clone()), page.p.clone(), Body(req)).await {
-        Ok(Json(g)) => GradeResult::of(c, &g),
+    match systems::preview(state, &page.p, req)
+        .await
+        .and_then(|g| g.view().map(|v| GradeResult::of(c, &v)))
+    {
+        Ok(r) => r,
         Err(e) => GradeResult::empty(format!("{} {}", c.t("err.invalid"), e.detail)),
     }
 }
@@ -1051,9 +1055,8 @@ async fn wizard_page(
     errs: Errs,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    page.p.require(Permission::Read)?;
-    let row = state.store.system(&page.p.tenant_id, id).await?;
-    let o = crate::tenant::object_of(&row)?;
+    page.require(Action::Read)?;
+    let (row, o) = systems::system_object(state, &page.p, id).await?;
     let c = page.chrome(
         "systems",
         format!("{} · {}", page.cat().get("wizard.title"), o.name),
@@ -1111,9 +1114,8 @@ pub async fn wizard_preview(
 ) -> Response {
     let page = &posted.page;
     let run = async {
-        page.p.require(Permission::Read)?;
-        let row = state.store.system(&page.p.tenant_id, &id).await?;
-        let o = crate::tenant::object_of(&row)?;
+        page.require(Action::Read)?;
+        let (_, o) = systems::system_object(&state, &page.p, &id).await?;
         let c = page.chrome("systems", "");
         let r = preview_of(&state, page, &o, assessment_of(&posted.form), &c).await;
         Ok::<_, ApiError>(render(&ResultFragment { c, r }))
@@ -1139,7 +1141,7 @@ pub async fn wizard_post(
         .await
         .unwrap_or_else(|e| page.fail(e));
     }
-    if let Err(e) = page.p.require(Permission::Write) {
+    if let Err(e) = page.require(Action::Write) {
         return page.fail(e);
     }
     let cat = page.cat();
@@ -1162,14 +1164,9 @@ pub async fn wizard_post(
         date: date.map(|d| d.to_string()),
         version: version.unwrap_or(0),
     };
-    match routes::grade(
-        State(state.clone()),
-        page.headers.clone(),
-        page.p.clone(),
-        Path(id.clone()),
-        Body(req),
-    )
-    .await
+    match systems::grade(&state, &page.p, &id, req)
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => see_other(&format!("/systems/{}?ok=wizard.saved", urlpath(&id))),
         Err(e) => match Errs::from_api(cat, e, &["assessment", "date"]) {
@@ -1223,25 +1220,23 @@ async fn dossier_page(
     error: String,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    let Json(d) =
-        routes::get_dossier(State(state.clone()), page.p.clone(), Path(id.to_owned())).await?;
-    let row = state.store.system(&page.p.tenant_id, id).await?;
+    let d = systems::dossier_view(state, &page.p, id).await?;
+    let (row, _) = systems::system_object(state, &page.p, id).await?;
     let c = page.chrome(
         "systems",
         format!("{} · {}", page.cat().get("dossier.title"), row.name),
     );
-    let required: Vec<Required> = d.dossier["required"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let required: Vec<Required> = d
+        .dossier
+        .required
         .iter()
         .map(|m| {
-            let kind = m["kind"].as_str().unwrap_or("").to_owned();
+            let kind = m.kind.to_owned();
             let file = d.materials.iter().find(|x| x.kind == kind);
             Required {
                 title: c.tk("material.", &kind),
-                cite: c.cite(m["cite"].as_str().unwrap_or("")),
-                provided: m["provided"] == Value::Bool(true),
+                cite: c.cite(m.cite),
+                provided: m.provided,
                 file_name: file.map(|f| f.file_name.clone()).unwrap_or_default(),
                 size: file.map_or(0, |f| f.size),
                 sha256: file.map(|f| f.sha256.clone()).unwrap_or_default(),
@@ -1270,10 +1265,10 @@ async fn dossier_page(
         &DossierPage {
             id: row.id.clone(),
             name: row.name.clone(),
-            grade: c.grade(d.dossier["grade"].as_str().unwrap_or("")),
-            applicable: d.dossier["applicable"] == Value::Bool(true),
-            complete: d.dossier["complete"] == Value::Bool(true),
-            cite: c.cite(d.dossier["cite"].as_str().unwrap_or("")),
+            grade: c.grade(d.dossier.grade),
+            applicable: d.dossier.applicable,
+            complete: d.dossier.complete,
+            cite: c.cite(d.dossier.cite),
             required,
             kinds,
             filings: d
@@ -1394,7 +1389,7 @@ pub async fn upload(
     if !csrf_ok(&page.p, &u.csrf) {
         return page.fail(ApiError::forbidden(page.cat().get("err.csrf")));
     }
-    if let Err(e) = page.p.require(Permission::Write) {
+    if let Err(e) = page.require(Action::Write) {
         return page.fail(e);
     }
     let cat = page.cat();
@@ -1422,16 +1417,9 @@ pub async fn upload(
         size: u.bytes.len() as i64,
         sha256: dengbao_ledger::to_hex(&Sha256::digest(&u.bytes)),
     };
-    match routes::store_material(
-        &state,
-        &page.headers,
-        &page.p,
-        &id,
-        &u.kind,
-        input,
-        Some(&u.bytes),
-    )
-    .await
+    match systems::put_material(&state, &page.p, &id, &u.kind, input, Some(&u.bytes))
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => see_other(&format!(
             "/systems/{}/dossier?ok=dossier.uploaded",
@@ -1462,13 +1450,9 @@ pub async fn submit(
     posted: Posted,
 ) -> Response {
     let page = posted.page;
-    match routes::submit_filing(
-        State(state.clone()),
-        page.headers.clone(),
-        page.p.clone(),
-        Path(id.clone()),
-    )
-    .await
+    match systems::submit_filing(&state, &page.p, &id)
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => see_other(&format!(
             "/systems/{}/dossier?ok=dossier.submitted",
@@ -1489,14 +1473,10 @@ pub async fn download(
     page: Page,
     Path((id, kind)): Path<(String, String)>,
 ) -> Response {
-    if let Err(e) = page.p.require(Permission::Read) {
+    if let Err(e) = page.require(Action::Read) {
         return page.fail(e);
     }
-    match state
-        .store
-        .material_file(&page.p.tenant_id, &id, &kind)
-        .await
-    {
+    match systems::material_file(&state, &page.p, &id, &kind).await {
         Ok((m, bytes)) => {
             let name: String = m
                 .file_name
@@ -1551,14 +1531,14 @@ async fn system_again(
     .unwrap_or_else(|e| page.fail(e))
 }
 
-/// Records a regulatory event through the API's own handler.
+/// Records a regulatory event through the same use case as the API.
 pub async fn record_event(
     State(state): State<AppState>,
     Path(id): Path<String>,
     posted: Posted,
 ) -> Response {
     let Posted { page, form } = posted;
-    if let Err(e) = page.p.require(Permission::Write) {
+    if let Err(e) = page.require(Action::Write) {
         return page.fail(e);
     }
     let cat = page.cat();
@@ -1591,14 +1571,9 @@ pub async fn record_event(
             event.insert(f.to_owned(), Value::String(v));
         }
     }
-    match routes::add_event(
-        State(state.clone()),
-        page.headers.clone(),
-        page.p.clone(),
-        Path(id.clone()),
-        Body(Value::Object(event)),
-    )
-    .await
+    match systems::record_event(&state, &page.p, &id, Value::Object(event))
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => see_other(&format!(
             "/systems/{}?ok=event.recorded#events",
@@ -1623,22 +1598,21 @@ pub async fn record_event(
     }
 }
 
-/// Replaces which registered products the object uses, through the API's handler.
+/// Replaces which registered products the object uses (the API's use case).
 pub async fn set_in_use(
     State(state): State<AppState>,
     Path(id): Path<String>,
     posted: Posted,
 ) -> Response {
     let Posted { page, form } = posted;
-    let r = routes::set_in_use(
-        State(state.clone()),
-        page.headers.clone(),
-        page.p.clone(),
-        Path(id.clone()),
-        Body(crate::dto::InUseInput {
+    let r = systems::set_in_use(
+        &state,
+        &page.p,
+        &id,
+        crate::dto::InUseInput {
             products: form.all("products"),
             crypto_products: form.all("crypto_products"),
-        }),
+        },
     )
     .await;
     page.after(

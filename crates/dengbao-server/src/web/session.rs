@@ -11,10 +11,11 @@ use super::{
     Chrome, Fields, LANG_COOKIE, Lang, Posted, anonymous, csrf_ok, local_path, local_time, query,
     render_status, see_other,
 };
-use crate::Body;
-use crate::auth::{self, Principal, TotpRequest, Via};
+use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
+use dengbao_app::auth::LoginRequest;
+use dengbao_app::{Caller, Via};
 
 /// Double-submit token against login CSRF (an attacker logging a victim into the attacker's
 /// account): a cookie set with the form, echoed in the form.
@@ -75,7 +76,7 @@ fn login_form(
 ) -> Response {
     let token = match auth::random_token() {
         Ok(t) => t,
-        Err(e) => return e.into_response(),
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
     let mut page = LoginPage::new(
         chrome(lang, "/login", "login.title"),
@@ -107,6 +108,7 @@ pub async fn login_page(parts: Parts, Query(q): Query<LoginQuery>) -> Response {
 
 pub async fn login_post(
     State(state): State<AppState>,
+    auth::ClientIp(ip): auth::ClientIp,
     parts: Parts,
     body: axum::body::Bytes,
 ) -> Response {
@@ -122,13 +124,13 @@ pub async fn login_post(
     }
     let username = form.get("username").to_owned();
     let password = form.raw("password");
-    match auth::start_session(
-        &state,
-        &username,
+    let req = LoginRequest {
+        username: username.clone(),
         password,
-        &auth::request_id(&parts.headers),
-    )
-    .await
+    };
+    match dengbao_app::auth::login(&state, req, ip, &auth::request_id(&parts.headers))
+        .await
+        .map_err(ApiError::from)
     {
         Ok((view, token)) => {
             let to = if view.totp_enrolment_required {
@@ -171,7 +173,7 @@ fn failure(c: &Chrome, e: &ApiError, wrong_key: &str) -> String {
 
 /// A session that has passed its password but maybe not its second factor.
 pub struct Pending {
-    p: Principal,
+    p: Caller,
     lang: Lang,
     here: String,
 }
@@ -191,10 +193,7 @@ impl FromRequestParts<AppState> for Pending {
 
 impl Pending {
     fn csrf(&self) -> String {
-        match &self.p.via {
-            Via::Session { csrf, .. } => csrf.clone(),
-            Via::Token { .. } => String::new(),
-        }
+        self.p.csrf().to_owned()
     }
     fn done(&self) -> bool {
         matches!(self.p.via, Via::Session { mfa_ok: true, .. })
@@ -239,7 +238,6 @@ fn pending_form(pending: &Pending, body: &[u8]) -> Result<Fields, Box<Response>>
 
 pub async fn totp_post(
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
     pending: Pending,
     body: axum::body::Bytes,
 ) -> Response {
@@ -248,16 +246,9 @@ pub async fn totp_post(
         Err(r) => return *r,
     };
     let next = local_path(form.get("next")).to_owned();
-    let req = TotpRequest {
-        code: form.get("code").to_owned(),
-    };
-    match auth::totp(
-        State(state),
-        headers,
-        auth::PendingSession(pending.p.clone()),
-        Body(req),
-    )
-    .await
+    match dengbao_app::auth::totp(&state, pending.p.clone(), form.get("code"))
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => see_other(&next),
         Err(e) => {
@@ -277,8 +268,11 @@ pub async fn enrol_page(
     if pending.done() {
         return Redirect::to(local_path(&next)).into_response();
     }
-    match auth::totp_enroll(State(state), auth::PendingSession(pending.p.clone())).await {
-        Ok(axum::Json(en)) => {
+    match dengbao_app::auth::totp_enroll(&state, &pending.p)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(en) => {
             let mut page = pending.page("enrol", "login.enrol_title", &next);
             page.secret = en.secret;
             page.url = en.otpauth_url;
@@ -302,15 +296,9 @@ pub async fn enrol_post(
         Err(r) => return *r,
     };
     let next = local_path(form.get("next")).to_owned();
-    let req = TotpRequest {
-        code: form.get("code").to_owned(),
-    };
-    match auth::totp_confirm(
-        State(state),
-        auth::PendingSession(pending.p.clone()),
-        Body(req),
-    )
-    .await
+    match dengbao_app::auth::totp_confirm(&state, pending.p.clone(), form.get("code"))
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => see_other(&next),
         Err(e) => {
@@ -323,12 +311,9 @@ pub async fn enrol_post(
 }
 
 pub async fn logout(State(state): State<AppState>, posted: Posted) -> Response {
-    match auth::logout(
-        State(state),
-        posted.page.headers.clone(),
-        auth::PendingSession(posted.page.p.clone()),
-    )
-    .await
+    match dengbao_app::auth::logout(&state, &posted.page.p)
+        .await
+        .map(|()| auth::logged_out())
     {
         Ok(r) => {
             let mut to = see_other("/login?ok=login.logged_out");
@@ -337,7 +322,7 @@ pub async fn logout(State(state): State<AppState>, posted: Posted) -> Response {
             }
             to
         }
-        Err(e) => posted.page.fail(e),
+        Err(e) => posted.page.fail(e.into()),
     }
 }
 

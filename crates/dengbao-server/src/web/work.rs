@@ -1,21 +1,19 @@
 //! Obligations calendar, registries, administration.
 
 use askama::Template;
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use dengbao_core::Date;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::pages::{ObRow, Opt};
 use super::{Chrome, Errs, Page, Posted, query, render, render_status, see_other};
-use crate::auth::{Permission, Role};
 use crate::dto::UserInput;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::{Body, calendar, routes};
+use dengbao_app::{Action, Role};
+use dengbao_app::{admin, calendar, registry, systems};
 
 // ----- obligations -----------------------------------------------------------------------------
 
@@ -91,14 +89,11 @@ async fn obligations_page(
     q: ObQuery,
     feed_url: String,
 ) -> ApiResult<Response> {
-    page.p.require(Permission::Read)?;
+    page.require(Action::Read)?;
     let c = page.chrome("obligations", page.cat().get("ob.title"));
     let today = state.clock.today();
     // The organisation's obligations for today, computed once per data version and day.
-    let computed = state
-        .tenants
-        .obligations(state, &page.p.tenant_id, today)
-        .await?;
+    let computed = systems::organisation(state, &page.p, today).await?;
     let status = q.status.clone();
     let all: Vec<&crate::dto::OrgObligation> = computed
         .items
@@ -257,8 +252,8 @@ pub async fn obligations(
 /// Creates the organisation's secret feed URL and shows it once, absolute.
 pub async fn feed_create(State(state): State<AppState>, posted: Posted) -> Response {
     let page = posted.page;
-    match calendar::create_feed(State(state.clone()), page.headers.clone(), page.p.clone()).await {
-        Ok((_, Json(f))) => {
+    match calendar::create_feed(&state, &page.p).await {
+        Ok(f) => {
             let host = page
                 .headers
                 .get(axum::http::header::HOST)
@@ -277,13 +272,13 @@ pub async fn feed_create(State(state): State<AppState>, posted: Posted) -> Respo
             .await
             .unwrap_or_else(|e| page.fail(e))
         }
-        Err(e) => page.fail(e),
+        Err(e) => page.fail(e.into()),
     }
 }
 
 pub async fn feed_revoke(State(state): State<AppState>, posted: Posted) -> Response {
     let page = posted.page;
-    let r = calendar::revoke_feed(State(state.clone()), page.headers.clone(), page.p.clone()).await;
+    let r = calendar::revoke_feed(&state, &page.p).await;
     page.after(r, "/obligations?view=list&ok=ob.feed_revoked")
 }
 
@@ -319,38 +314,30 @@ struct RegistryPage {
 
 pub async fn registry(State(state): State<AppState>, page: Page) -> Response {
     let run = async {
-        page.p.require(Permission::Read)?;
+        page.require(Action::Read)?;
         let c = page.chrome("registry", page.cat().get("registry.title"));
         let mut registries = Vec::new();
-        for cat in crate::tenant::CATEGORIES {
-            let Json(list) =
-                routes::list_candidates(State(state.clone()), page.p.clone(), Path(cat.to_owned()))
-                    .await?;
+        for cat in dengbao_app::tenant::CATEGORIES {
+            let list = registry::list(&state, &page.p, cat).await?;
             let rows = list
                 .iter()
                 .map(|cv| {
-                    let e = &cv.eligibility;
+                    let e = cv.eligibility();
                     CandidateRow {
                         id: cv.id.clone(),
                         name: cv.name.clone(),
-                        eligible: e["eligible"] == Value::Bool(true),
-                        criteria: e["criteria"]
-                            .as_array()
-                            .map(Vec::as_slice)
-                            .unwrap_or_default()
+                        eligible: e.eligible,
+                        criteria: e
+                            .criteria
                             .iter()
                             .map(|k| {
-                                let verdict = k["result"].as_str().unwrap_or("unknown").to_owned();
+                                let verdict = k.result.as_str().to_owned();
                                 Criterion {
-                                    text: c.criterion(
-                                        cat,
-                                        k["id"].as_str().unwrap_or(""),
-                                        k["text"].as_str().unwrap_or(""),
-                                    ),
-                                    cite: c.cite(k["cite"].as_str().unwrap_or("")),
+                                    text: c.criterion(cat, k.id, k.text),
+                                    cite: c.cite(k.cite),
                                     verdict_label: c.tk("verdict.", &verdict),
                                     verdict,
-                                    evidence: k["evidence"].as_str().unwrap_or("").to_owned(),
+                                    evidence: k.evidence.unwrap_or("").to_owned(),
                                 }
                             })
                             .collect(),
@@ -409,11 +396,11 @@ async fn admin_page(
     status: StatusCode,
 ) -> ApiResult<Response> {
     let c = page.chrome("admin", page.cat().get("admin.title"));
-    let Json(list) = routes::list_users(State(state.clone()), page.p.clone()).await?;
+    let list = admin::list_users(state, &page.p).await?;
     let users = list
         .into_iter()
         .map(|u| UserRow {
-            me: u.id == page.p.user_id,
+            me: u.id == page.p.user_id(),
             roles: u
                 .roles
                 .iter()
@@ -439,8 +426,8 @@ async fn admin_page(
         &AdminPage {
             users,
             roles,
-            can_manage: page.p.can(Permission::ManageUsers),
-            can_assign: page.p.can(Permission::AssignRoles),
+            can_manage: page.p.may(Action::ManageAccounts),
+            can_assign: page.p.may(Action::AssignRoles),
             errs,
             username: form
                 .map(|f| f.get("username").to_owned())
@@ -461,7 +448,7 @@ pub async fn admin(State(state): State<AppState>, page: Page) -> Response {
 
 pub async fn admin_create_user(State(state): State<AppState>, posted: Posted) -> Response {
     let Posted { page, form } = posted;
-    if let Err(e) = page.p.require(Permission::ManageUsers) {
+    if let Err(e) = page.require(Action::ManageAccounts) {
         return page.fail(e);
     }
     let cat = page.cat();
@@ -487,13 +474,9 @@ pub async fn admin_create_user(State(state): State<AppState>, posted: Posted) ->
         display_name: form.get("display_name").to_owned(),
         password: form.raw("password"),
     };
-    match routes::create_user(
-        State(state.clone()),
-        page.headers.clone(),
-        page.p.clone(),
-        Body(input),
-    )
-    .await
+    match admin::create_user(&state, &page.p, input)
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => see_other("/admin?ok=admin.created"),
         Err(e) if e.status == StatusCode::CONFLICT => {
@@ -528,13 +511,7 @@ pub async fn admin_assign(
 ) -> Response {
     let Posted { page, form } = posted;
     let role = form.get("role").to_owned();
-    let r = routes::assign_role(
-        State(state.clone()),
-        page.headers.clone(),
-        page.p.clone(),
-        Path((id, role)),
-    )
-    .await;
+    let r = admin::assign_role(&state, &page.p, &id, &role).await;
     page.after(r, "/admin?ok=admin.done")
 }
 
@@ -544,13 +521,7 @@ pub async fn admin_revoke(
     posted: Posted,
 ) -> Response {
     let page = posted.page;
-    let r = routes::revoke_role(
-        State(state.clone()),
-        page.headers.clone(),
-        page.p.clone(),
-        Path((id, role)),
-    )
-    .await;
+    let r = admin::revoke_role(&state, &page.p, &id, &role).await;
     page.after(r, "/admin?ok=admin.done")
 }
 
@@ -560,23 +531,7 @@ pub async fn admin_status(
     posted: Posted,
 ) -> Response {
     let Posted { page, form } = posted;
-    let r = if form.get("disabled") == "true" {
-        routes::disable_user(
-            State(state.clone()),
-            page.headers.clone(),
-            page.p.clone(),
-            Path(id),
-        )
-        .await
-    } else {
-        routes::enable_user(
-            State(state.clone()),
-            page.headers.clone(),
-            page.p.clone(),
-            Path(id),
-        )
-        .await
-    };
+    let r = admin::set_disabled(&state, &page.p, &id, form.get("disabled") == "true").await;
     page.after(r, "/admin?ok=admin.done")
 }
 
@@ -620,22 +575,13 @@ pub async fn audit(
 ) -> Response {
     let run = async {
         let pg = q.page.unwrap_or(1).max(1);
-        let Json(list) = routes::audit_trail(
-            State(state.clone()),
-            page.p.clone(),
-            Query(crate::dto::PageQuery {
-                page: Some(pg),
-                per_page: Some(AUDIT_PER_PAGE),
-            }),
-        )
-        .await?;
+        let list = admin::audit_trail(&state, &page.p, Some(pg), Some(AUDIT_PER_PAGE)).await?;
         let c = page.chrome("audit", page.cat().get("audit.title"));
-        let checkpoint = state
-            .store
-            .latest_checkpoint()
-            .await?
-            .map(|(_, note)| note)
-            .unwrap_or_default();
+        let checkpoint = match dengbao_app::ledger::latest_checkpoint(&state, &page.p).await {
+            Ok(note) => note,
+            Err(e) if e.kind == dengbao_app::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e.into()),
+        };
         let full = list.len() as i64 == AUDIT_PER_PAGE;
         Ok::<_, ApiError>(render(&AuditPage {
             rows: list
@@ -661,7 +607,9 @@ pub async fn audit(
                 String::new()
             },
             checkpoint,
-            public_key: state.ledger.public_key().unwrap_or_default(),
+            public_key: dengbao_app::ledger::public_key(&state, &page.p)
+                .await
+                .unwrap_or_default(),
             c,
         }))
     };

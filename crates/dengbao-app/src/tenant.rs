@@ -11,11 +11,10 @@ use dengbao_core::Date;
 use dengbao_core::model::{Candidate, Event, GradingObject, Inventory, ObjectKind};
 use dengbao_core::obligations::Status;
 use dengbao_core::pack::MaterialKind;
-use serde_json::{Value, json};
 
 use crate::dto::{OrgObligation, SystemFacts};
-use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, TtlCache};
+use crate::error::{AppError, AppResult};
+use crate::{App, TtlCache};
 
 pub const CATEGORIES: [&str; 3] = ["product", "agency", "crypto_product"];
 
@@ -29,7 +28,7 @@ pub struct TenantData {
 pub struct Computed {
     pub items: Vec<OrgObligation>,
     pub by_status: HashMap<&'static str, Vec<u32>>,
-    pub counts: Value,
+    pub counts: crate::systems::StatusCounts,
     /// Systems per grade, I–V.
     pub grade_counts: [usize; 5],
     /// Art. 40 violations: system id, system name, the violation.
@@ -46,16 +45,16 @@ pub struct TenantCache {
     versions: TtlCache<String, i64>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> ApiResult<T> {
+fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> AppResult<T> {
     serde_json::from_str(s)
-        .map_err(|e| ApiError::internal(format!("stored {what} is not valid: {e}")))
+        .map_err(|e| AppError::internal(format!("stored {what} is not valid: {e}")))
 }
 
-fn object_kind(s: &str) -> ApiResult<ObjectKind> {
+fn object_kind(s: &str) -> AppResult<ObjectKind> {
     parse("kind", &format!("\"{s}\""))
 }
 
-pub fn candidate_of(row: &dengbao_store::CandidateRow) -> ApiResult<Candidate> {
+pub fn candidate_of(row: &dengbao_store::CandidateRow) -> AppResult<Candidate> {
     Ok(Candidate {
         id: row.id.clone(),
         name: row.name.clone(),
@@ -65,7 +64,7 @@ pub fn candidate_of(row: &dengbao_store::CandidateRow) -> ApiResult<Candidate> {
 }
 
 /// A stored grading object as a core object (no history yet).
-pub fn object_of(row: &dengbao_store::SystemRow) -> ApiResult<GradingObject> {
+pub fn object_of(row: &dengbao_store::SystemRow) -> AppResult<GradingObject> {
     let facts: SystemFacts = parse("facts", &row.facts)?;
     Ok(facts.into_object(row.id.clone(), row.name.clone(), object_kind(&row.kind)?))
 }
@@ -83,58 +82,58 @@ impl TenantCache {
         self.versions.remove(&tenant.to_owned());
     }
 
-    async fn entry(&self, state: &AppState, tenant: &str) -> ApiResult<Arc<Entry>> {
+    async fn entry(&self, app: &App, tenant: &str) -> AppResult<Arc<Entry>> {
         let version = match self.versions.get(&tenant.to_owned()) {
             Some(v) => v,
             None => {
-                let v = state.store.data_version(tenant).await?;
+                let v = app.store.data_version(tenant).await?;
                 self.versions.put(tenant.to_owned(), v);
                 v
             }
         };
-        if let Some(e) = self.entries.read().map_err(ApiError::internal)?.get(tenant) {
+        if let Some(e) = self.entries.read().map_err(AppError::internal)?.get(tenant) {
             if e.data.version == version {
                 return Ok(e.clone());
             }
         }
-        let data = Arc::new(load(state, tenant, version).await?);
+        let data = Arc::new(load(app, tenant, version).await?);
         let e = Arc::new(Entry {
             data,
             computed: Mutex::new(None),
         });
         self.entries
             .write()
-            .map_err(ApiError::internal)?
+            .map_err(AppError::internal)?
             .insert(tenant.to_owned(), e.clone());
         Ok(e)
     }
 
-    pub async fn data(&self, state: &AppState, tenant: &str) -> ApiResult<Arc<TenantData>> {
-        Ok(self.entry(state, tenant).await?.data.clone())
+    pub async fn data(&self, app: &App, tenant: &str) -> AppResult<Arc<TenantData>> {
+        Ok(self.entry(app, tenant).await?.data.clone())
     }
 
     /// All obligations of the organisation on `as_of`.
     pub async fn obligations(
         &self,
-        state: &AppState,
+        app: &App,
         tenant: &str,
         as_of: Date,
-    ) -> ApiResult<Arc<Computed>> {
-        let e = self.entry(state, tenant).await?;
-        if let Some((d, c)) = e.computed.lock().map_err(ApiError::internal)?.as_ref() {
+    ) -> AppResult<Arc<Computed>> {
+        let e = self.entry(app, tenant).await?;
+        if let Some((d, c)) = e.computed.lock().map_err(AppError::internal)?.as_ref() {
             if *d == as_of {
                 return Ok(c.clone());
             }
         }
-        let c = Arc::new(compute(state, &e.data, as_of));
-        *e.computed.lock().map_err(ApiError::internal)? = Some((as_of, c.clone()));
+        let c = Arc::new(compute(app, &e.data, as_of));
+        *e.computed.lock().map_err(AppError::internal)? = Some((as_of, c.clone()));
         Ok(c)
     }
 }
 
 /// Assembles the core inventory of an organisation from its rows.
-async fn load(state: &AppState, tenant: &str, version: i64) -> ApiResult<TenantData> {
-    let s = &state.store;
+async fn load(app: &App, tenant: &str, version: i64) -> AppResult<TenantData> {
+    let s = &app.store;
     let systems = s.all_systems(tenant).await?;
     let events = s.all_events(tenant).await?;
     let materials = s.all_materials(tenant).await?;
@@ -198,8 +197,8 @@ const STATUS_ORDER: [Status; 4] = [
     Status::Met,
 ];
 
-fn compute(state: &AppState, data: &TenantData, as_of: Date) -> Computed {
-    let report = dengbao_core::assess::assess(&data.inventory, &state.pack, &state.calendar, as_of);
+fn compute(app: &App, data: &TenantData, as_of: Date) -> Computed {
+    let report = dengbao_core::assess::assess(&data.inventory, app.pack, &app.calendar, as_of);
     let mut items = Vec::new();
     let mut grade_counts = [0usize; 5];
     let mut violations = Vec::new();
@@ -252,7 +251,7 @@ fn compute(state: &AppState, data: &TenantData, as_of: Date) -> Computed {
     Computed {
         items: items.into_iter().map(|(_, o)| o).collect(),
         by_status,
-        counts: json!(counts),
+        counts,
         grade_counts,
         violations,
     }

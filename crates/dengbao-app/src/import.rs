@@ -1,5 +1,6 @@
-//! Demo data: an operator with systems in several grades and states (the example inventory),
-//! a second organisation to show isolation, and one user per role.
+//! Importing an inventory into an organisation, and the demo data: an operator with systems
+//! in several grades and states (the example inventory), a second organisation to show
+//! isolation, and one user per role.
 
 use dengbao_core::RulePack;
 use dengbao_core::grading::final_grade;
@@ -11,6 +12,7 @@ use dengbao_store::{
 
 use crate::auth::{hash_password_blocking, new_totp_secret};
 use crate::dto::SystemFacts;
+use crate::error::{AppError, AppResult};
 
 /// A login printed for the person trying the demo.
 pub struct DemoLogin {
@@ -25,8 +27,8 @@ pub struct DemoLogin {
 pub const DEMO_ORG: &str = "Example Payments (Shanghai) Co., Ltd.";
 pub const OTHER_ORG: &str = "Example Hospital";
 
-fn kind_json<T: serde::Serialize>(v: &T) -> anyhow::Result<String> {
-    match serde_json::to_value(v)? {
+fn kind_json<T: serde::Serialize>(v: &T) -> AppResult<String> {
+    match serde_json::to_value(v).map_err(AppError::internal)? {
         serde_json::Value::String(s) => Ok(s),
         other => Ok(other.to_string()),
     }
@@ -38,7 +40,7 @@ pub async fn seed(
     pack: &RulePack,
     inv: &Inventory,
     now: i64,
-) -> anyhow::Result<Vec<DemoLogin>> {
+) -> AppResult<Vec<DemoLogin>> {
     seed_named(store, pack, inv, now, "").await
 }
 
@@ -50,7 +52,7 @@ pub async fn seed_named(
     inv: &Inventory,
     now: i64,
     tag: &str,
-) -> anyhow::Result<Vec<DemoLogin>> {
+) -> AppResult<Vec<DemoLogin>> {
     let demo_org = format!("{tag}{DEMO_ORG}");
     let other_org = format!("{tag}{OTHER_ORG}");
     if store.organisation_by_name(&demo_org).await.is_ok() {
@@ -111,8 +113,7 @@ pub async fn seed_named(
             let username = format!("{prefix}{user}");
             // Demo passwords follow the same policy as everyone's.
             let password = format!("Dengbao#2026-{}", logins.len() % 5 + 1);
-            crate::auth::check_password(&crate::state::Config::default(), &username, &password)
-                .map_err(|e| anyhow::anyhow!("demo password: {}", e.detail))?;
+            crate::auth::check_password(&crate::Config::default(), &username, &password)?;
             let admin = roles.iter().any(|r| r.ends_with("_admin"));
             let secret = admin.then(new_totp_secret);
             let u = User {
@@ -120,7 +121,7 @@ pub async fn seed_named(
                 tenant_id: org.id.clone(),
                 username: username.clone(),
                 display_name: (*display).into(),
-                password_hash: hash_password_blocking(&password)?,
+                password_hash: hash_password_blocking(&password).map_err(AppError::internal)?,
                 totp_secret: secret.clone(),
                 totp_enabled: admin,
                 failed_attempts: 0,
@@ -174,7 +175,7 @@ pub async fn load_inventory(
     tenant: &str,
     inv: &Inventory,
     now: i64,
-) -> anyhow::Result<()> {
+) -> AppResult<()> {
     let audit = Audit {
         actor: "import",
         action: "import",
@@ -192,8 +193,8 @@ pub async fn load_inventory(
                 category: category.into(),
                 id: c.id.clone(),
                 name: c.name.clone(),
-                facts: serde_json::to_string(&c.facts)?,
-                evidence: serde_json::to_string(&c.evidence)?,
+                facts: serde_json::to_string(&c.facts).map_err(AppError::internal)?,
+                evidence: serde_json::to_string(&c.evidence).map_err(AppError::internal)?,
                 version: 1,
             };
             store.put_candidate(tenant, &row, None, &audit).await?;
@@ -201,14 +202,14 @@ pub async fn load_inventory(
     }
     for s in &inv.systems {
         let grade = final_grade(&pack.grading, s)
-            .ok_or_else(|| anyhow::anyhow!("system {} cannot be graded", s.id))?;
+            .ok_or_else(|| AppError::invalid(format!("systems.{}", s.id), "cannot be graded"))?;
         let row = SystemRow {
             tenant_id: tenant.into(),
             id: s.id.clone(),
             name: s.name.clone(),
             kind: kind_json(&s.kind)?,
             grade: i64::from(grade.number()),
-            facts: serde_json::to_string(&SystemFacts::of(s))?,
+            facts: serde_json::to_string(&SystemFacts::of(s)).map_err(AppError::internal)?,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -223,7 +224,7 @@ pub async fn load_inventory(
                 object_id: s.id.clone(),
                 date: e.date.to_string(),
                 kind: e.kind.as_str().into(),
-                payload: serde_json::to_string(e)?,
+                payload: serde_json::to_string(e).map_err(AppError::internal)?,
                 recorded_at: now,
                 recorded_by: "import".into(),
             };

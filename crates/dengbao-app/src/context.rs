@@ -1,0 +1,186 @@
+//! What every use case runs against: store, configuration, rule pack, holiday calendar,
+//! clock, the node's caches, the ledger's tree and signer, and the bounds on log-in work.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use dengbao_core::{HolidayCalendar, RulePack};
+use dengbao_store::Store;
+
+/// Security settings; the defaults are the Grade III bar (PRODUCT.md principle 5).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub lockout_attempts: i64,
+    pub lockout_ms: i64,
+    pub session_idle_ms: i64,
+    pub session_absolute_ms: i64,
+    /// Second factor for everyone, not only administrators.
+    pub require_totp_for_all: bool,
+    pub password_min_length: usize,
+    /// Character classes (lower, upper, digit, other) a password must mix.
+    pub password_min_classes: usize,
+    /// How long a node trusts cached sessions and data versions (other nodes' writes become
+    /// visible within this).
+    pub cache_ttl: Duration,
+    /// Log-in attempts from one address: this many at once, then one per `login_ip_refill_ms`.
+    pub login_ip_burst: u32,
+    pub login_ip_refill_ms: i64,
+    /// Log-in attempts for one account name, likewise (guessing one account from many
+    /// addresses).
+    pub login_account_burst: u32,
+    pub login_account_refill_ms: i64,
+    /// Password hashes computed at once (argon2id takes 19 MiB and a core's time each).
+    pub hashing_slots: usize,
+    /// How long a log-in waits for a hashing slot before it is answered 429.
+    pub hashing_wait_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            lockout_attempts: 5,
+            lockout_ms: 15 * 60 * 1000,
+            session_idle_ms: 30 * 60 * 1000,
+            session_absolute_ms: 12 * 60 * 60 * 1000,
+            require_totp_for_all: false,
+            password_min_length: 12,
+            password_min_classes: 3,
+            cache_ttl: Duration::from_secs(2),
+            login_ip_burst: 20,
+            login_ip_refill_ms: 1_000,
+            login_account_burst: 10,
+            login_account_refill_ms: 6_000,
+            hashing_slots: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            hashing_wait_ms: 2_000,
+        }
+    }
+}
+
+/// Wall clock in milliseconds; tests move it.
+#[derive(Clone, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> i64 {
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        real + self.offset_ms.load(Ordering::Relaxed)
+    }
+    /// Moves the clock forward (tests of expiry and lockout).
+    pub fn advance(&self, ms: i64) {
+        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+    /// Today's date in Asia/Shanghai (UTC+8 all year).
+    pub fn today(&self) -> dengbao_core::Date {
+        dengbao_core::Date::from_unix_seconds(self.now_ms().div_euclid(1000), 8 * 3600)
+    }
+}
+
+/// A small time-bounded cache.
+pub struct TtlCache<K, V> {
+    map: RwLock<HashMap<K, (Instant, V)>>,
+    ttl: Duration,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
+    pub fn new(ttl: Duration) -> Self {
+        TtlCache {
+            map: RwLock::new(HashMap::new()),
+            ttl,
+        }
+    }
+    pub fn get(&self, k: &K) -> Option<V> {
+        let map = self.map.read().ok()?;
+        map.get(k)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+    pub fn put(&self, k: K, v: V) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() > 100_000 {
+                let ttl = self.ttl;
+                map.retain(|_, (at, _)| at.elapsed() < ttl);
+            }
+            map.insert(k, (Instant::now(), v));
+        }
+    }
+    pub fn remove(&self, k: &K) {
+        if let Ok(mut map) = self.map.write() {
+            map.remove(k);
+        }
+    }
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.map.write() {
+            map.clear();
+        }
+    }
+}
+
+pub struct Inner {
+    pub store: Store,
+    pub config: Config,
+    /// Loaded once and kept for the process's life (leaked on purpose): results that cite
+    /// the pack can then be owned values that outlive a request (`Graded`, `DossierSummary`).
+    pub pack: &'static RulePack,
+    pub calendar: Arc<HolidayCalendar>,
+    pub clock: Clock,
+    /// Authenticated callers by session or token hash, for `cache_ttl`.
+    pub principals: TtlCache<String, crate::Caller>,
+    pub tenants: crate::tenant::TenantCache,
+    pub ledger: crate::ledger::Ledger,
+    pub(crate) hashing: tokio::sync::Semaphore,
+    pub(crate) ip_throttle: crate::throttle::Throttle<std::net::IpAddr>,
+    pub(crate) account_throttle: crate::throttle::Throttle<String>,
+    /// Group commit for security events (log-ins, failures, lock-outs, log-outs, denials),
+    /// started on first use inside the server's runtime.
+    events: std::sync::OnceLock<dengbao_store::GroupCommit>,
+}
+
+impl Inner {
+    pub fn events(&self) -> &dengbao_store::GroupCommit {
+        self.events
+            .get_or_init(|| dengbao_store::GroupCommit::start(self.store.clone(), 4096, 65_536))
+    }
+}
+
+/// The application: cheap to clone, handed to every use case.
+#[derive(Clone)]
+pub struct App(pub Arc<Inner>);
+
+impl std::ops::Deref for App {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl App {
+    pub fn new(store: Store, config: Config, pack: RulePack, calendar: HolidayCalendar) -> App {
+        let ttl = config.cache_ttl;
+        App(Arc::new(Inner {
+            store,
+            hashing: tokio::sync::Semaphore::new(config.hashing_slots.max(1)),
+            ip_throttle: crate::throttle::Throttle::new(
+                config.login_ip_burst,
+                config.login_ip_refill_ms,
+            ),
+            account_throttle: crate::throttle::Throttle::new(
+                config.login_account_burst,
+                config.login_account_refill_ms,
+            ),
+            config,
+            pack: Box::leak(Box::new(pack)),
+            calendar: Arc::new(calendar),
+            clock: Clock::default(),
+            principals: TtlCache::new(ttl),
+            tenants: crate::tenant::TenantCache::new(ttl),
+            ledger: crate::ledger::Ledger::default(),
+            events: std::sync::OnceLock::new(),
+        }))
+    }
+}

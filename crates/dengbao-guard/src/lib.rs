@@ -1,0 +1,506 @@
+//! `dengbao-guard`: who may do what, decided in one place.
+//!
+//! [`authorize`] takes the caller ([`Principal`]), what it wants to do ([`Action`]), what it
+//! wants to do it to ([`Resource`]), the relations of the caller's organisation to others
+//! ([`Relations`], data from the store) and the time, and answers a [`Decision`]: either the
+//! [`Scope`] the store call must use, or a [`Denial`].
+//!
+//! Deny by default: every `match` below ends in a denial, and a resource of another
+//! organisation is visible only through a relation — otherwise the denial is
+//! [`Denial::Absent`], which callers answer exactly as "no such object".
+//!
+//! **Architecture invariant:** pure. No I/O, no clock (time is a parameter), no store, no
+//! HTTP. The relations are loaded by `dengbao-app` and handed in.
+
+use serde::{Deserialize, Serialize};
+use strum::IntoEnumIterator;
+
+/// A user's role within its organisation.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    /// 系统管理员: accounts and configuration.
+    SystemAdmin,
+    /// 安全管理员: role assignment and policies.
+    SecurityAdmin,
+    /// 审计管理员: reads the audit trail only.
+    AuditAdmin,
+    /// Writes the organisation's compliance data.
+    SecurityLead,
+    /// Reads the organisation's compliance data.
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        s.parse().ok()
+    }
+    /// Every role, in declaration order.
+    pub fn all() -> impl Iterator<Item = Role> {
+        Role::iter()
+    }
+    /// The three separated administrator roles (三权分立).
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin
+        )
+    }
+}
+
+/// What an organisation is in the scheme (PRODUCT.md, "Parties").
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum OrgKind {
+    /// 运营使用单位.
+    Operator,
+    /// 主管部门.
+    DepartmentInCharge,
+    ExpertCommittee,
+    /// 测评机构.
+    EvaluationAgency,
+    /// 公安机关.
+    PublicSecurity,
+    /// 国家保密工作部门.
+    SecrecyDepartment,
+    /// 国家密码管理部门.
+    CryptographyAdministration,
+    /// An operator that hosts customers' data.
+    IdcOperator,
+    IdcCustomer,
+    /// The deployment's own administrators.
+    Platform,
+}
+
+impl OrgKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+    pub fn parse(s: &str) -> Option<OrgKind> {
+        s.parse().ok()
+    }
+    pub fn all() -> impl Iterator<Item = OrgKind> {
+        OrgKind::iter()
+    }
+}
+
+/// How the caller proved who it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// An interactive session (its second factor, where required, already given).
+    Session,
+    /// An API token; `write: false` tokens may only read.
+    Token { write: bool },
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub user_id: String,
+    pub username: String,
+    /// The organisation the user acts for.
+    pub org: String,
+    pub org_kind: OrgKind,
+    pub roles: Vec<Role>,
+    pub credential: Credential,
+}
+
+impl Principal {
+    pub fn has(&self, r: Role) -> bool {
+        self.roles.contains(&r)
+    }
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r.is_admin())
+    }
+    /// Whether `action` is allowed on the caller's own organisation — what a page uses to
+    /// decide which controls to show. The decision that counts is [`authorize`]'s.
+    pub fn may(&self, action: Action) -> bool {
+        let own = Resource::Organisation(&self.org);
+        authorize(self, action, &own, &Relations::default(), 0).is_allow()
+    }
+}
+
+/// What the caller wants to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum Action {
+    /// Read compliance data: objects, events, obligations, dossiers, registries.
+    Read,
+    /// Change compliance data.
+    Write,
+    /// See the accounts of the organisation (system or security administrator).
+    ListAccounts,
+    /// Create, disable or enable accounts (system administrator).
+    ManageAccounts,
+    /// Assign or revoke roles (security administrator).
+    AssignRoles,
+    /// Read the organisation's audit trail (audit administrator).
+    ReadAudit,
+    /// Read ledger entries and their proofs.
+    ReadLedger,
+    /// Create an API token for oneself.
+    CreateToken,
+    /// List or revoke one's own API tokens.
+    ManageOwnTokens,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+    /// Changes something (a read-only token may not).
+    pub fn writes(self) -> bool {
+        !matches!(
+            self,
+            Action::Read | Action::ListAccounts | Action::ReadAudit | Action::ReadLedger
+        ) && self != Action::ManageOwnTokens
+    }
+    /// Worth a security event when denied: everything but reads of compliance data, whose
+    /// denials are answered as absent and would only record probing.
+    pub fn privileged(self) -> bool {
+        !matches!(self, Action::Read)
+    }
+}
+
+/// A grading object as the guard needs to see it.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectRef<'a> {
+    /// The operator organisation that owns it.
+    pub org: &'a str,
+    pub id: &'a str,
+    /// Administrative division (GB/T 2260, six digits) where it is located.
+    pub division: Option<&'a str>,
+    pub secret_involved: bool,
+    pub uses_cryptography: bool,
+}
+
+/// What the action is done to.
+#[derive(Clone, Copy, Debug)]
+pub enum Resource<'a> {
+    /// An organisation's data as a whole: lists, organisation-wide obligations, registries,
+    /// calendar feeds.
+    Organisation(&'a str),
+    /// One grading object.
+    Object(ObjectRef<'a>),
+    /// One user account.
+    Account { org: &'a str, user_id: &'a str },
+    /// The platform's ledger.
+    Ledger,
+    /// A customer data asset hosted by an IDC operator.
+    DataAsset { idc: &'a str, customer: &'a str },
+}
+
+impl Resource<'_> {
+    fn org(&self) -> Option<&str> {
+        match self {
+            Resource::Organisation(o) => Some(o),
+            Resource::Object(o) => Some(o.org),
+            Resource::Account { org, .. } => Some(org),
+            Resource::Ledger => None,
+            Resource::DataAsset { idc, .. } => Some(idc),
+        }
+    }
+}
+
+/// A department in charge (主管部门) supervises an operator (Measures art. 3, 10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Supervision {
+    pub department: String,
+    pub operator: String,
+}
+
+/// How far a supervisor's jurisdiction reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Level {
+    /// The whole country (a ministry).
+    Ministry,
+    /// Same first two digits of the division code.
+    Province,
+    /// Same first four.
+    City,
+    /// The same six.
+    County,
+}
+
+impl Level {
+    fn digits(self) -> usize {
+        match self {
+            Level::Ministry => 0,
+            Level::Province => 2,
+            Level::City => 4,
+            Level::County => 6,
+        }
+    }
+}
+
+/// A supervisor's area: public security organ, secrecy department or cryptography
+/// administration (Measures art. 3, 17–20).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Jurisdiction {
+    pub organ: String,
+    /// Six-digit division code of the organ's seat.
+    pub division: String,
+    pub level: Level,
+}
+
+impl Jurisdiction {
+    pub fn covers(&self, division: &str) -> bool {
+        let n = self.level.digits();
+        n == 0
+            || (division.len() >= n
+                && self.division.len() >= n
+                && division.as_bytes()[..n] == self.division.as_bytes()[..n])
+    }
+}
+
+/// An evaluation agency engaged for one object, for a time (Measures art. 14, 21).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Engagement {
+    pub agency: String,
+    pub operator: String,
+    pub object: String,
+    /// Epoch ms, inclusive.
+    pub from_ms: i64,
+    /// Epoch ms, exclusive.
+    pub until_ms: i64,
+}
+
+/// The relations in which the caller's organisation is the supervising or engaged party.
+#[derive(Clone, Debug, Default)]
+pub struct Relations {
+    pub supervision: Vec<Supervision>,
+    pub jurisdictions: Vec<Jurisdiction>,
+    pub engagements: Vec<Engagement>,
+}
+
+/// The organisation whose rows the store call may touch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Org(String),
+    /// Every organisation (the platform's audit administrator reading the ledger).
+    All,
+}
+
+impl Scope {
+    /// The organisation filter for a store call (`None`: every organisation).
+    pub fn org(&self) -> Option<&str> {
+        match self {
+            Scope::Org(o) => Some(o),
+            Scope::All => None,
+        }
+    }
+}
+
+/// Why not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// Outside every relation of the caller: answer as if it did not exist.
+    Absent,
+    /// Visible, but not allowed; the text names the rule.
+    Forbidden(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow(Scope),
+    Deny(Denial),
+}
+
+impl Decision {
+    pub fn is_allow(&self) -> bool {
+        matches!(self, Decision::Allow(_))
+    }
+}
+
+fn forbidden(s: impl Into<String>) -> Decision {
+    Decision::Deny(Denial::Forbidden(s.into()))
+}
+
+/// What a role grants on its own organisation.
+fn grants(role: Role, a: Action) -> bool {
+    use Action::*;
+    matches!(
+        (role, a),
+        (
+            Role::Member,
+            Read | ReadLedger | CreateToken | ManageOwnTokens
+        ) | (
+            Role::SecurityLead,
+            Read | Write | ReadLedger | CreateToken | ManageOwnTokens
+        ) | (
+            Role::SystemAdmin,
+            ListAccounts | ManageAccounts | ManageOwnTokens
+        ) | (
+            Role::SecurityAdmin,
+            ListAccounts | AssignRoles | ManageOwnTokens
+        ) | (Role::AuditAdmin, ReadAudit | ReadLedger | ManageOwnTokens)
+    )
+}
+
+fn roles_text(p: &Principal) -> String {
+    p.roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The one access decision.
+pub fn authorize(
+    p: &Principal,
+    action: Action,
+    resource: &Resource<'_>,
+    rel: &Relations,
+    now_ms: i64,
+) -> Decision {
+    // A read-only token reads, whatever the roles.
+    if let Credential::Token { write: false } = p.credential {
+        if action.writes() {
+            return forbidden("a read-only API token cannot change anything");
+        }
+    }
+    match resource.org() {
+        // The ledger is the platform's: its audit administrator reads every organisation's
+        // entries, everyone else with a reading role only their own organisation's.
+        None => {
+            if !p.roles.iter().any(|r| grants(*r, action)) || action != Action::ReadLedger {
+                return forbidden(format!(
+                    "reading the ledger needs a member, security lead or audit administrator role; yours: {}",
+                    roles_text(p)
+                ));
+            }
+            if p.has(Role::AuditAdmin) && p.org_kind == OrgKind::Platform {
+                Decision::Allow(Scope::All)
+            } else {
+                Decision::Allow(Scope::Org(p.org.clone()))
+            }
+        }
+        Some(org) if org == p.org => own(p, action, resource),
+        Some(_) => related(p, action, resource, rel, now_ms),
+    }
+}
+
+/// Within the caller's own organisation: roles decide, with the separation of duties.
+fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
+    if action == Action::CreateToken {
+        if p.credential != Credential::Session {
+            return forbidden("tokens are created from an interactive session");
+        }
+        if p.is_admin() {
+            return forbidden(
+                "administrators act only through interactive sessions with a second factor",
+            );
+        }
+    }
+    if !p.roles.iter().any(|r| grants(*r, action)) {
+        return forbidden(format!("your roles ({}) do not allow this", roles_text(p)));
+    }
+    if let Resource::Account { user_id, .. } = resource {
+        if *user_id == p.user_id {
+            match action {
+                Action::AssignRoles => {
+                    return forbidden("nobody changes their own roles (separation of duties)");
+                }
+                Action::ManageAccounts => {
+                    return forbidden("you cannot disable or enable your own account");
+                }
+                _ => {}
+            }
+        }
+    }
+    Decision::Allow(Scope::Org(p.org.clone()))
+}
+
+/// Another organisation's data: visible only through a relation, and only to read.
+fn related(
+    p: &Principal,
+    action: Action,
+    resource: &Resource<'_>,
+    rel: &Relations,
+    now: i64,
+) -> Decision {
+    // Administrators never see compliance data, their own organisation's or anyone's.
+    if action != Action::Read || !p.roles.iter().any(|r| grants(*r, Action::Read)) {
+        return Decision::Deny(Denial::Absent);
+    }
+    let allow = |org: &str| Decision::Allow(Scope::Org(org.to_owned()));
+    let in_jurisdiction = |division: Option<&str>| {
+        division.is_some_and(|d| {
+            rel.jurisdictions
+                .iter()
+                .any(|j| j.organ == p.org && j.covers(d))
+        })
+    };
+    let supervises = |operator: &str| {
+        rel.supervision
+            .iter()
+            .any(|s| s.department == p.org && s.operator == operator)
+    };
+    match (p.org_kind, resource) {
+        (OrgKind::DepartmentInCharge, Resource::Organisation(org)) if supervises(org) => allow(org),
+        (OrgKind::DepartmentInCharge, Resource::Object(o)) if supervises(o.org) => allow(o.org),
+        (OrgKind::PublicSecurity, Resource::Object(o)) if in_jurisdiction(o.division) => {
+            allow(o.org)
+        }
+        (OrgKind::SecrecyDepartment, Resource::Object(o))
+            if o.secret_involved && in_jurisdiction(o.division) =>
+        {
+            allow(o.org)
+        }
+        (OrgKind::CryptographyAdministration, Resource::Object(o))
+            if o.uses_cryptography && in_jurisdiction(o.division) =>
+        {
+            allow(o.org)
+        }
+        (OrgKind::EvaluationAgency, Resource::Object(o))
+            if rel.engagements.iter().any(|e| {
+                e.agency == p.org
+                    && e.operator == o.org
+                    && e.object == o.id
+                    && e.from_ms <= now
+                    && now < e.until_ms
+            }) =>
+        {
+            allow(o.org)
+        }
+        (OrgKind::IdcCustomer, Resource::DataAsset { idc, customer }) if *customer == p.org => {
+            allow(idc)
+        }
+        _ => Decision::Deny(Denial::Absent),
+    }
+}
+
+#[cfg(test)]
+mod tests;

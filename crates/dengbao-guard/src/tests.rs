@@ -1,0 +1,532 @@
+//! The decision table: principals × actions × resources, with the relations and their time
+//! limits, and deny by default for everything not listed.
+
+use super::*;
+
+const DAY: i64 = 86_400_000;
+const NOW: i64 = 1_750_000_000_000;
+
+fn who(org: &str, kind: OrgKind, roles: &[Role], credential: Credential) -> Principal {
+    Principal {
+        user_id: format!("{org}-user"),
+        username: "u".into(),
+        org: org.into(),
+        org_kind: kind,
+        roles: roles.to_vec(),
+        credential,
+    }
+}
+
+fn session(org: &str, kind: OrgKind, roles: &[Role]) -> Principal {
+    who(org, kind, roles, Credential::Session)
+}
+
+fn object<'a>(org: &'a str, id: &'a str, division: &'a str) -> Resource<'a> {
+    Resource::Object(ObjectRef {
+        org,
+        id,
+        division: Some(division),
+        secret_involved: false,
+        uses_cryptography: false,
+    })
+}
+
+fn relations() -> Relations {
+    Relations {
+        supervision: vec![Supervision {
+            department: "pboc".into(),
+            operator: "op".into(),
+        }],
+        jurisdictions: vec![
+            Jurisdiction {
+                organ: "psb-sh".into(),
+                division: "310000".into(),
+                level: Level::Province,
+            },
+            Jurisdiction {
+                organ: "psb-pudong".into(),
+                division: "310115".into(),
+                level: Level::County,
+            },
+            Jurisdiction {
+                organ: "mps".into(),
+                division: "110000".into(),
+                level: Level::Ministry,
+            },
+            Jurisdiction {
+                organ: "secrecy-sh".into(),
+                division: "310000".into(),
+                level: Level::Province,
+            },
+            Jurisdiction {
+                organ: "crypto-sh".into(),
+                division: "310000".into(),
+                level: Level::Province,
+            },
+        ],
+        engagements: vec![Engagement {
+            agency: "lab".into(),
+            operator: "op".into(),
+            object: "pay-core".into(),
+            from_ms: NOW - DAY,
+            until_ms: NOW + DAY,
+        }],
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Want {
+    Own,
+    Org(&'static str),
+    All,
+    Absent,
+    Forbidden,
+}
+
+fn decide(p: &Principal, a: Action, r: &Resource<'_>, now: i64) -> Want {
+    match authorize(p, a, r, &relations(), now) {
+        Decision::Allow(Scope::Org(o)) if o == p.org => Want::Own,
+        Decision::Allow(Scope::Org(o)) => match o.as_str() {
+            "op" => Want::Org("op"),
+            "idc" => Want::Org("idc"),
+            other => panic!("unexpected scope {other}"),
+        },
+        Decision::Allow(Scope::All) => Want::All,
+        Decision::Deny(Denial::Absent) => Want::Absent,
+        Decision::Deny(Denial::Forbidden(_)) => Want::Forbidden,
+    }
+}
+
+#[test]
+fn roles_on_their_own_organisation() {
+    use Action::*;
+    use Want::*;
+    let org = Resource::Organisation("op");
+    // role → [Read, Write, ListAccounts, ManageAccounts, AssignRoles, ReadAudit, ReadLedger, CreateToken, ManageOwnTokens]
+    let table: [(Role, [Want; 9]); 5] = [
+        (
+            Role::Member,
+            [
+                Own, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Own,
+            ],
+        ),
+        (
+            Role::SecurityLead,
+            [
+                Own, Own, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Own,
+            ],
+        ),
+        (
+            Role::SystemAdmin,
+            [
+                Forbidden, Forbidden, Own, Own, Forbidden, Forbidden, Forbidden, Forbidden, Own,
+            ],
+        ),
+        (
+            Role::SecurityAdmin,
+            [
+                Forbidden, Forbidden, Own, Forbidden, Own, Forbidden, Forbidden, Forbidden, Own,
+            ],
+        ),
+        (
+            Role::AuditAdmin,
+            [
+                Forbidden, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Forbidden, Own,
+            ],
+        ),
+    ];
+    let actions = [
+        Read,
+        Write,
+        ListAccounts,
+        ManageAccounts,
+        AssignRoles,
+        ReadAudit,
+        ReadLedger,
+        CreateToken,
+        ManageOwnTokens,
+    ];
+    for (role, wants) in table {
+        let p = session("op", OrgKind::Operator, &[role]);
+        for (a, want) in actions.iter().zip(wants) {
+            // The ledger is its own resource; the rest are the organisation's.
+            let r = if *a == ReadLedger {
+                Resource::Ledger
+            } else {
+                org
+            };
+            assert_eq!(decide(&p, *a, &r, NOW), want, "{role:?} {a:?}");
+        }
+    }
+    assert_eq!(
+        actions.len(),
+        Action::iter().count(),
+        "every action is in the table"
+    );
+}
+
+#[test]
+fn nobody_without_a_role_may_do_anything() {
+    let p = session("op", OrgKind::Operator, &[]);
+    for a in Action::iter() {
+        for r in [
+            Resource::Organisation("op"),
+            object("op", "pay-core", "310115"),
+            Resource::Ledger,
+        ] {
+            assert!(
+                !authorize(&p, a, &r, &relations(), NOW).is_allow(),
+                "{a:?} {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn separation_of_duties_on_ones_own_account() {
+    let secadmin = session("op", OrgKind::Operator, &[Role::SecurityAdmin]);
+    let sysadmin = session("op", OrgKind::Operator, &[Role::SystemAdmin]);
+    fn me(p: &Principal) -> Resource<'_> {
+        Resource::Account {
+            org: "op",
+            user_id: &p.user_id,
+        }
+    }
+    let other = Resource::Account {
+        org: "op",
+        user_id: "someone",
+    };
+    assert_eq!(
+        decide(&secadmin, Action::AssignRoles, &me(&secadmin), NOW),
+        Want::Forbidden
+    );
+    assert_eq!(
+        decide(&secadmin, Action::AssignRoles, &other, NOW),
+        Want::Own
+    );
+    assert_eq!(
+        decide(&sysadmin, Action::ManageAccounts, &me(&sysadmin), NOW),
+        Want::Forbidden
+    );
+    assert_eq!(
+        decide(&sysadmin, Action::ManageAccounts, &other, NOW),
+        Want::Own
+    );
+    // Another organisation's accounts do not exist for an administrator.
+    let foreign = Resource::Account {
+        org: "elsewhere",
+        user_id: "x",
+    };
+    assert_eq!(
+        decide(&sysadmin, Action::ManageAccounts, &foreign, NOW),
+        Want::Absent
+    );
+}
+
+#[test]
+fn tokens() {
+    let read = who(
+        "op",
+        OrgKind::Operator,
+        &[Role::SecurityLead],
+        Credential::Token { write: false },
+    );
+    let write = who(
+        "op",
+        OrgKind::Operator,
+        &[Role::SecurityLead],
+        Credential::Token { write: true },
+    );
+    let org = Resource::Organisation("op");
+    assert_eq!(decide(&read, Action::Read, &org, NOW), Want::Own);
+    assert_eq!(decide(&read, Action::Write, &org, NOW), Want::Forbidden);
+    assert_eq!(decide(&write, Action::Write, &org, NOW), Want::Own);
+    // A token's scope never widens the roles.
+    let member = who(
+        "op",
+        OrgKind::Operator,
+        &[Role::Member],
+        Credential::Token { write: true },
+    );
+    assert_eq!(decide(&member, Action::Write, &org, NOW), Want::Forbidden);
+    // Tokens are made from sessions, and never by administrators.
+    assert_eq!(
+        decide(&write, Action::CreateToken, &org, NOW),
+        Want::Forbidden
+    );
+    let admin = session("op", OrgKind::Operator, &[Role::SystemAdmin]);
+    assert_eq!(
+        decide(&admin, Action::CreateToken, &org, NOW),
+        Want::Forbidden
+    );
+}
+
+#[test]
+fn the_ledger_is_read_by_ones_own_organisation_except_for_the_platform_auditor() {
+    let auditor = session("op", OrgKind::Operator, &[Role::AuditAdmin]);
+    let platform = session("plat", OrgKind::Platform, &[Role::AuditAdmin]);
+    let platform_lead = session("plat", OrgKind::Platform, &[Role::SecurityLead]);
+    assert_eq!(
+        decide(&auditor, Action::ReadLedger, &Resource::Ledger, NOW),
+        Want::Own
+    );
+    assert_eq!(
+        decide(&platform, Action::ReadLedger, &Resource::Ledger, NOW),
+        Want::All
+    );
+    assert_eq!(
+        decide(&platform_lead, Action::ReadLedger, &Resource::Ledger, NOW),
+        Want::Own
+    );
+    let sysadmin = session("plat", OrgKind::Platform, &[Role::SystemAdmin]);
+    assert_eq!(
+        decide(&sysadmin, Action::ReadLedger, &Resource::Ledger, NOW),
+        Want::Forbidden
+    );
+}
+
+#[test]
+fn relations_reach_other_organisations_for_reading_only() {
+    use Want::*;
+    let pay = object("op", "pay-core", "310115");
+    let beijing = object("op", "bj-branch", "110105");
+    let other_op = object("op2", "x", "310115");
+    let mut secret = ObjectRef {
+        org: "op",
+        id: "s",
+        division: Some("310104"),
+        secret_involved: true,
+        uses_cryptography: false,
+    };
+    let table: Vec<(Principal, Resource<'_>, Want)> = vec![
+        // An operator sees no other operator.
+        (
+            session("op2", OrgKind::Operator, &[Role::SecurityLead]),
+            pay,
+            Absent,
+        ),
+        // The department in charge sees what it supervises, object by object and as a whole.
+        (
+            session("pboc", OrgKind::DepartmentInCharge, &[Role::Member]),
+            pay,
+            Org("op"),
+        ),
+        (
+            session("pboc", OrgKind::DepartmentInCharge, &[Role::Member]),
+            Resource::Organisation("op"),
+            Org("op"),
+        ),
+        (
+            session("pboc", OrgKind::DepartmentInCharge, &[Role::Member]),
+            other_op,
+            Absent,
+        ),
+        (
+            session("pboc", OrgKind::DepartmentInCharge, &[Role::Member]),
+            Resource::Organisation("op2"),
+            Absent,
+        ),
+        // Public security: by division prefix at its level.
+        (
+            session("psb-sh", OrgKind::PublicSecurity, &[Role::Member]),
+            pay,
+            Org("op"),
+        ),
+        (
+            session("psb-sh", OrgKind::PublicSecurity, &[Role::Member]),
+            beijing,
+            Absent,
+        ),
+        (
+            session("psb-pudong", OrgKind::PublicSecurity, &[Role::Member]),
+            pay,
+            Org("op"),
+        ),
+        (
+            session("psb-pudong", OrgKind::PublicSecurity, &[Role::Member]),
+            Resource::Object(secret),
+            Absent,
+        ),
+        (
+            session("mps", OrgKind::PublicSecurity, &[Role::Member]),
+            beijing,
+            Org("op"),
+        ),
+        (
+            session("mps", OrgKind::PublicSecurity, &[Role::Member]),
+            pay,
+            Org("op"),
+        ),
+        // A jurisdiction row names its organ: another organ of the same kind gets nothing.
+        (
+            session("psb-bj", OrgKind::PublicSecurity, &[Role::Member]),
+            beijing,
+            Absent,
+        ),
+        // A supervisor's kind must match the relation: a department with a jurisdiction row
+        // is still only a department.
+        (
+            session("psb-sh", OrgKind::DepartmentInCharge, &[Role::Member]),
+            pay,
+            Absent,
+        ),
+        // Secrecy sees only the secret-involved track; cryptography only the cryptography one.
+        (
+            session("secrecy-sh", OrgKind::SecrecyDepartment, &[Role::Member]),
+            pay,
+            Absent,
+        ),
+        (
+            session("secrecy-sh", OrgKind::SecrecyDepartment, &[Role::Member]),
+            Resource::Object(secret),
+            Org("op"),
+        ),
+        (
+            session(
+                "crypto-sh",
+                OrgKind::CryptographyAdministration,
+                &[Role::Member],
+            ),
+            Resource::Object(secret),
+            Absent,
+        ),
+        // No division: no jurisdiction can cover it.
+        (
+            session("mps", OrgKind::PublicSecurity, &[Role::Member]),
+            Resource::Object(ObjectRef {
+                division: None,
+                ..secret
+            }),
+            Absent,
+        ),
+        // Evaluation agency: only the engaged object.
+        (
+            session("lab", OrgKind::EvaluationAgency, &[Role::Member]),
+            pay,
+            Org("op"),
+        ),
+        (
+            session("lab", OrgKind::EvaluationAgency, &[Role::Member]),
+            beijing,
+            Absent,
+        ),
+        (
+            session("lab", OrgKind::EvaluationAgency, &[Role::Member]),
+            Resource::Organisation("op"),
+            Absent,
+        ),
+        // IDC customer: its own assets only.
+        (
+            session("cust", OrgKind::IdcCustomer, &[Role::Member]),
+            Resource::DataAsset {
+                idc: "idc",
+                customer: "cust",
+            },
+            Org("idc"),
+        ),
+        (
+            session("cust", OrgKind::IdcCustomer, &[Role::Member]),
+            Resource::DataAsset {
+                idc: "idc",
+                customer: "cust2",
+            },
+            Absent,
+        ),
+        (
+            session("cust", OrgKind::Operator, &[Role::Member]),
+            Resource::DataAsset {
+                idc: "idc",
+                customer: "cust",
+            },
+            Absent,
+        ),
+        // Administrators of a supervisor see no compliance data through the relation.
+        (
+            session("pboc", OrgKind::DepartmentInCharge, &[Role::SystemAdmin]),
+            pay,
+            Absent,
+        ),
+        (
+            session("psb-sh", OrgKind::PublicSecurity, &[Role::AuditAdmin]),
+            pay,
+            Absent,
+        ),
+    ];
+    for (p, r, want) in &table {
+        assert_eq!(
+            &decide(p, Action::Read, r, NOW),
+            want,
+            "{} ({:?}) reads {r:?}",
+            p.org,
+            p.org_kind
+        );
+        // Reading is all a relation gives.
+        for a in Action::iter().filter(|a| *a != Action::Read) {
+            if matches!(r, Resource::Ledger) {
+                continue;
+            }
+            let got = decide(p, a, r, NOW);
+            assert!(matches!(got, Absent), "{} {a:?} on {r:?}: {got:?}", p.org);
+        }
+    }
+    secret.uses_cryptography = true;
+    assert_eq!(
+        decide(
+            &session(
+                "crypto-sh",
+                OrgKind::CryptographyAdministration,
+                &[Role::Member]
+            ),
+            Action::Read,
+            &Resource::Object(secret),
+            NOW
+        ),
+        Org("op")
+    );
+}
+
+#[test]
+fn an_engagement_counts_only_for_its_duration() {
+    let lab = session("lab", OrgKind::EvaluationAgency, &[Role::SecurityLead]);
+    let pay = object("op", "pay-core", "310115");
+    assert_eq!(
+        decide(&lab, Action::Read, &pay, NOW - DAY - 1),
+        Want::Absent
+    );
+    assert_eq!(decide(&lab, Action::Read, &pay, NOW - DAY), Want::Org("op"));
+    assert_eq!(
+        decide(&lab, Action::Read, &pay, NOW + DAY - 1),
+        Want::Org("op")
+    );
+    assert_eq!(decide(&lab, Action::Read, &pay, NOW + DAY), Want::Absent);
+}
+
+#[test]
+fn jurisdiction_levels() {
+    let j = |division: &str, level| Jurisdiction {
+        organ: "o".into(),
+        division: division.into(),
+        level,
+    };
+    assert!(j("310000", Level::Province).covers("310115"));
+    assert!(!j("310000", Level::Province).covers("320115"));
+    assert!(j("310100", Level::City).covers("310115"));
+    assert!(!j("310100", Level::City).covers("310215"));
+    assert!(j("310115", Level::County).covers("310115"));
+    assert!(!j("310115", Level::County).covers("310116"));
+    assert!(j("110000", Level::Ministry).covers("650102"));
+    assert!(!j("310115", Level::County).covers("31"));
+}
+
+#[test]
+fn names_round_trip() {
+    for r in Role::all() {
+        assert_eq!(Role::parse(r.as_str()), Some(r));
+    }
+    for k in OrgKind::all() {
+        assert_eq!(OrgKind::parse(k.as_str()), Some(k));
+    }
+    assert_eq!(Role::parse("root"), None);
+    assert_eq!(OrgKind::PublicSecurity.as_str(), "public_security");
+    assert_eq!(Role::SecurityLead.as_str(), "security_lead");
+}
