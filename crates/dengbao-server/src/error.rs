@@ -58,6 +58,12 @@ impl ApiError {
     pub fn reason(&self) -> Option<&str> {
         self.extra.as_ref().and_then(|x| x["reason"].as_str())
     }
+    /// Until when a locked account stays locked (epoch ms).
+    pub fn locked_until(&self) -> Option<i64> {
+        self.extra
+            .as_ref()
+            .and_then(|x| x["locked_until_ms"].as_i64())
+    }
 }
 
 /// The status of each kind of application error.

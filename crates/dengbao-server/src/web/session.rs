@@ -157,12 +157,7 @@ pub async fn login_post(
 /// The user's words for a failed login step (lockout shows until when).
 fn failure(c: &Chrome, e: &ApiError, wrong_key: &str) -> String {
     if e.kind == "account-locked" {
-        let until = e
-            .extra
-            .as_ref()
-            .and_then(|x| x["locked_until_ms"].as_i64())
-            .map(local_time)
-            .unwrap_or_default();
+        let until = e.locked_until().map(local_time).unwrap_or_default();
         format!("{} {until}", c.t("login.locked"))
     } else if e.status == StatusCode::UNAUTHORIZED {
         c.t(wrong_key).to_owned()
