@@ -1,10 +1,9 @@
 //! What every use case runs against: store, configuration, rule pack, holiday calendar,
 //! clock, the node's caches, the ledger's tree and signer, and the bounds on log-in work.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dengbao_core::{HolidayCalendar, RulePack};
 use dengbao_store::Store;
@@ -81,43 +80,36 @@ impl Clock {
     }
 }
 
-/// A small time-bounded cache.
+/// A bounded cache whose entries expire `ttl` after they were put (moka: concurrent,
+/// evicts by size as well as age, so no map grows without bound).
 pub struct TtlCache<K, V> {
-    map: RwLock<HashMap<K, (Instant, V)>>,
-    ttl: Duration,
+    cache: moka::sync::Cache<K, V>,
 }
 
-impl<K: std::hash::Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
+impl<K, V> TtlCache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     pub fn new(ttl: Duration) -> Self {
         TtlCache {
-            map: RwLock::new(HashMap::new()),
-            ttl,
+            cache: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
         }
     }
     pub fn get(&self, k: &K) -> Option<V> {
-        let map = self.map.read().ok()?;
-        map.get(k)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, v)| v.clone())
+        self.cache.get(k)
     }
     pub fn put(&self, k: K, v: V) {
-        if let Ok(mut map) = self.map.write() {
-            if map.len() > 100_000 {
-                let ttl = self.ttl;
-                map.retain(|_, (at, _)| at.elapsed() < ttl);
-            }
-            map.insert(k, (Instant::now(), v));
-        }
+        self.cache.insert(k, v);
     }
     pub fn remove(&self, k: &K) {
-        if let Ok(mut map) = self.map.write() {
-            map.remove(k);
-        }
+        self.cache.invalidate(k);
     }
     pub fn clear(&self) {
-        if let Ok(mut map) = self.map.write() {
-            map.clear();
-        }
+        self.cache.invalidate_all();
     }
 }
 

@@ -13,6 +13,7 @@ use dengbao_store::{
 use crate::auth::{hash_password_blocking, new_totp_secret};
 use crate::dto::SystemFacts;
 use crate::error::{AppError, AppResult};
+use sha2::{Digest, Sha256};
 
 /// A login printed for the person trying the demo.
 pub struct DemoLogin {
@@ -231,31 +232,36 @@ pub async fn load_inventory(
             store.add_event(tenant, &er, None, &audit).await?;
         }
         for m in &s.materials {
+            // The inventory says the material was provided, not what it contains: keep a
+            // short record that says so, with its real size and digest, so the dossier's
+            // download answers with what was imported.
+            let content = format!(
+                "Dengbao import record\nSystem: {} ({})\nMaterial: {} (Measures art. 16)\nImported at (epoch ms): {now}\n\nThe inventory recorded this material as provided; the document itself was not part of the import. Upload it on the filing dossier page.\n",
+                s.name,
+                s.id,
+                m.as_str()
+            )
+            .into_bytes();
             let mr = MaterialRow {
                 object_id: s.id.clone(),
                 kind: m.as_str().into(),
                 title: m.as_str().replace('_', " "),
-                file_name: format!("{}.pdf", m.as_str()),
-                media_type: "application/pdf".into(),
-                size: 0,
-                sha256: "0".repeat(64),
+                file_name: format!("{}.txt", m.as_str()),
+                media_type: "text/plain; charset=utf-8".into(),
+                size: content.len() as i64,
+                sha256: dengbao_ledger::to_hex(&Sha256::digest(&content)),
                 uploaded_at: now,
                 uploaded_by: "import".into(),
             };
-            store.put_material(tenant, &mr, &audit).await?;
+            store
+                .put_material_with_file(tenant, &mr, Some(&content), &audit)
+                .await?;
         }
-        store
-            .set_in_use(tenant, &s.id, "product", &s.products_in_use, &audit)
-            .await?;
-        store
-            .set_in_use(
-                tenant,
-                &s.id,
-                "crypto_product",
-                &s.crypto_products_in_use,
-                &audit,
-            )
-            .await?;
+        let lists: [(&str, &[String]); 2] = [
+            ("product", &s.products_in_use),
+            ("crypto_product", &s.crypto_products_in_use),
+        ];
+        store.set_in_use(tenant, &s.id, &lists, &audit).await?;
     }
     Ok(())
 }

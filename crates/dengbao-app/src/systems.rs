@@ -887,27 +887,34 @@ pub async fn submit_filing(app: &App, c: &Caller, id: &str) -> AppResult<FilingV
 /// Replaces the security and cryptographic products an object uses.
 pub async fn set_in_use(app: &App, c: &Caller, id: &str, req: InUseInput) -> AppResult<()> {
     let (org, _, _) = authorized_row(app, c, Action::Write, id).await?;
-    let now = app.clock.now_ms();
-    for (category, field, ids) in [
-        ("product", "products", &req.products),
-        ("crypto_product", "crypto_products", &req.crypto_products),
+    for (field, ids) in [
+        ("products", &req.products),
+        ("crypto_products", &req.crypto_products),
     ] {
         if ids.len() > 500 {
             return Err(AppError::invalid(field, "at most 500"));
         }
-        match app
-            .store
-            .set_in_use(&org, id, category, ids, &c.audit("in_use.set", id, now))
-            .await
-        {
-            Ok(()) => {}
-            // The system exists (checked first in the transaction) or this is a 404.
-            Err(StoreError::NotFound) => {
-                app.store.system(&org, id).await?;
-                return Err(AppError::invalid(field, "names an id not in the registry"));
-            }
-            Err(e) => return Err(e.into()),
+    }
+    let now = app.clock.now_ms();
+    let lists: [(&str, &[String]); 2] = [
+        ("product", &req.products),
+        ("crypto_product", &req.crypto_products),
+    ];
+    match app
+        .store
+        .set_in_use(&org, id, &lists, &c.audit("in_use.set", id, now))
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Dangling(category)) => {
+            let field = if category == "product" {
+                "products"
+            } else {
+                "crypto_products"
+            };
+            return Err(AppError::invalid(field, "names an id not in the registry"));
         }
+        Err(e) => return Err(e.into()),
     }
     done(app, &org);
     Ok(())

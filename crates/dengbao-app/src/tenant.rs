@@ -5,7 +5,7 @@
 //! no SQL and several stateless nodes stay consistent within that interval.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use dengbao_core::Date;
 use dengbao_core::model::{Candidate, Event, GradingObject, Inventory, ObjectKind};
@@ -41,7 +41,9 @@ struct Entry {
 }
 
 pub struct TenantCache {
-    entries: RwLock<HashMap<String, Arc<Entry>>>,
+    /// Organisations' data, least recently used evicted past 1,000 (each holds a whole
+    /// inventory) and dropped after an hour unused.
+    entries: moka::sync::Cache<String, Arc<Entry>>,
     versions: TtlCache<String, i64>,
 }
 
@@ -72,7 +74,10 @@ pub fn object_of(row: &dengbao_store::SystemRow) -> AppResult<GradingObject> {
 impl TenantCache {
     pub fn new(ttl: std::time::Duration) -> TenantCache {
         TenantCache {
-            entries: RwLock::new(HashMap::new()),
+            entries: moka::sync::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_idle(std::time::Duration::from_secs(3600))
+                .build(),
             versions: TtlCache::new(ttl),
         }
     }
@@ -91,9 +96,9 @@ impl TenantCache {
                 v
             }
         };
-        if let Some(e) = self.entries.read().map_err(AppError::internal)?.get(tenant) {
+        if let Some(e) = self.entries.get(tenant) {
             if e.data.version == version {
-                return Ok(e.clone());
+                return Ok(e);
             }
         }
         let data = Arc::new(load(app, tenant, version).await?);
@@ -101,10 +106,7 @@ impl TenantCache {
             data,
             computed: Mutex::new(None),
         });
-        self.entries
-            .write()
-            .map_err(AppError::internal)?
-            .insert(tenant.to_owned(), e.clone());
+        self.entries.insert(tenant.to_owned(), e.clone());
         Ok(e)
     }
 

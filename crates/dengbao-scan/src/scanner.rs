@@ -635,41 +635,44 @@ pub fn total_size(inputs: &[PathBuf]) -> u64 {
         .sum()
 }
 
+/// The regular files under `p` in name order; what cannot be read — the input itself, a
+/// directory that cannot be listed, an entry that vanishes or cannot be inspected — is a
+/// `Failed` report, never an omission. Symbolic links are not followed into directories.
 fn walk(p: &Path, files: &mut Vec<PathBuf>, early: &mut Vec<FileReport>) {
-    let name = p.display().to_string();
-    let meta = match std::fs::symlink_metadata(p) {
-        Ok(m) => m,
-        Err(e) => {
-            early.push(FileReport::failed(&name, format!("cannot read: {e}")));
-            return;
-        }
-    };
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+    let walker = walkdir::WalkDir::new(p)
+        .follow_links(false)
+        .follow_root_links(false)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
             Err(e) => {
-                early.push(FileReport::failed(
-                    &name,
-                    format!("cannot list directory: {e}"),
-                ));
-                return;
+                let path = e.path().unwrap_or(p).display().to_string();
+                let why = match (e.io_error(), e.depth()) {
+                    (Some(io), 0) => format!("cannot read: {io}"),
+                    (Some(io), _) => format!("cannot list or inspect: {io}"),
+                    (None, _) => format!("cannot walk: {e}"),
+                };
+                early.push(FileReport::failed(&path, why));
+                continue;
             }
         };
-        entries.sort();
-        for e in entries {
-            walk(&e, files, early);
+        let name = entry.path().display().to_string();
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
+        } else if ft.is_symlink() {
+            match std::fs::metadata(entry.path()) {
+                Ok(m) if m.is_file() => files.push(entry.into_path()),
+                _ => early.push(FileReport::skipped(
+                    &name,
+                    "symbolic link to a directory or nothing (not followed)",
+                )),
+            }
+        } else if ft.is_file() {
+            files.push(entry.into_path());
+        } else {
+            early.push(FileReport::skipped(&name, "not a regular file"));
         }
-    } else if meta.file_type().is_symlink() {
-        match std::fs::metadata(p) {
-            Ok(m) if m.is_file() => files.push(p.to_path_buf()),
-            _ => early.push(FileReport::skipped(
-                &name,
-                "symbolic link to a directory or nothing (not followed)",
-            )),
-        }
-    } else if meta.is_file() {
-        files.push(p.to_path_buf());
-    } else {
-        early.push(FileReport::skipped(&name, "not a regular file"));
     }
 }

@@ -73,6 +73,37 @@ fn unreadable_inputs_are_reported_as_failed() {
     assert!(r.reason.unwrap().contains("zip"));
 }
 
+#[test]
+fn a_directory_that_cannot_be_listed_is_a_failed_report() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tmp("walk-root");
+    let closed = root.join("closed");
+    std::fs::create_dir_all(&closed).unwrap();
+    std::fs::write(closed.join("inside.txt"), b"13812345678").unwrap();
+    std::fs::write(root.join("open.txt"), b"nothing").unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read_dir(&closed).is_ok() {
+        // Root reads a mode-000 directory anyway: nothing to deny here.
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o755)).unwrap();
+        eprintln!(
+            "SKIPPED a_directory_that_cannot_be_listed_is_a_failed_report: permissions do not deny this user (root)"
+        );
+        return;
+    }
+    let r = scanner().scan_paths(std::slice::from_ref(&root), 1, &|_| {});
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let failed: Vec<_> = r
+        .iter()
+        .filter(|f| f.status == FileStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{r:?}");
+    assert!(failed[0].path.ends_with("closed"), "{}", failed[0].path);
+    assert!(
+        r.iter()
+            .any(|f| f.path.ends_with("open.txt") && f.status == FileStatus::Scanned)
+    );
+}
+
 fn office(name: &str, parts: &[(&str, String)]) -> PathBuf {
     let p = tmp(name);
     let mut z = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());

@@ -26,22 +26,47 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "dengbao_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of cookie `name` in the request (RFC 6265 parsing by the `cookie` crate).
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .map(str::trim)
-        .find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+/// A `Set-Cookie` value. Secrets are `HttpOnly` and `Secure`; the language cookie is neither.
+pub(crate) fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    http_only: bool,
+    same_site: cookie::SameSite,
+    max_age_s: i64,
+) -> HeaderValue {
+    let c = cookie::Cookie::build((name, value))
+        .path(path)
+        .http_only(http_only)
+        .secure(http_only)
+        .same_site(same_site)
+        .max_age(cookie::time::Duration::seconds(max_age_s))
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
 pub(crate) fn session_cookie(token: &str, max_age_s: i64) -> HeaderValue {
     // Secure + HttpOnly + SameSite=Strict: never sent cross-site, never readable by script.
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+    set_cookie(
+        SESSION_COOKIE,
+        token,
+        "/",
+        true,
+        cookie::SameSite::Strict,
+        max_age_s,
+    )
 }
 
 fn unsafe_method(m: &Method) -> bool {
@@ -76,9 +101,10 @@ pub(crate) async fn authenticate(
     csrf_in_header: bool,
 ) -> ApiResult<Caller> {
     let h = &parts.headers;
+    let session = cookie(h, SESSION_COOKIE);
     let presented = Presented {
         authorization: h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
-        session: cookie(h, SESSION_COOKIE),
+        session: session.as_deref(),
         csrf: h.get(CSRF_HEADER).map(|v| v.as_bytes()),
         check_csrf: csrf_in_header && unsafe_method(&parts.method),
         allow_pending,

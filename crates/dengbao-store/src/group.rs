@@ -44,7 +44,7 @@ impl Store {
     /// fails the whole call. Answers the first sequence number; record `i` has `first + i`.
     pub async fn append_records(&self, records: &[Record]) -> Result<i64> {
         if records.is_empty() {
-            return Err(StoreError::Conflict("nothing to append".into()));
+            return Err(StoreError::Internal("nothing to append".into()));
         }
         let mut tx = self.begin().await?;
         let first: i64 = sqlx::query("UPDATE ledger_head SET next_seq = next_seq + $1 WHERE id = 1 RETURNING next_seq - $1 AS seq")
@@ -107,7 +107,7 @@ async fn insert_batch(tx: &mut Tx, backend: Backend, first: i64, records: &[Reco
             .execute(&mut **tx)
             .await?;
         if done.rows_affected() != n as u64 {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::Internal(format!(
                 "batch insert wrote {} of {n} rows",
                 done.rows_affected()
             )));

@@ -188,6 +188,7 @@ pub fn local_time(ms: i64) -> String {
 
 pub fn lang_of(headers: &HeaderMap) -> Lang {
     auth::cookie(headers, LANG_COOKIE)
+        .as_deref()
         .and_then(Lang::parse)
         .unwrap_or(Lang::ZhCn)
 }

@@ -10,6 +10,7 @@ use dengbao_core::model::{
     Assessment, ChangeAspect, Conformity, EventType, GradingObject, Lifecycle, ObjectKind,
 };
 use dengbao_core::{Date, HarmDegree, HarmObject};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -916,17 +917,27 @@ pub async fn create_system(State(state): State<AppState>, posted: Posted) -> Res
     }
 }
 
+/// Everything but `[A-Za-z0-9._-]` is escaped in a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'.').remove(b'_').remove(b'-');
+
+/// RFC 8187 `attr-char`: what may stand unescaped in `filename*=UTF-8''…`.
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
 /// An id as one path segment (ids are `[A-Za-z0-9._-]`, so this only guards odd input).
 pub fn urlpath(id: &str) -> String {
-    id.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    utf8_percent_encode(id, SEGMENT).to_string()
 }
 
 // ----- grading wizard --------------------------------------------------------------------------
@@ -1489,10 +1500,9 @@ pub async fn download(
                     }
                 })
                 .collect();
-            let encoded = super::query(&[("n", &m.file_name)]);
             let disposition = format!(
                 "attachment; filename=\"{name}\"; filename*=UTF-8''{}",
-                encoded.trim_start_matches("n=").replace('+', "%20")
+                utf8_percent_encode(&m.file_name, ATTR_CHAR)
             );
             let mut r = (
                 [(

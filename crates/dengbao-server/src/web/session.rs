@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -86,11 +86,17 @@ fn login_form(
     );
     fill(&mut page);
     let mut r = render_status(status, &page);
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; Secure; SameSite=Strict; Max-Age=3600"
-    )) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        auth::set_cookie(
+            LOGIN_CSRF_COOKIE,
+            &token,
+            "/login",
+            true,
+            cookie::SameSite::Strict,
+            3600,
+        ),
+    );
     r
 }
 
@@ -115,9 +121,8 @@ pub async fn login_post(
     let lang = super::lang_of(&parts.headers);
     let form = Fields::parse(&body);
     let next = local_path(form.get("next")).to_owned();
-    let cookie = auth::cookie(&parts.headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if cookie.is_empty() || !auth::constant_time_eq(cookie.as_bytes(), form.get("_csrf").as_bytes())
-    {
+    let sent = auth::cookie(&parts.headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if sent.is_empty() || !auth::constant_time_eq(sent.as_bytes(), form.get("_csrf").as_bytes()) {
         return login_form(lang, &next, StatusCode::FORBIDDEN, |p| {
             p.error = p.c.t("err.csrf").to_owned();
         });
@@ -324,11 +329,17 @@ pub async fn logout(State(state): State<AppState>, posted: Posted) -> Response {
 pub async fn switch_lang(Path(tag): Path<String>, Query(q): Query<NextQuery>) -> Response {
     let lang = Lang::parse(&tag).unwrap_or(Lang::ZhCn);
     let mut r = see_other(local_path(q.next.as_deref().unwrap_or("/")));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
-        lang.tag()
-    )) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    // Not a secret: readable, sent on cross-site navigation, kept a year.
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        auth::set_cookie(
+            LANG_COOKIE,
+            lang.tag(),
+            "/",
+            false,
+            cookie::SameSite::Lax,
+            31_536_000,
+        ),
+    );
     r
 }
