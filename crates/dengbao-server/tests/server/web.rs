@@ -1,20 +1,17 @@
 //! The web pages without a browser: message catalogs, redirects, CSRF on forms, headers.
 //! (The browser journey is in `browser.rs`.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use dengbao_core::{HolidayCalendar, RulePack};
+use dengbao_core::RulePack;
 use dengbao_server::web::Lang;
 use dengbao_server::web::i18n::dynamic_keys;
-use dengbao_server::{AppState, Config, app};
-use dengbao_store::{Store, new_id};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+use dengbao_server::{AppState, Config};
+
+use crate::harness::sqlite;
 
 fn keys(lang: Lang) -> BTreeSet<String> {
     let table: toml::Table = toml::from_str(lang.source()).unwrap();
@@ -98,26 +95,15 @@ fn every_key_the_pages_use_is_in_every_catalog() {
 }
 
 async fn state() -> AppState {
-    let dir = std::env::temp_dir().join(format!("dengbao-web-{}", new_id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.join("web.db").display()), 2)
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    AppState::new(
-        store,
+    crate::harness::state(
+        sqlite("web").await,
         Config::default(),
         RulePack::baseline().unwrap(),
-        HolidayCalendar::new(),
-        None,
     )
 }
 
 async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-    let r = app(state.clone()).oneshot(req).await.unwrap();
-    let status = r.status();
-    let headers = r.headers().clone();
-    let body = r.into_body().collect().await.unwrap().to_bytes();
+    let (status, headers, body) = crate::harness::send(state, req).await;
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -226,35 +212,27 @@ async fn assets_are_served_by_the_binary_under_a_strict_policy() {
 /// Logs in through the JSON API; the pages take the same session.
 async fn session_of(s: &AppState, user: &str, password: &str) -> (String, String) {
     let body = serde_json::json!({ "username": user, "password": password }).to_string();
-    let r = app(s.clone())
-        .oneshot(
-            Request::post("/api/v1/auth/login")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
+    let req = Request::post("/api/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
         .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let cookie = r.headers()[header::SET_COOKIE]
+    let (status, headers, bytes) = crate::harness::send(s, req).await;
+    assert_eq!(status, StatusCode::OK);
+    let cookie = headers[header::SET_COOKIE]
         .to_str()
         .unwrap()
         .split(';')
         .next()
         .unwrap()
         .to_owned();
-    let v: serde_json::Value =
-        serde_json::from_slice(&r.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     (cookie, v["csrf_token"].as_str().unwrap().to_owned())
 }
 
 #[tokio::test]
 async fn pages_never_show_another_organisations_objects() {
     let s = state().await;
-    let pack = RulePack::baseline().unwrap();
-    let mut inv: dengbao_core::model::Inventory =
-        toml::from_str(include_str!("../../../examples/payments-operator.toml")).unwrap();
-    inv.validate(&pack, "example").unwrap();
+    let (pack, inv) = crate::harness::example();
     dengbao_server::demo::seed(&s.store, &pack, &inv, 1_700_000_000_000)
         .await
         .unwrap();

@@ -2,21 +2,17 @@
 //! tenant isolation over every route in the OpenAPI document, lockout, TOTP, session expiry,
 //! CSRF, role separation, stale writes, malformed input.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use dengbao_core::model::Inventory;
-use dengbao_core::{HolidayCalendar, RulePack};
 use dengbao_server::demo::{DemoLogin, seed_named};
 use dengbao_server::{AppState, Config, app};
-use dengbao_store::{Store, new_id};
+use dengbao_store::new_id;
+
+use crate::harness::{example, now_ms, state, stores};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-const INVENTORY: &str = include_str!("../../../examples/payments-operator.toml");
 
 struct Env {
     backend: &'static str,
@@ -40,45 +36,14 @@ struct Resp {
 }
 
 async fn envs() -> Vec<Env> {
-    let dir = std::env::temp_dir().join(format!("dengbao-api-{}-{}", std::process::id(), new_id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut stores = vec![(
-        "sqlite",
-        Store::connect(&format!("sqlite://{}", dir.join("api.db").display()), 4)
-            .await
-            .unwrap(),
-    )];
-    match std::env::var("DATABASE_URL") {
-        Ok(url) => stores.push(("postgres", Store::connect(&url, 4).await.unwrap())),
-        Err(_) if std::env::var("DENGBAO_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-            panic!("DENGBAO_REQUIRE_POSTGRES=1 but DATABASE_URL is not set")
-        }
-        Err(_) => eprintln!(
-            "SKIPPED the PostgreSQL half: set DATABASE_URL to a throw-away database (.ci/run does)"
-        ),
-    }
-    let pack = RulePack::baseline().unwrap();
-    let mut inv: Inventory = toml::from_str(INVENTORY).unwrap();
-    inv.validate(&pack, "example").unwrap();
+    let (pack, inv) = example();
     let mut out = Vec::new();
-    for (backend, store) in stores {
-        store.migrate().await.unwrap();
+    for (backend, store) in stores("api").await {
         let tag = format!("t{}-", &new_id()[20..]);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64;
-        let logins = seed_named(&store, &pack, &inv, now, &tag).await.unwrap();
-        let state = AppState::new(
-            store,
-            Config::default(),
-            pack.clone(),
-            HolidayCalendar::new(),
-            None,
-        );
-        state
-            .ledger
-            .set_signer(dengbao_ledger::NoteSigner::generate("test.example/ledger").unwrap());
+        let logins = seed_named(&store, &pack, &inv, now_ms(), &tag)
+            .await
+            .unwrap();
+        let state = state(store, Config::default(), pack.clone());
         out.push(Env {
             backend,
             app: app(state.clone()),

@@ -3,8 +3,6 @@
 //! without them the test fails — set `DENGBAO_SKIP_BROWSER=1` to skip it knowingly.
 //! Screenshots go to `target/e2e/`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -12,13 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use dengbao_core::model::Inventory;
-use dengbao_core::{HolidayCalendar, RulePack};
 use dengbao_server::{AppState, Config, app};
 use dengbao_store::{Store, new_id};
 use serde_json::{Value, json};
 
-const INVENTORY: &str = include_str!("../../../examples/payments-operator.toml");
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 // ----- a minimal WebDriver client (W3C protocol: JSON over HTTP) --------------------------------
@@ -369,21 +364,15 @@ fn serve(dir: &Path) -> (AppState, String, Vec<dengbao_server::demo::DemoLogin>)
         rt.block_on(async move {
             let store = Store::connect(&db, 4).await.unwrap();
             store.migrate().await.unwrap();
-            let pack = RulePack::baseline().unwrap();
-            let mut inv: Inventory = toml::from_str(INVENTORY).unwrap();
-            inv.validate(&pack, "example").unwrap();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as i64;
-            let logins = dengbao_server::demo::seed(&store, &pack, &inv, now)
+            let (pack, inv) = crate::harness::example();
+            let logins = dengbao_server::demo::seed(&store, &pack, &inv, crate::harness::now_ms())
                 .await
                 .unwrap();
             let config = Config {
                 require_totp_for_all: true,
                 ..Config::default()
             };
-            let state = AppState::new(store, config, pack, HolidayCalendar::new(), None);
+            let state = crate::harness::state(store, config, pack);
             state
                 .ledger
                 .set_signer(dengbao_ledger::NoteSigner::generate("e2e.example/ledger").unwrap());

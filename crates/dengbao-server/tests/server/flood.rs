@@ -3,20 +3,13 @@
 //! still served meanwhile (its p99 latency is printed), and the administrator — whose name
 //! the flood used with wrong passwords — can log in afterwards.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use dengbao_core::model::Inventory;
-use dengbao_core::{HolidayCalendar, RulePack};
-use dengbao_server::{AppState, Config, app};
-use dengbao_store::{Store, new_id};
+use dengbao_server::{Config, app};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const INVENTORY: &str = include_str!("../../../examples/payments-operator.toml");
 
 struct Reply {
     status: u16,
@@ -89,26 +82,12 @@ fn session_cookie(r: &Reply) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_flood_is_throttled_and_the_administrator_still_gets_in() {
-    let dir = std::env::temp_dir().join(format!("dengbao-flood-{}", new_id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.join("flood.db").display()), 4)
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("flood").await;
+    let logins = dengbao_server::demo::seed(&store, &pack, &inv, crate::harness::now_ms())
         .await
         .unwrap();
-    store.migrate().await.unwrap();
-    let pack = RulePack::baseline().unwrap();
-    let mut inv: Inventory = toml::from_str(INVENTORY).unwrap();
-    inv.validate(&pack, "example").unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let logins = dengbao_server::demo::seed(&store, &pack, &inv, now)
-        .await
-        .unwrap();
-    let state = AppState::new(store, Config::default(), pack, HolidayCalendar::new(), None);
-    state
-        .ledger
-        .set_signer(dengbao_ledger::NoteSigner::generate("flood.test/ledger").unwrap());
+    let state = crate::harness::state(store, Config::default(), pack);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -1,17 +1,13 @@
 //! Who reads which ledger entries: an organisation its own; the audit administrator of the
 //! platform organisation everyone's; an audit administrator elsewhere only its own.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use dengbao_core::{HolidayCalendar, RulePack};
+use dengbao_core::RulePack;
 use dengbao_server::auth::{hash_password_blocking, new_totp_secret, totp_for};
-use dengbao_server::{AppState, Config, app};
-use dengbao_store::{Audit, Organisation, Store, User, new_id};
-use http_body_util::BodyExt;
+use dengbao_server::{AppState, Config};
+use dengbao_store::{Audit, Organisation, User, new_id};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const PASSWORD: &str = "Scope#Test-2026x";
 
@@ -29,21 +25,15 @@ async fn call(
             .header(header::COOKIE, cookie)
             .header("x-csrf-token", csrf);
     }
-    let r = app(s.clone())
-        .oneshot(
-            b.header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
+    let req = b
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
         .unwrap();
-    let status = r.status();
-    let set = r
-        .headers()
+    let (status, headers, bytes) = crate::harness::send(s, req).await;
+    let set = headers
         .get(header::SET_COOKIE)
         .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
         .unwrap_or_default();
-    let bytes = r.into_body().collect().await.unwrap().to_bytes();
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -128,21 +118,11 @@ fn tenants(v: &Value) -> std::collections::BTreeSet<String> {
 
 #[tokio::test]
 async fn only_the_platform_audit_administrator_reads_every_organisation() {
-    let dir = std::env::temp_dir().join(format!("dengbao-scope-{}", new_id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.join("s.db").display()), 2)
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let s = AppState::new(
-        store,
+    let s = crate::harness::state(
+        crate::harness::sqlite("scope").await,
         Config::default(),
         RulePack::baseline().unwrap(),
-        HolidayCalendar::new(),
-        None,
     );
-    s.ledger
-        .set_signer(dengbao_ledger::NoteSigner::generate("scope.example/ledger").unwrap());
     let (platform, p_cookie, p_csrf) = org_with_auditor(&s, "platform").await;
     let (operator, o_cookie, o_csrf) = org_with_auditor(&s, "operator").await;
 

@@ -1,0 +1,14 @@
+//! The server's integration tests, one binary: the JSON API on both backends (`api`), the
+//! pages without a browser (`web`) and in Debian's Chromium (`browser`), ledger scopes
+//! (`ledger_scope`), the log-in flood (`flood`) and the contract snapshots (`contract`), over
+//! one harness (`harness`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
+mod api;
+mod browser;
+mod contract;
+mod flood;
+mod harness;
+mod ledger_scope;
+mod web;
