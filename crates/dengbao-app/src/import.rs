@@ -28,13 +28,6 @@ pub struct DemoLogin {
 pub const DEMO_ORG: &str = "Example Payments (Shanghai) Co., Ltd.";
 pub const OTHER_ORG: &str = "Example Hospital";
 
-fn kind_json<T: serde::Serialize>(v: &T) -> AppResult<String> {
-    match serde_json::to_value(v).map_err(AppError::internal)? {
-        serde_json::Value::String(s) => Ok(s),
-        other => Ok(other.to_string()),
-    }
-}
-
 /// Seeds once (idempotent: an existing demo organisation is left alone). `now` is epoch ms.
 pub async fn seed(
     store: &Store,
@@ -208,7 +201,7 @@ pub async fn load_inventory(
             tenant_id: tenant.into(),
             id: s.id.clone(),
             name: s.name.clone(),
-            kind: kind_json(&s.kind)?,
+            kind: s.kind.as_str().into(),
             grade: i64::from(grade.number()),
             facts: serde_json::to_string(&SystemFacts::of(s)).map_err(AppError::internal)?,
             version: 1,

@@ -42,12 +42,7 @@ pub fn grade_str(g: i64) -> String {
 }
 
 pub fn kind_str(k: ObjectKind) -> AppResult<String> {
-    match serde_json::to_value(k).map_err(AppError::internal)? {
-        serde_json::Value::String(s) => Ok(s),
-        _ => Err(AppError::internal(
-            "object kind did not serialize to a string",
-        )),
-    }
+    Ok(k.as_str().to_owned())
 }
 
 /// Validates one grading object (and optionally one new event) with the core rules; the
@@ -666,7 +661,7 @@ pub async fn inventory(app: &App, c: &Caller) -> AppResult<Arc<TenantData>> {
 // ----- dossier and filing ------------------------------------------------------------------
 
 fn material_kind(s: &str) -> AppResult<MaterialKind> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+    s.parse().map_err(|_| {
         AppError::invalid(
             "kind",
             format!(

@@ -53,7 +53,8 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> AppResult<T> {
 }
 
 fn object_kind(s: &str) -> AppResult<ObjectKind> {
-    parse("kind", &format!("\"{s}\""))
+    s.parse()
+        .map_err(|_| AppError::internal(format!("stored kind `{s}` is not an object kind")))
 }
 
 pub fn candidate_of(row: &dengbao_store::CandidateRow) -> AppResult<Candidate> {
@@ -154,10 +155,14 @@ async fn load(app: &App, tenant: &str, version: i64) -> AppResult<TenantData> {
     }
     for m in &materials {
         if let Some(&i) = index.get(&m.object_id) {
-            objects[i].materials.push(parse::<MaterialKind>(
-                "material kind",
-                &format!("\"{}\"", m.kind),
-            )?);
+            objects[i]
+                .materials
+                .push(m.kind.parse::<MaterialKind>().map_err(|_| {
+                    AppError::internal(format!(
+                        "stored material `{}` is not a material kind",
+                        m.kind
+                    ))
+                })?);
         }
     }
     for (obj, category, id) in in_use {

@@ -9,6 +9,8 @@ use crate::pack::{CriteriaRules, CriterionRule, Expectation};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Verdict {
     Met,
     NotMet,
@@ -18,11 +20,7 @@ pub enum Verdict {
 impl Verdict {
     /// The serde name (`met`, `not_met`, `unknown`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Met => "met",
-            Verdict::NotMet => "not_met",
-            Verdict::Unknown => "unknown",
-        }
+        self.into()
     }
 }
 

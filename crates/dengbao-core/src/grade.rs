@@ -96,6 +96,8 @@ impl<'de> Deserialize<'de> for Grade {
 /// The object harmed if the system is destroyed (侵害客体), art. 6–7.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum HarmObject {
     /// Legitimate rights and interests of citizens, legal persons and other organisations.
     CitizensLegalPersons,
@@ -115,17 +117,15 @@ impl HarmObject {
         self as usize
     }
     pub fn as_str(self) -> &'static str {
-        match self {
-            HarmObject::CitizensLegalPersons => "citizens_legal_persons",
-            HarmObject::SocialOrderPublicInterest => "social_order_public_interest",
-            HarmObject::NationalSecurity => "national_security",
-        }
+        self.into()
     }
 }
 
 /// How badly it is harmed (侵害程度).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum HarmDegree {
     /// 一般损害
     Damage,
@@ -145,11 +145,7 @@ impl HarmDegree {
         self as usize
     }
     pub fn as_str(self) -> &'static str {
-        match self {
-            HarmDegree::Damage => "damage",
-            HarmDegree::SeriousDamage => "serious_damage",
-            HarmDegree::ParticularlySeriousDamage => "particularly_serious_damage",
-        }
+        self.into()
     }
 }
 
@@ -164,6 +160,8 @@ pub struct Harm {
 /// Secret degree of a secret-involved system (涉密等级), art. 25, ascending.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum SecretDegree {
     /// 秘密
     Secret,
@@ -175,10 +173,6 @@ pub enum SecretDegree {
 
 impl SecretDegree {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SecretDegree::Secret => "secret",
-            SecretDegree::Confidential => "confidential",
-            SecretDegree::TopSecret => "top_secret",
-        }
+        self.into()
     }
 }

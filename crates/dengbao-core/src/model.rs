@@ -17,6 +17,8 @@ pub const MAX_TEXT: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum ObjectKind {
     InformationSystem,
     NetworkInfrastructure,
@@ -29,14 +31,30 @@ pub enum ObjectKind {
     BigData,
 }
 
+impl ObjectKind {
+    /// The serde name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// Network the system runs over (art. 10 ¶2, art. 15 ¶2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum NetworkScope {
     #[default]
     Local,
     TransProvincial,
     Nationwide,
+}
+
+impl NetworkScope {
+    /// The serde name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// Lifecycle dates; any may be unknown. Dates after `as_of` have not happened yet.
@@ -91,6 +109,8 @@ pub struct Organisation {
 /// Result of an evaluation or self-inspection against the grade's requirements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Conformity {
     Conformant,
     BasicallyConformant,
@@ -98,6 +118,10 @@ pub enum Conformity {
 }
 
 impl Conformity {
+    /// The serde name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
     pub const ALL: [Conformity; 3] = [
         Conformity::Conformant,
         Conformity::BasicallyConformant,
@@ -114,6 +138,8 @@ impl Conformity {
 /// What a supervisory inspection checks (art. 18 ¶2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum InspectionMatter {
     GradeCorrectness,
     ManagementSystem,
@@ -127,22 +153,15 @@ pub enum InspectionMatter {
 
 impl InspectionMatter {
     pub fn as_str(self) -> &'static str {
-        match self {
-            InspectionMatter::GradeCorrectness => "grade_correctness",
-            InspectionMatter::ManagementSystem => "management_system",
-            InspectionMatter::SelfInspectionResults => "self_inspection_results",
-            InspectionMatter::EvaluationsDone => "evaluations_done",
-            InspectionMatter::ProductsConform => "products_conform",
-            InspectionMatter::RectificationStatus => "rectification_status",
-            InspectionMatter::FilingMatchesReality => "filing_matches_reality",
-            InspectionMatter::Other => "other",
-        }
+        self.into()
     }
 }
 
 /// What changed in a secret-involved system (art. 31).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum ChangeAspect {
     SecretDegree,
     ConnectionArea,
@@ -160,13 +179,7 @@ impl ChangeAspect {
         ChangeAspect::AccountableEntity,
     ];
     pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeAspect::SecretDegree => "secret_degree",
-            ChangeAspect::ConnectionArea => "connection_area",
-            ChangeAspect::EnvironmentalFacilities => "environmental_facilities",
-            ChangeAspect::PrincipalApplications => "principal_applications",
-            ChangeAspect::AccountableEntity => "accountable_entity",
-        }
+        self.into()
     }
 }
 

@@ -24,6 +24,8 @@ use crate::pack::{Cadence, ObligationKind, ObligationRule, Party, RulePack, Scop
 /// Status of an obligation on the `as_of` date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Overdue,
     DueSoon,
@@ -34,13 +36,7 @@ pub enum Status {
 
 impl Status {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Overdue => "overdue",
-            Status::DueSoon => "due_soon",
-            Status::Upcoming => "upcoming",
-            Status::Met => "met",
-            Status::NotApplicable => "not_applicable",
-        }
+        self.into()
     }
 }
 

@@ -22,6 +22,8 @@ pub const BUILTIN: &[(&str, &str)] = &[("measures-2007", MEASURES_2007)];
 /// Who must act (责任方).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Party {
     /// 运营使用单位
     Operator,
@@ -45,13 +47,7 @@ impl Party {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Party::Operator => "operator",
-            Party::DepartmentInCharge => "department_in_charge",
-            Party::PublicSecurity => "public_security",
-            Party::SecrecyDepartment => "secrecy_department",
-            Party::CryptographyAdministration => "cryptography_administration",
-        }
+        self.into()
     }
 }
 
@@ -175,6 +171,8 @@ impl ObligationRule {
 /// A material of the filing dossier (备案材料).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum MaterialKind {
     RecordFilingForm,
     Topology,
@@ -199,16 +197,7 @@ impl MaterialKind {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            MaterialKind::RecordFilingForm => "record_filing_form",
-            MaterialKind::Topology => "topology",
-            MaterialKind::SecurityOrganisation => "security_organisation",
-            MaterialKind::SecurityDesign => "security_design",
-            MaterialKind::ProductList => "product_list",
-            MaterialKind::EvaluationReport => "evaluation_report",
-            MaterialKind::ExpertReview => "expert_review",
-            MaterialKind::DepartmentApproval => "department_approval",
-        }
+        self.into()
     }
 }
 

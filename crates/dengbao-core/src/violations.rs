@@ -14,11 +14,20 @@ use crate::pack::{Party, RulePack};
 /// How firmly the state supports the violation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Basis {
     /// Evidence shows a criterion not met or a deadline passed.
     Established,
     /// Evidence is missing (an eligibility fact unknown): not a pass, not yet a finding.
     Unverified,
+}
+
+impl Basis {
+    /// The serde name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -78,17 +78,24 @@ impl Catalog {
 /// Every catalog key the pages build from data (`ob.kind.` + an obligation kind, …), so a
 /// test can require each one in every catalog: a new enum value without words fails it.
 pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
-    use super::pages::id_of as id;
-    use dengbao_core::model::EventType;
+    use dengbao_core::eligibility::Verdict;
+    use dengbao_core::model::{EventType, ObjectKind};
+    use dengbao_core::obligations::Status;
     use dengbao_core::pack::{MaterialKind, ObligationKind, Party};
+    use dengbao_core::violations::Basis;
     use dengbao_core::{Grade, HarmDegree, HarmObject};
+    use strum::IntoEnumIterator;
     let mut keys = Vec::new();
     keys.extend(
         ObligationKind::ALL
             .iter()
             .map(|k| format!("ob.kind.{}", k.id())),
     );
-    keys.extend(["overdue", "due_soon", "upcoming", "met"].map(|s| format!("ob.status.{s}")));
+    keys.extend(
+        Status::iter()
+            .filter(|s| *s != Status::NotApplicable)
+            .map(|s| format!("ob.status.{}", s.as_str())),
+    );
     keys.extend(MaterialKind::ALL.map(|k| format!("material.{}", k.as_str())));
     keys.extend(
         EventType::ALL
@@ -96,19 +103,15 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
             .map(|e| format!("event.{}", e.as_str())),
     );
     keys.extend(Party::ALL.map(|p| format!("party.{}", p.as_str())));
-    keys.extend(HarmObject::ALL.map(|h| format!("harm.{}", id(h))));
-    keys.extend(HarmDegree::ALL.map(|d| format!("degree.{}", id(d))));
+    keys.extend(HarmObject::iter().map(|h| format!("harm.{}", h.as_str())));
+    keys.extend(HarmDegree::iter().map(|d| format!("degree.{}", d.as_str())));
     keys.push("degree.none".into());
     keys.extend(Grade::ALL.map(|g| format!("grade.{}", g.number())));
     keys.extend(crate::auth::Role::all().map(|r| format!("role.{}", r.as_str())));
-    keys.extend(
-        super::pages::object_kinds()
-            .iter()
-            .map(|k| format!("kind.{k}")),
-    );
+    keys.extend(ObjectKind::iter().map(|k| format!("kind.{}", k.as_str())));
     keys.extend(super::pages::LIFECYCLE.map(|l| format!("life.{l}")));
-    keys.extend(["met", "not_met", "unknown"].map(|v| format!("verdict.{v}")));
-    keys.extend(["established", "unverified"].map(|b| format!("viol.{b}")));
+    keys.extend(Verdict::iter().map(|v| format!("verdict.{}", v.as_str())));
+    keys.extend(Basis::iter().map(|b| format!("viol.{}", b.as_str())));
     keys.extend((1..=10).map(|i| format!("viol.{i}")));
     keys.extend(dengbao_app::tenant::CATEGORIES.map(|c| format!("registry.{c}")));
     keys.extend(

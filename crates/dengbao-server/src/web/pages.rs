@@ -14,6 +14,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use strum::IntoEnumIterator;
 
 use super::{
     Chrome, Errs, Fields, Page, Posted, csrf_ok, local_time, query, render, render_status,
@@ -24,14 +25,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use dengbao_app::Action;
 use dengbao_app::systems;
-
-/// The serde name of a core enum value (`serious_damage`), the suffix of its catalog key.
-pub fn id_of<T: serde::Serialize>(v: T) -> String {
-    match serde_json::to_value(v) {
-        Ok(Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
 
 /// Where a grading object is in its lifecycle on `today` (catalog suffix of `life.`).
 pub fn lifecycle_status(l: &Lifecycle, today: Date) -> &'static str {
@@ -129,7 +122,7 @@ fn viol_row(c: &Chrome, id: &str, name: &str, v: &dengbao_core::violations::Viol
         system_id: id.to_owned(),
         system_name: name.to_owned(),
         title: c.tk("viol.", &v.item.to_string()),
-        basis: c.tk("viol.", &id_of(v.basis)),
+        basis: c.tk("viol.", v.basis.as_str()),
         cite: c.cite(&v.cite),
         evidence: v
             .evidence
@@ -360,20 +353,7 @@ fn opts(c: &Chrome, prefix: &str, values: &[String], selected: &str) -> Vec<Opt>
 }
 
 pub fn object_kinds() -> Vec<String> {
-    [
-        ObjectKind::InformationSystem,
-        ObjectKind::NetworkInfrastructure,
-        ObjectKind::DataResource,
-        ObjectKind::CloudPlatformProvider,
-        ObjectKind::CloudTenant,
-        ObjectKind::Iot,
-        ObjectKind::IndustrialControl,
-        ObjectKind::Mobile,
-        ObjectKind::BigData,
-    ]
-    .into_iter()
-    .map(id_of)
-    .collect()
+    ObjectKind::iter().map(|k| k.as_str().to_owned()).collect()
 }
 
 const PER_PAGE: usize = 20;
@@ -418,7 +398,7 @@ async fn systems_inner(state: &AppState, page: &Page, q: ListQuery) -> ApiResult
         .systems
         .iter()
         .filter(|o| q.grade.is_empty() || grade_of(o) == q.grade)
-        .filter(|o| q.kind.is_empty() || id_of(o.kind) == q.kind)
+        .filter(|o| q.kind.is_empty() || o.kind.as_str() == q.kind)
         .filter(|o| q.status.is_empty() || lifecycle_status(&o.lifecycle, today) == q.status)
         .filter(|o| {
             needle.is_empty()
@@ -436,7 +416,7 @@ async fn systems_inner(state: &AppState, page: &Page, q: ListQuery) -> ApiResult
         .map(|o| SysRow {
             id: o.id.clone(),
             name: o.name.clone(),
-            kind: c.tk("kind.", &id_of(o.kind)),
+            kind: c.tk("kind.", o.kind.as_str()),
             grade: c.grade(grade_of(o)),
             status: c.tk("life.", lifecycle_status(&o.lifecycle, today)),
         })
@@ -667,8 +647,10 @@ async fn system_inner(
             })
             .collect(),
     );
-    let conformities: Vec<String> = Conformity::ALL.map(id_of).to_vec();
-    let aspects: Vec<String> = ChangeAspect::ALL.map(id_of).to_vec();
+    let conformities: Vec<String> = Conformity::iter().map(|x| x.as_str().to_owned()).collect();
+    let aspects: Vec<String> = ChangeAspect::iter()
+        .map(|x| x.as_str().to_owned())
+        .collect();
     Ok(render_status(
         status,
         &SystemPage {
@@ -681,7 +663,7 @@ async fn system_inner(
             errs,
             id: o.id.clone(),
             name: o.name.clone(),
-            kind: c.tk("kind.", &id_of(o.kind)),
+            kind: c.tk("kind.", o.kind.as_str()),
             grade: c.grade(r.grade.as_str()),
             status: c.tk("life.", lifecycle_status(&o.lifecycle, today)),
             facts,
@@ -736,7 +718,7 @@ pub struct MatrixRow {
 
 fn degrees() -> Vec<String> {
     let mut v = vec!["none".to_owned()];
-    v.extend(HarmDegree::ALL.map(id_of));
+    v.extend(HarmDegree::iter().map(|d| d.as_str().to_owned()));
     v
 }
 
@@ -745,13 +727,13 @@ fn matrix(c: &Chrome, a: &Assessment) -> Vec<MatrixRow> {
         harms
             .iter()
             .find(|h| h.object == obj)
-            .map_or_else(|| "none".to_owned(), |h| id_of(h.degree))
+            .map_or_else(|| "none".to_owned(), |h| h.degree.as_str().to_owned())
     };
     HarmObject::ALL
         .iter()
         .map(|obj| MatrixRow {
-            object: id_of(*obj),
-            label: c.tk("harm.", &id_of(*obj)),
+            object: obj.as_str().to_owned(),
+            label: c.tk("harm.", obj.as_str()),
             s: opts(
                 c,
                 "degree.",
@@ -767,13 +749,13 @@ fn matrix(c: &Chrome, a: &Assessment) -> Vec<MatrixRow> {
 fn assessment_of(form: &Fields) -> Assessment {
     let mut a = Assessment::default();
     for obj in HarmObject::ALL {
-        let name = id_of(obj);
+        let name = obj.as_str();
         for (prefix, list) in [
             ("s.", &mut a.business_information),
             ("g.", &mut a.system_service),
         ] {
             let v = form.get(&format!("{prefix}{name}"));
-            if let Some(degree) = HarmDegree::ALL.into_iter().find(|d| id_of(*d) == v) {
+            if let Some(degree) = HarmDegree::ALL.into_iter().find(|d| d.as_str() == v) {
                 list.push(Harm {
                     object: obj,
                     degree,
@@ -856,7 +838,7 @@ pub async fn create_system(State(state): State<AppState>, posted: Posted) -> Res
     if assessment.business_information.is_empty() || assessment.system_service.is_empty() {
         errs.add("assessment", cat.get("system.harm_required"));
     }
-    let kind = serde_json::from_value::<ObjectKind>(Value::String(form.get("kind").to_owned()));
+    let kind = form.get("kind").parse::<ObjectKind>();
     if errs.any() || kind.is_err() {
         if kind.is_err() && errs.of("kind").is_empty() {
             errs.add("kind", cat.get("err.required"));
