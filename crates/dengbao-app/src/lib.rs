@@ -109,6 +109,7 @@ impl App {
             Resource::Object(o) => o.org != c.org(),
             Resource::Account { org, .. } => *org != c.org(),
             Resource::DataAsset { customer, idc } => *customer != c.org() && *idc != c.org(),
+            Resource::Filing { operator, .. } => *operator != c.org(),
             Resource::Ledger => false,
         };
         // Relations are consulted only for another organisation's data: the operator's own

@@ -173,6 +173,9 @@ pub enum Action {
     CreateToken,
     /// List or revoke one's own API tokens.
     ManageOwnTokens,
+    /// The public security organ's acts on a filing routed to it: mark it received, issue a
+    /// certificate or a notice (Measures art. 17).
+    Review,
 }
 
 impl Action {
@@ -219,6 +222,12 @@ pub enum Resource<'a> {
     Ledger,
     /// A customer data asset hosted by an IDC operator.
     DataAsset { idc: &'a str, customer: &'a str },
+    /// An operator's record filing, and the public security organ it was routed to (by the
+    /// object's division, Measures art. 15).
+    Filing {
+        operator: &'a str,
+        organ: Option<&'a str>,
+    },
 }
 
 impl Resource<'_> {
@@ -229,6 +238,7 @@ impl Resource<'_> {
             Resource::Account { org, .. } => Some(org),
             Resource::Ledger => None,
             Resource::DataAsset { idc, .. } => Some(idc),
+            Resource::Filing { operator, .. } => Some(operator),
         }
     }
 }
@@ -358,7 +368,7 @@ fn grants(role: Role, a: Action) -> bool {
             Read | ReadLedger | CreateToken | ManageOwnTokens
         ) | (
             Role::SecurityLead,
-            Read | Write | ReadLedger | CreateToken | ManageOwnTokens
+            Read | Write | ReadLedger | CreateToken | ManageOwnTokens | Review
         ) | (
             Role::SystemAdmin,
             ListAccounts | ManageAccounts | ManageOwnTokens
@@ -414,6 +424,12 @@ pub fn authorize(
 
 /// Within the caller's own organisation: roles decide, with the separation of duties.
 fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
+    // Reviewing is the organ's act, and never on a filing of its own organisation.
+    if action == Action::Review
+        && (p.org_kind != OrgKind::PublicSecurity || matches!(resource, Resource::Filing { .. }))
+    {
+        return forbidden("only a public security organ reviews filings (Measures art. 17)");
+    }
     if action == Action::CreateToken {
         if p.credential != Credential::Session {
             return forbidden("tokens are created from an interactive session");
@@ -451,6 +467,21 @@ fn related(
     rel: &Relations,
     now: i64,
 ) -> Decision {
+    // The organ a filing was routed to reads it, and its lead reviews it (art. 17).
+    if let Resource::Filing { operator, organ } = resource {
+        let routed_here = p.org_kind == OrgKind::PublicSecurity && *organ == Some(p.org.as_str());
+        let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
+        return match action {
+            Action::Read | Action::Review if routed_here && may(action) => {
+                Decision::Allow(Scope::Org((*operator).to_owned()))
+            }
+            // The organ's member sees the filing but may not act on it.
+            Action::Review if routed_here && may(Action::Read) => {
+                forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
+            }
+            _ => Decision::Deny(Denial::Absent),
+        };
+    }
     // Administrators never see compliance data, their own organisation's or anyone's.
     if action != Action::Read || !p.roles.iter().any(|r| grants(*r, Action::Read)) {
         return Decision::Deny(Denial::Absent);

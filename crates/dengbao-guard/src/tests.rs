@@ -102,36 +102,41 @@ fn roles_on_their_own_organisation() {
     use Action::*;
     use Want::*;
     let org = Resource::Organisation("op");
-    // role → [Read, Write, ListAccounts, ManageAccounts, AssignRoles, ReadAudit, ReadLedger, CreateToken, ManageOwnTokens]
-    let table: [(Role, [Want; 9]); 5] = [
+    // role → [Read, Write, ListAccounts, ManageAccounts, AssignRoles, ReadAudit, ReadLedger, CreateToken, ManageOwnTokens, Review]
+    // (an operator reviews no filing, not even with the lead's role)
+    let table: [(Role, [Want; 10]); 5] = [
         (
             Role::Member,
             [
                 Own, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Own,
+                Forbidden,
             ],
         ),
         (
             Role::SecurityLead,
             [
-                Own, Own, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Own,
+                Own, Own, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Own, Forbidden,
             ],
         ),
         (
             Role::SystemAdmin,
             [
                 Forbidden, Forbidden, Own, Own, Forbidden, Forbidden, Forbidden, Forbidden, Own,
+                Forbidden,
             ],
         ),
         (
             Role::SecurityAdmin,
             [
                 Forbidden, Forbidden, Own, Forbidden, Own, Forbidden, Forbidden, Forbidden, Own,
+                Forbidden,
             ],
         ),
         (
             Role::AuditAdmin,
             [
                 Forbidden, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Forbidden, Own,
+                Forbidden,
             ],
         ),
     ];
@@ -145,6 +150,7 @@ fn roles_on_their_own_organisation() {
         ReadLedger,
         CreateToken,
         ManageOwnTokens,
+        Review,
     ];
     for (role, wants) in table {
         let p = session("op", OrgKind::Operator, &[role]);
@@ -529,4 +535,75 @@ fn names_round_trip() {
     assert_eq!(Role::parse("root"), None);
     assert_eq!(OrgKind::PublicSecurity.as_str(), "public_security");
     assert_eq!(Role::SecurityLead.as_str(), "security_lead");
+}
+
+#[test]
+fn a_filing_is_reviewed_by_the_organ_it_was_routed_to_and_by_no_one_else() {
+    use Want::*;
+    let routed = Resource::Filing {
+        operator: "op",
+        organ: Some("psb-sh"),
+    };
+    let unrouted = Resource::Filing {
+        operator: "op",
+        organ: None,
+    };
+    let lead = session("psb-sh", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let member = session("psb-sh", OrgKind::PublicSecurity, &[Role::Member]);
+    let admin = session("psb-sh", OrgKind::PublicSecurity, &[Role::SystemAdmin]);
+    let other_organ = session("psb-bj", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let department = session("psb-sh", OrgKind::DepartmentInCharge, &[Role::SecurityLead]);
+    let operator = session("op", OrgKind::Operator, &[Role::SecurityLead]);
+    let table = [
+        (&lead, Action::Read, routed, Org("op")),
+        (&lead, Action::Review, routed, Org("op")),
+        (&lead, Action::Write, routed, Absent),
+        (&member, Action::Read, routed, Org("op")),
+        (&member, Action::Review, routed, Forbidden),
+        (&admin, Action::Read, routed, Absent),
+        (&admin, Action::Review, routed, Absent),
+        (&lead, Action::Read, unrouted, Absent),
+        (&other_organ, Action::Read, routed, Absent),
+        (&other_organ, Action::Review, routed, Absent),
+        // Same id, wrong kind: a relation needs the kind it was made for.
+        (&department, Action::Read, routed, Absent),
+        // The operator reads its own filing and never reviews it.
+        (&operator, Action::Read, routed, Own),
+        (&operator, Action::Review, routed, Forbidden),
+    ];
+    for (p, a, r, want) in table {
+        assert_eq!(
+            decide(p, a, &r, NOW),
+            want,
+            "{} {:?} {a:?} {r:?}",
+            p.org,
+            p.org_kind
+        );
+    }
+    // The organ lists its queue as its own organisation's work; an operator cannot.
+    assert_eq!(
+        decide(
+            &lead,
+            Action::Review,
+            &Resource::Organisation("psb-sh"),
+            NOW
+        ),
+        Own
+    );
+    assert_eq!(
+        decide(
+            &operator,
+            Action::Review,
+            &Resource::Organisation("op"),
+            NOW
+        ),
+        Forbidden
+    );
+    let read_token = who(
+        "psb-sh",
+        OrgKind::PublicSecurity,
+        &[Role::SecurityLead],
+        Credential::Token { write: false },
+    );
+    assert_eq!(decide(&read_token, Action::Review, &routed, NOW), Forbidden);
 }
