@@ -329,11 +329,21 @@ pub struct MaterialView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FilingView {
     pub id: String,
+    /// `submitted`, `received`, `certified`, `correction_requested` or `regrade_requested`.
     pub status: String,
     pub grade: String,
     pub materials: Vec<String>,
     pub created_at_ms: i64,
     pub submitted_at_ms: Option<i64>,
+    /// Routed to a public security organ on the platform (whose jurisdiction covers the
+    /// object's division); otherwise it was filed outside it.
+    pub routed: bool,
+    pub received_on: Option<String>,
+    pub decided_on: Option<String>,
+    /// The organ's reasons, for a notice.
+    pub reasons: Option<String>,
+    /// The certificate's number (`GET /api/v1/certificates/{number}` verifies it).
+    pub certificate: Option<String>,
 }
 
 /// One material the dossier needs (Measures art. 16), and whether it is there.

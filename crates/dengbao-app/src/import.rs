@@ -35,7 +35,84 @@ pub async fn seed(
     inv: &Inventory,
     now: i64,
 ) -> AppResult<Vec<DemoLogin>> {
-    seed_named(store, pack, inv, now, "").await
+    let mut logins = seed_named(store, pack, inv, now, "").await?;
+    if !logins.is_empty() {
+        logins.extend(seed_organs(store, now, "").await?);
+    }
+    Ok(logins)
+}
+
+/// The demo's public security organs: `psb`, Shanghai's city bureau, whose jurisdiction
+/// covers the demo operator (Pudong, 310115) and so receives its filings, and `psb-other`,
+/// Beijing's, which must see nothing of it. Each has a lead who reviews and a member who
+/// reads; passwords are the demo lead's. Jurisdictions are platform-wide data, so tests
+/// sharing one database call this only on a database of their own.
+pub async fn seed_organs(store: &Store, now: i64, tag: &str) -> AppResult<Vec<DemoLogin>> {
+    let mut logins = Vec::new();
+    for (name, division, user) in [
+        (
+            "上海市公安局 Shanghai Municipal Public Security Bureau",
+            "310100",
+            "psb",
+        ),
+        (
+            "北京市公安局 Beijing Municipal Public Security Bureau",
+            "110100",
+            "psb-other",
+        ),
+    ] {
+        let org = Organisation {
+            id: new_id(),
+            name: format!("{tag}{name}"),
+            kind: "public_security".into(),
+            credit_code: None,
+            division: Some(division.into()),
+            data_version: 0,
+            created_at: now,
+        };
+        store.create_organisation(&org).await?;
+        let audit = Audit {
+            actor: "demo-seed",
+            action: "demo.seed",
+            object: &org.id,
+            request_id: "-",
+            at: now,
+        };
+        store
+            .add_jurisdiction(&org.id, division, "city", &audit)
+            .await?;
+        for (suffix, display, roles) in [
+            ("", "Filing reviewer 备案审核", &["security_lead"][..]),
+            ("-member", "Organ member 公安成员", &["member"][..]),
+        ] {
+            let username = format!("{tag}{user}{suffix}");
+            let password = "Dengbao#2026-1".to_owned();
+            crate::auth::check_password(&crate::Config::default(), &username, &password)?;
+            let u = User {
+                id: new_id(),
+                tenant_id: org.id.clone(),
+                username: username.clone(),
+                display_name: display.into(),
+                password_hash: hash_password_blocking(&password).map_err(AppError::internal)?,
+                totp_secret: None,
+                totp_enabled: false,
+                failed_attempts: 0,
+                locked_until: 0,
+                last_totp_step: 0,
+                disabled: false,
+                created_at: now,
+            };
+            store.create_user(&u, roles, &audit).await?;
+            logins.push(DemoLogin {
+                organisation: org.name.clone(),
+                username,
+                password,
+                roles: roles.to_vec(),
+                totp_secret: None,
+            });
+        }
+    }
+    Ok(logins)
 }
 
 /// [`seed`] with a prefix on organisation names and usernames, so tests sharing one

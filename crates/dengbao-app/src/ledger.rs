@@ -34,6 +34,21 @@ impl Ledger {
             .as_ref()
             .map(|s| s.verifier().to_key_string())
     }
+    /// Signs `body` as a C2SP signed note with the deployment's key.
+    pub fn sign_note(&self, body: &str) -> AppResult<String> {
+        let signer = self.signer.read().map_err(AppError::internal)?;
+        let signer = signer
+            .as_ref()
+            .ok_or_else(|| AppError::internal("no signing key loaded"))?;
+        signer.sign(body).map_err(AppError::internal)
+    }
+    /// Whether `note` carries a valid signature of the deployment's key over `body`.
+    pub fn verifies(&self, note: &str, body: &str) -> bool {
+        self.signer.read().ok().is_some_and(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.verifier().open(note).is_ok_and(|b| b == body))
+        })
+    }
 }
 
 /// Brings the node's tree up to the stored log; returns its size.

@@ -19,6 +19,7 @@ pub mod error;
 pub mod import;
 pub mod ledger;
 pub mod registry;
+pub mod reviews;
 pub mod systems;
 pub mod tenant;
 mod throttle;

@@ -741,6 +741,11 @@ fn filing_view(f: FilingRow) -> FilingView {
         materials: serde_json::from_str(&f.materials).unwrap_or_default(),
         created_at_ms: f.created_at,
         submitted_at_ms: f.submitted_at,
+        routed: f.organ_id.is_some(),
+        received_on: f.received_on,
+        decided_on: f.decided_on,
+        reasons: f.reasons,
+        certificate: f.certificate,
     }
 }
 
@@ -849,6 +854,16 @@ pub async fn submit_filing(app: &App, c: &Caller, id: &str) -> AppResult<FilingV
     }
     let now = app.clock.now_ms();
     let today = app.clock.today();
+    // Routed to the organ whose jurisdiction covers the object's division — or, without
+    // one, the operator's (Measures art. 15).
+    let division = match obj.division {
+        Some(d) => Some(d.as_str().to_owned()),
+        None => app.store.organisation(&org).await?.division,
+    };
+    let organ_id = match division {
+        Some(d) => app.store.organ_for(&d).await?,
+        None => None,
+    };
     let f = FilingRow {
         id: new_id(),
         object_id: id.to_owned(),
@@ -861,6 +876,11 @@ pub async fn submit_filing(app: &App, c: &Caller, id: &str) -> AppResult<FilingV
         created_at: now,
         submitted_at: Some(now),
         submitted_by: Some(c.username().to_owned()),
+        organ_id,
+        received_on: None,
+        decided_on: None,
+        reasons: None,
+        certificate: None,
     };
     let ev = Event::new(today, EventType::FilingSubmitted);
     let er = EventRow {

@@ -192,7 +192,8 @@ fn ref_view(r: Ref, events: &[Event]) -> RefView {
     }
 }
 
-fn due_notes(f: DueFlags) -> Vec<&'static str> {
+/// How a due date was computed, as the words of the `due_notes` field.
+pub fn due_notes(f: DueFlags) -> Vec<&'static str> {
     let mut v = Vec::new();
     if f.contains(DueFlags::ADJUSTED_FOR_REST_DAY) {
         v.push("adjusted_for_rest_day");

@@ -1108,8 +1108,11 @@ mod tests {
         );
         // Untouched parameters keep the baseline.
         assert_eq!(
-            p.obligation(ObligationKind::FilingReview).once_period(),
-            Some(Period::days(10))
+            p.obligation(ObligationKind::FilingReview)
+                .once_period()
+                .map(|p| p.to_string()),
+            Some("10 working days".to_owned()),
+            "art. 17's baseline"
         );
         assert!(p.to_toml().contains("10 working days"));
         // A sub-table merges: changing Grade IV's cadence keeps III and V.

@@ -197,15 +197,36 @@ fn grade_determination_art_42() {
 }
 
 #[test]
-fn filing_review_ten_days_from_receipt() {
+fn filing_review_ten_working_days_from_receipt_art_17() {
+    // 10个工作日 (the Chinese text). Received Tuesday 1 April 2025; with the State Council's
+    // calendar (Qingming: Friday 4 April off) the tenth working day is Wednesday 16 April.
     let base = "{ date = 2025-03-01, type = \"grade_determined\" }, { date = 2025-03-20, type = \"filing_submitted\" }, { date = 2025-04-01, type = \"filing_received\" }";
     let s = sys(Grade::III, &format!("{OPERATING}\nevents = [{base}]"));
-    let o = run(&s, "2025-04-11");
+    let mut cal = HolidayCalendar::new();
+    cal.add_year(HolidayYear {
+        year: 2025,
+        source: "test arrangement".into(),
+        holidays: vec![d("2025-04-04"), d("2025-04-05"), d("2025-04-06")],
+        working_days: vec![],
+    })
+    .unwrap();
+    let o = run_with(&s, "2025-04-11", pack(), &cal);
     let r = find(&o, K::FilingReview);
     assert_eq!(
         (r.due.unwrap().date, r.status, r.party),
-        (d("2025-04-11"), Status::DueSoon, Party::PublicSecurity)
+        (d("2025-04-16"), Status::DueSoon, Party::PublicSecurity)
     );
+    assert_eq!(
+        run_with(&s, "2025-04-17", pack(), &cal)
+            .iter()
+            .find(|o| o.kind() == K::FilingReview)
+            .map(|o| o.status),
+        Some(Status::Overdue)
+    );
+    // Without a calendar the date is the earliest possible, and says so.
+    let r = *find(&run(&s, "2025-04-11"), K::FilingReview);
+    assert_eq!(r.due.unwrap().date, d("2025-04-11"));
+    assert!(r.due.unwrap().flags.contains(DueFlags::EARLIEST_POSSIBLE));
     assert_eq!(status(&s, "2025-04-12", K::FilingReview), Status::Overdue);
     for outcome in ["certificate_issued", "correction_notice", "regrade_notice"] {
         let s = sys(

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod dto;
 pub mod error;
 pub mod ledger;
+pub mod reviews;
 pub mod routes;
 pub mod state;
 pub mod web;
@@ -96,7 +97,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 #[openapi(
     info(title = "Dengbao API", version = "1", description = "Multi-Level Protection Scheme (等级保护) compliance: grading objects, obligations with citations, filing dossiers, registries. Errors are RFC 9457 problem details. Authenticate with the session cookie from `POST /api/v1/auth/login` (send `x-csrf-token` on state-changing requests) or `Authorization: Bearer <API token>`."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"))
+    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"), (name = "reviews"))
 )]
 struct ApiDoc;
 
@@ -158,6 +159,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ledger::consistency))
         .routes(routes!(r::history))
         .routes(routes!(calendar::create_feed, calendar::revoke_feed))
+        .routes(routes!(reviews::queue))
+        .routes(routes!(reviews::get))
+        .routes(routes!(reviews::receive))
+        .routes(routes!(reviews::decide))
+        .routes(routes!(reviews::certificate))
         .split_for_parts()
 }
 

@@ -199,6 +199,37 @@ pub struct FilingRow {
     pub created_at: i64,
     pub submitted_at: Option<i64>,
     pub submitted_by: Option<String>,
+    /// The public security organ the filing was routed to (by the object's division).
+    pub organ_id: Option<String>,
+    /// `YYYY-MM-DD` the organ marked it received (the art. 17 clock starts).
+    pub received_on: Option<String>,
+    pub decided_on: Option<String>,
+    /// The organ's reasons for a notice to correct or to re-grade.
+    pub reasons: Option<String>,
+    /// The certificate's number, once issued.
+    pub certificate: Option<String>,
+}
+
+/// A filing as the reviewing organ's queue shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewRow {
+    pub filing: FilingRow,
+    /// The operator organisation.
+    pub tenant_id: String,
+    pub operator_name: String,
+    pub object_name: String,
+}
+
+/// A filing certificate (备案证明) as issued: its canonical text and the signed note over it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CertificateRow {
+    pub number: String,
+    pub organ_id: String,
+    pub tenant_id: String,
+    pub filing_id: String,
+    pub body: String,
+    pub signed: String,
+    pub issued_at: i64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -358,6 +389,11 @@ fn filing_from(r: &AnyRow) -> Result<FilingRow> {
         created_at: r.try_get("created_at")?,
         submitted_at: r.try_get("submitted_at")?,
         submitted_by: r.try_get("submitted_by")?,
+        organ_id: r.try_get("organ_id")?,
+        received_on: r.try_get("received_on")?,
+        decided_on: r.try_get("decided_on")?,
+        reasons: r.try_get("reasons")?,
+        certificate: r.try_get("certificate")?,
     })
 }
 
@@ -365,6 +401,11 @@ fn filing_from(r: &AnyRow) -> Result<FilingRow> {
 macro_rules! user_cols {
     () => {
         "id, tenant_id, username, display_name, password_hash, totp_secret, totp_enabled, failed_attempts, locked_until, last_totp_step, disabled, created_at"
+    };
+}
+macro_rules! filing_cols {
+    () => {
+        "id, object_id, status, grade, materials, created_at, submitted_at, submitted_by, organ_id, received_on, decided_on, reasons, certificate"
     };
 }
 macro_rules! system_cols {
@@ -514,4 +555,5 @@ mod identity;
 mod ledger;
 mod registry;
 mod relations;
+mod reviews;
 mod systems;

@@ -224,6 +224,27 @@ CREATE TABLE engagements (
 CREATE INDEX engagements_by_agency ON engagements (agency_id)
 "#,
     ),
+    (
+        6,
+        "filing review",
+        r#"
+ALTER TABLE filings ADD COLUMN organ_id TEXT;
+ALTER TABLE filings ADD COLUMN received_on TEXT;
+ALTER TABLE filings ADD COLUMN decided_on TEXT;
+ALTER TABLE filings ADD COLUMN reasons TEXT;
+ALTER TABLE filings ADD COLUMN certificate TEXT;
+CREATE INDEX filings_by_organ ON filings (organ_id, submitted_at);
+CREATE TABLE certificates (
+    number TEXT PRIMARY KEY,
+    organ_id TEXT NOT NULL REFERENCES organisations(id),
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    filing_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    signed TEXT NOT NULL,
+    issued_at BIGINT NOT NULL
+)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -421,7 +421,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::require_system(&mut tx, tenant, &f.object_id).await?;
-        sqlx::query("INSERT INTO filings (tenant_id, id, object_id, status, grade, materials, created_at, submitted_at, submitted_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        sqlx::query("INSERT INTO filings (tenant_id, id, object_id, status, grade, materials, created_at, submitted_at, submitted_by, organ_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(tenant)
             .bind(&f.id)
             .bind(&f.object_id)
@@ -431,6 +431,7 @@ impl Store {
             .bind(f.created_at)
             .bind(f.submitted_at)
             .bind(&f.submitted_by)
+            .bind(&f.organ_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO events (tenant_id, id, object_id, date, kind, payload, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -448,7 +449,15 @@ impl Store {
     }
 
     pub async fn filings(&self, tenant: &str, object_id: &str) -> Result<Vec<FilingRow>> {
-        let rows = sqlx::query("SELECT id, object_id, status, grade, materials, created_at, submitted_at, submitted_by FROM filings WHERE tenant_id = $1 AND object_id = $2 ORDER BY created_at").bind(tenant).bind(object_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            filing_cols!(),
+            " FROM filings WHERE tenant_id = $1 AND object_id = $2 ORDER BY created_at"
+        ))
+        .bind(tenant)
+        .bind(object_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(filing_from).collect()
     }
 }

@@ -110,6 +110,16 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
     keys.extend(crate::auth::Role::all().map(|r| format!("role.{}", r.as_str())));
     keys.extend(ObjectKind::iter().map(|k| format!("kind.{}", k.as_str())));
     keys.extend(super::pages::LIFECYCLE.map(|l| format!("life.{l}")));
+    keys.extend(
+        [
+            "submitted",
+            "received",
+            "certified",
+            "correction_requested",
+            "regrade_requested",
+        ]
+        .map(|s| format!("reviews.status.{s}")),
+    );
     keys.extend(Verdict::iter().map(|v| format!("verdict.{}", v.as_str())));
     keys.extend(Basis::iter().map(|b| format!("viol.{}", b.as_str())));
     keys.extend((1..=10).map(|i| format!("viol.{i}")));

@@ -8,6 +8,7 @@
 
 pub mod i18n;
 mod pages;
+mod reviews;
 mod session;
 mod work;
 
@@ -68,6 +69,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/systems/{id}/dossier/submit", post(pages::submit))
         .route("/systems/{id}/materials/{kind}", get(pages::download))
+        .route("/reviews", get(reviews::queue))
+        .route("/reviews/{id}/receive", post(reviews::receive))
+        .route("/reviews/{id}/decision", post(reviews::decide))
+        .route("/certificates/{number}", get(reviews::certificate))
         .route("/obligations", get(work::obligations))
         .route("/obligations/feed", post(work::feed_create))
         .route("/obligations/feed/revoke", post(work::feed_revoke))
@@ -120,6 +125,8 @@ pub struct Chrome {
     pub can_write: bool,
     pub can_admin: bool,
     pub can_audit: bool,
+    /// The caller acts for a public security organ: its work is the review queue.
+    pub organ: bool,
 }
 
 impl Chrome {
@@ -252,6 +259,7 @@ impl Page {
             can_write: self.p.may(Action::Write),
             can_admin: self.p.may(Action::ListAccounts),
             can_audit: self.p.may(Action::ReadAudit),
+            organ: self.p.principal.org_kind == dengbao_app::guard::OrgKind::PublicSecurity,
         }
     }
     /// Whether the caller's roles allow `action` here — for showing a form at all; the use
@@ -342,6 +350,7 @@ pub fn anonymous(lang: Lang, here: &str) -> Chrome {
         can_write: false,
         can_admin: false,
         can_audit: false,
+        organ: false,
     }
 }
 

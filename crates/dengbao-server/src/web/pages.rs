@@ -217,6 +217,10 @@ struct Dashboard {
 }
 
 pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
+    // A public security organ's start page is its review queue.
+    if page.p.principal.org_kind == dengbao_app::guard::OrgKind::PublicSecurity {
+        return see_other("/reviews");
+    }
     if !page.p.may(Action::Read) {
         // Administrators have no compliance access; their start page is their own work.
         if page.p.may(Action::ManageAccounts) || page.p.may(Action::AssignRoles) {
@@ -1184,6 +1188,8 @@ pub struct Required {
 
 pub struct FilingRow {
     pub status: String,
+    /// The certificate's number, once issued (links to its public check).
+    pub certificate: String,
     pub grade: String,
     pub submitted: String,
 }
@@ -1268,7 +1274,8 @@ async fn dossier_page(
                 .filings
                 .iter()
                 .map(|f| FilingRow {
-                    status: f.status.clone(),
+                    status: c.tk("reviews.status.", &f.status),
+                    certificate: f.certificate.clone().unwrap_or_default(),
                     grade: c.grade(&f.grade),
                     submitted: f.submitted_at_ms.map(local_time).unwrap_or_default(),
                 })

@@ -1031,6 +1031,7 @@ fn fill(path: &str, t: &Targets) -> String {
             "kind" => "topology",
             "role" => "member",
             "seq" => t.seq.as_str(),
+            "number" => "310100-2026-00001",
             other => panic!("the sweep does not know path parameter `{other}` in {path}: teach it"),
         };
         out.push_str(v);
@@ -1054,6 +1055,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             json!({ "title": "t", "file_name": "f.pdf", "media_type": "application/pdf", "size": 1, "sha256": "ab".repeat(32) })
         }
         ("put", "/api/v1/systems/{id}/in-use") => json!({ "products": [], "crypto_products": [] }),
+        ("post", "/api/v1/reviews/{id}/decision") => json!({ "decision": "certificate" }),
         ("put", "/api/v1/registry/{category}/{id}") => {
             json!({ "id": "fw-1", "name": "x", "facts": {}, "version": 1 })
         }

@@ -608,7 +608,10 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     );
     d.submit("#submit-filing");
     assert_eq!(d.text(".flash"), "已提交备案。");
-    assert!(d.text("#filings").contains("submitted"));
+    assert!(
+        d.text("#filings").contains("已提交"),
+        "the filing status in the reader's words"
+    );
 
     // Switch language: the same page in English, and it sticks.
     d.submit("a.lang");
@@ -783,4 +786,46 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     assert!(d.text("#checkpoint").starts_with("e2e.example/ledger"));
     assert!(d.text("#public-key").starts_with("e2e.example/ledger+"));
     d.shot("audit-en");
+
+    // The other party: Shanghai's public security bureau receives the operator's filing,
+    // starts the art. 17 clock and issues the certificate, which anyone can check.
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    d.login("psb", "Dengbao#2026-1", None, &state);
+    assert!(
+        d.path().starts_with("/reviews"),
+        "the organ starts at its queue: {}",
+        d.path()
+    );
+    d.check_page();
+    let row = d.text("#review-e2e-portal");
+    assert!(
+        row.contains("submitted") && row.contains("Example Payments"),
+        "{row}"
+    );
+    d.submit("#review-e2e-portal form[action$=\"/receive\"] button[type=submit]");
+    assert_eq!(
+        d.text(".flash"),
+        "The filing is received; the review period runs."
+    );
+    let row = d.text("#review-e2e-portal");
+    assert!(
+        row.contains("received") && row.contains("Measures art. 17"),
+        "{row}"
+    );
+    d.shot("reviews-en");
+    d.submit("#review-e2e-portal form[action$=\"/decision\"] button[type=submit]");
+    assert_eq!(d.text(".flash"), "Decided. The operator sees the decision.");
+    assert!(d.text("#review-e2e-portal").contains("certified"));
+    d.submit("#review-e2e-portal a");
+    d.check_page();
+    assert!(d.text("#cert-verified").contains("The signature verifies"));
+    assert!(d.text("#cert-body").contains("e2e-portal"));
+    d.shot("certificate-en");
+    // Another city's bureau sees none of it.
+    d.go("/reviews");
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    d.login("psb-other", "Dengbao#2026-1", None, &state);
+    assert!(d.path().starts_with("/reviews"), "{}", d.path());
+    assert!(!d.text("main").contains("e2e-portal"));
+    d.text("#reviews-empty");
 }

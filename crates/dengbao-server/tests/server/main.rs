@@ -11,4 +11,5 @@ mod contract;
 mod flood;
 mod harness;
 mod ledger_scope;
+mod reviews;
 mod web;
