@@ -74,12 +74,26 @@ pub async fn create_user(app: &App, c: &Caller, u: UserInput) -> AppResult<UserV
 /// Disables or enables an account (never one's own).
 pub async fn set_disabled(app: &App, c: &Caller, id: &str, disabled: bool) -> AppResult<()> {
     let org = c.org().to_owned();
+    // Whether the account is an administrator's decides who may change it (三员分立); one
+    // that is not in the caller's organisation is absent.
+    let admin = if crate::dto::plausible_id(id) && app.store.user(&org, id).await.is_ok() {
+        app.store
+            .roles(id)
+            .await?
+            .iter()
+            .filter_map(|r| Role::parse(r))
+            .any(Role::is_admin)
+    } else {
+        app.own(c, Action::ManageAccounts).await?;
+        return Err(AppError::not_found());
+    };
     app.authorize(
         c,
         Action::ManageAccounts,
         Resource::Account {
             org: &org,
             user_id: id,
+            admin,
         },
     )
     .await?;
@@ -116,6 +130,7 @@ pub async fn assign_role(app: &App, c: &Caller, id: &str, role: &str) -> AppResu
         Resource::Account {
             org: &org,
             user_id: id,
+            admin: false,
         },
     )
     .await?;
@@ -157,9 +172,11 @@ pub async fn revoke_role(app: &App, c: &Caller, id: &str, role: &str) -> AppResu
         Resource::Account {
             org: &org,
             user_id: id,
+            admin: false,
         },
     )
     .await?;
+    parse_role(role)?;
     let now = app.clock.now_ms();
     app.store
         .revoke_role(

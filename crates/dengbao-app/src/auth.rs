@@ -447,7 +447,13 @@ pub async fn login(
     app.account_throttle
         .take(&req.username, now)
         .map_err(throttled)?;
-    let user = match app.store.user_by_username(&req.username).await {
+    // A name no account can have is answered like an unknown one, without a query.
+    let lookup = if req.username.chars().any(|c| c.is_control()) {
+        Err(dengbao_store::StoreError::NotFound)
+    } else {
+        app.store.user_by_username(&req.username).await
+    };
+    let user = match lookup {
         Ok(u) => u,
         Err(dengbao_store::StoreError::NotFound) => {
             verify_password(app, req.password, dummy_hash().to_owned()).await?;
@@ -680,9 +686,7 @@ pub struct TokenView {
 
 pub async fn create_token(app: &App, c: &Caller, req: TokenRequest) -> AppResult<TokenView> {
     let org = app.own(c, Action::CreateToken).await?;
-    if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-        return Err(AppError::invalid("name", "1–100 characters"));
-    }
+    crate::dto::check_text("name", &req.name, 100)?;
     if req.scope != "read" && req.scope != "write" {
         return Err(AppError::invalid("scope", "`read` or `write`"));
     }
@@ -738,6 +742,9 @@ pub async fn list_tokens(app: &App, c: &Caller) -> AppResult<Vec<TokenView>> {
 
 pub async fn revoke_token(app: &App, c: &Caller, id: &str) -> AppResult<()> {
     let org = app.own(c, Action::ManageOwnTokens).await?;
+    if !crate::dto::plausible_id(id) {
+        return Err(AppError::not_found());
+    }
     let now = app.clock.now_ms();
     app.store
         .revoke_token(&org, c.user_id(), id, &c.audit("token.revoke", id, now))

@@ -15,25 +15,83 @@ use crate::error::{AppError, AppResult};
 pub const MAX_NAME: usize = 200;
 pub const MAX_ID: usize = 64;
 
-/// Ids appear in URLs: letters, digits, `.`, `_`, `-`.
+/// Ids appear in URLs: letters, digits, `.`, `_`, `-`; not only dots (`.`, `..` are path
+/// segments of their own) and not a word the pages use as a path (`new`).
 pub fn check_id(field: &str, id: &str) -> AppResult<()> {
-    if id.is_empty()
-        || id.len() > MAX_ID
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
+    if !plausible_id(id) {
         return Err(AppError::invalid(
             field,
             format!("1–{MAX_ID} characters of A–Z, a–z, 0–9, `.`, `_`, `-`"),
         ));
     }
+    if id.bytes().all(|b| b == b'.') || RESERVED_IDS.contains(&id) {
+        return Err(AppError::invalid(
+            field,
+            format!("`{id}` is reserved: only dots, or a word of the site's paths"),
+        ));
+    }
     Ok(())
 }
 
+/// Path words an object id may not take.
+pub const RESERVED_IDS: &[&str] = &["new"];
+
+/// Whether `id` could name anything at all (an id from a path is checked with this before it
+/// reaches a query: what cannot exist is absent, and never a database error).
+pub fn plausible_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Characters that change how text around them is displayed without being seen: bidi
+/// controls (U+202A–202E, U+2066–2069, U+200E, U+200F, U+061C) and zero-width ones
+/// (U+200B–200D, U+2060, U+FEFF). They make a name read as another (Trojan-source style).
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// A one-line name or title: 1–`max` characters, no control or invisible characters.
 pub fn check_text(field: &str, s: &str, max: usize) -> AppResult<()> {
     if s.trim().is_empty() || s.chars().count() > max {
         return Err(AppError::invalid(field, format!("1–{max} characters")));
+    }
+    if let Some(c) = s.chars().find(|c| c.is_control() || invisible(*c)) {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "contains U+{:04X}: no control, bidirectional or zero-width characters in names",
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Free text (a note, reasons, evidence): at most `max` characters; line breaks and tabs
+/// allowed, other control and invisible characters not.
+pub fn check_free_text(field: &str, s: &str, max: usize) -> AppResult<()> {
+    if s.chars().count() > max {
+        return Err(AppError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || invisible(*c))
+    {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "contains U+{:04X}: no control, bidirectional or zero-width characters",
+                u32::from(c)
+            ),
+        ));
     }
     Ok(())
 }

@@ -6,7 +6,9 @@ use dengbao_core::pack::CriteriaRules;
 use dengbao_guard::Action;
 use dengbao_store::CandidateRow;
 
-use crate::dto::{CandidateInput, CandidateView, MAX_NAME, check_id, check_text};
+use crate::dto::{
+    CandidateInput, CandidateView, MAX_NAME, check_free_text, check_id, check_text, plausible_id,
+};
 use crate::error::{AppError, AppResult, from_core};
 use crate::tenant::{CATEGORIES, candidate_of};
 use crate::{App, Caller};
@@ -43,11 +45,16 @@ fn view(app: &App, row: &CandidateRow) -> AppResult<CandidateView> {
 fn check(app: &App, cat: &str, c: &CandidateInput) -> AppResult<CandidateRow> {
     check_id("id", &c.id)?;
     check_text("name", &c.name, MAX_NAME)?;
-    if c.evidence.values().any(|v| v.chars().count() > 1000) {
-        return Err(AppError::invalid(
-            "evidence",
-            "each at most 1000 characters",
-        ));
+    for (k, v) in &c.evidence {
+        check_free_text(&format!("evidence.{k}"), v, 1000)?;
+    }
+    for k in c.facts.keys().chain(c.evidence.keys()) {
+        if !plausible_id(k) {
+            return Err(AppError::invalid(
+                "facts",
+                "criterion ids are letters, digits, `.`, `_`, `-` (see `dengbao rules show`)",
+            ));
+        }
     }
     let cand = Candidate {
         id: c.id.clone(),
@@ -95,6 +102,9 @@ pub async fn list(app: &App, c: &Caller, cat: &str) -> AppResult<Vec<CandidateVi
 
 pub async fn get(app: &App, c: &Caller, cat: &str, id: &str) -> AppResult<CandidateView> {
     let org = app.own(c, Action::Read).await?;
+    if !plausible_id(id) {
+        return Err(AppError::not_found());
+    }
     let row = app.store.candidate(&org, category(cat)?, id).await?;
     view(app, &row)
 }
@@ -158,6 +168,9 @@ pub async fn replace(
 pub async fn delete(app: &App, c: &Caller, cat: &str, id: &str) -> AppResult<()> {
     let org = app.own(c, Action::Write).await?;
     let cat = category(cat)?;
+    if !plausible_id(id) {
+        return Err(AppError::not_found());
+    }
     let now = app.clock.now_ms();
     app.store
         .delete_candidate(

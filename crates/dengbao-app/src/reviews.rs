@@ -147,7 +147,12 @@ pub async fn queue(app: &App, c: &Caller) -> AppResult<Vec<ReviewItem>> {
 
 /// One filing routed to the caller's organisation, after the guard allowed `action` on it.
 async fn routed(app: &App, c: &Caller, action: Action, id: &str) -> AppResult<ReviewRow> {
-    let row = match app.store.review(c.org(), id).await {
+    let found = if crate::dto::plausible_id(id) {
+        app.store.review(c.org(), id).await
+    } else {
+        Err(dengbao_store::StoreError::NotFound)
+    };
+    let row = match found {
         Ok(r) => r,
         Err(dengbao_store::StoreError::NotFound) => {
             // Not routed here: ask the guard anyway (a denied review is a security event),
@@ -227,14 +232,7 @@ fn reasons_of(input: &DecisionInput) -> AppResult<String> {
             "required for a notice: say what is wrong (Measures art. 17)",
         ));
     }
-    if r.chars().count() > 2000 {
-        return Err(AppError::invalid("reasons", "at most 2000 characters"));
-    }
-    if r.chars()
-        .any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
-    {
-        return Err(AppError::invalid("reasons", "no control characters"));
-    }
+    crate::dto::check_free_text("reasons", r, 2000)?;
     Ok(r.to_owned())
 }
 

@@ -172,6 +172,12 @@ async fn authorized_row(
     id: &str,
 ) -> AppResult<(String, SystemRow, GradingObject)> {
     // The caller's own organisation first; the guard decides with the object's facts.
+    if !plausible_id(id) {
+        // Nothing can have this id: absent, without asking the database.
+        app.authorize(c, action, Resource::Organisation(c.org()))
+            .await?;
+        return Err(AppError::not_found());
+    }
     let row = match app.store.system(c.org(), id).await {
         Ok(r) => r,
         Err(StoreError::NotFound) => {
@@ -238,10 +244,19 @@ pub async fn list_systems(app: &App, c: &Caller, q: ListSystems) -> AppResult<Sy
                 .number(),
         )),
     };
-    if q.q.as_ref().is_some_and(|s| s.chars().count() > MAX_NAME)
-        || q.kind.as_ref().is_some_and(|s| s.len() > 64)
-    {
+    if q.q.as_ref().is_some_and(|s| s.chars().count() > MAX_NAME) {
         return Err(AppError::invalid("q", "too long"));
+    }
+    if let Some(search) = &q.q {
+        check_free_text("q", search, MAX_NAME)?;
+    }
+    if let Some(kind) = &q.kind {
+        kind.parse::<ObjectKind>().map_err(|_| {
+            AppError::invalid(
+                "kind",
+                "an object kind (`information_system`, `cloud_tenant`, …)",
+            )
+        })?;
     }
     let f = SystemFilter {
         grade,
@@ -482,8 +497,15 @@ pub async fn record_event(
         .map(candidate_of)
         .collect::<AppResult<Vec<_>>>()?;
     validate(app, obj, agencies, "systems[0].events[0].")?;
-    if ev.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(AppError::invalid("note", "at most 2000 characters"));
+    if let Some(note) = &ev.note {
+        check_free_text("note", note, 2000)?;
+    }
+    // A recorded event has happened; a time limit it sets is its `deadline`.
+    if ev.date > app.clock.today().add_days(1) {
+        return Err(AppError::invalid(
+            "date",
+            "after today: an event is recorded once it has happened",
+        ));
     }
     let now = app.clock.now_ms();
     let payload = serde_json::to_string(&ev).map_err(AppError::internal)?;
@@ -908,6 +930,9 @@ pub async fn set_in_use(app: &App, c: &Caller, id: &str, req: InUseInput) -> App
     ] {
         if ids.len() > 500 {
             return Err(AppError::invalid(field, "at most 500"));
+        }
+        if ids.iter().any(|i| !plausible_id(i)) {
+            return Err(AppError::invalid(field, "names an id not in the registry"));
         }
     }
     let now = app.clock.now_ms();

@@ -216,8 +216,12 @@ pub enum Resource<'a> {
     Organisation(&'a str),
     /// One grading object.
     Object(ObjectRef<'a>),
-    /// One user account.
-    Account { org: &'a str, user_id: &'a str },
+    /// One user account; `admin`: it holds an administrator role.
+    Account {
+        org: &'a str,
+        user_id: &'a str,
+        admin: bool,
+    },
     /// The platform's ledger.
     Ledger,
     /// A customer data asset hosted by an IDC operator.
@@ -438,6 +442,22 @@ fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
             return forbidden(
                 "administrators act only through interactive sessions with a second factor",
             );
+        }
+    }
+    // 三员分立: the security administrator alone enables and disables administrators, the
+    // system administrator everyone else; nobody their own account.
+    if let (Action::ManageAccounts, Resource::Account { user_id, admin, .. }) = (action, resource) {
+        if *user_id == p.user_id {
+            return forbidden("you cannot disable or enable your own account");
+        }
+        if *admin {
+            return if p.has(Role::SecurityAdmin) {
+                Decision::Allow(Scope::Org(p.org.clone()))
+            } else {
+                forbidden(
+                    "only the security administrator enables or disables administrators (三员分立)",
+                )
+            };
         }
     }
     if !p.roles.iter().any(|r| grants(*r, action)) {

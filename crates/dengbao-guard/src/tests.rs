@@ -196,11 +196,13 @@ fn separation_of_duties_on_ones_own_account() {
         Resource::Account {
             org: "op",
             user_id: &p.user_id,
+            admin: true,
         }
     }
     let other = Resource::Account {
         org: "op",
         user_id: "someone",
+        admin: false,
     };
     assert_eq!(
         decide(&secadmin, Action::AssignRoles, &me(&secadmin), NOW),
@@ -222,10 +224,39 @@ fn separation_of_duties_on_ones_own_account() {
     let foreign = Resource::Account {
         org: "elsewhere",
         user_id: "x",
+        admin: false,
     };
     assert_eq!(
         decide(&sysadmin, Action::ManageAccounts, &foreign, NOW),
         Want::Absent
+    );
+    // 三员分立: the system administrator keeps ordinary accounts, the security administrator
+    // the administrators' — and neither its own.
+    let an_admin = Resource::Account {
+        org: "op",
+        user_id: "auditor",
+        admin: true,
+    };
+    assert_eq!(
+        decide(&sysadmin, Action::ManageAccounts, &an_admin, NOW),
+        Want::Forbidden
+    );
+    assert_eq!(
+        decide(&secadmin, Action::ManageAccounts, &an_admin, NOW),
+        Want::Own
+    );
+    assert_eq!(
+        decide(&secadmin, Action::ManageAccounts, &other, NOW),
+        Want::Forbidden
+    );
+    assert_eq!(
+        decide(&secadmin, Action::ManageAccounts, &me(&secadmin), NOW),
+        Want::Forbidden
+    );
+    let auditor = session("op", OrgKind::Operator, &[Role::AuditAdmin]);
+    assert_eq!(
+        decide(&auditor, Action::ManageAccounts, &an_admin, NOW),
+        Want::Forbidden
     );
 }
 

@@ -150,7 +150,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
 // ----- handlers ------------------------------------------------------------------------------
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses((status = 200, body = SessionView, description = "Logged in; a session cookie is set"), (status = 401, description = "Wrong username or password"), (status = 403, description = "Account locked"), (status = 429, description = "Too many attempts; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,

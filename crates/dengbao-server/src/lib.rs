@@ -32,7 +32,9 @@ use serde::de::DeserializeOwned;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -43,25 +45,100 @@ use crate::error::{ApiError, PROBLEM_JSON, problem_body};
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// `application/json` or `…+json`, compared case-insensitively (RFC 9110 §8.3.1), with no
+/// charset but UTF-8 (RFC 8259 §8.1).
+fn json_media_type(ct: &str) -> bool {
+    let mut parts = ct.split(';');
+    let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let json =
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
+    json && parts.all(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        !k.trim().eq_ignore_ascii_case("charset")
+            || v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+    })
+}
+
+mod strict {
+    //! JSON values that refuse a key repeated in one object.
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Number, Value};
+
+    pub struct Strict(pub Value);
+
+    impl<'de> Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+            d.deserialize_any(V)
+        }
+    }
+
+    struct V;
+
+    impl<'de> Visitor<'de> for V {
+        type Value = Strict;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, b: bool) -> Result<Strict, E> {
+            Ok(Strict(Value::Bool(b)))
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<Strict, E> {
+            Ok(Strict(Value::Number(n.into())))
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<Strict, E> {
+            Ok(Strict(Value::Number(n.into())))
+        }
+        fn visit_f64<E>(self, n: f64) -> Result<Strict, E> {
+            Ok(Strict(
+                Number::from_f64(n).map_or(Value::Null, Value::Number),
+            ))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Strict, E> {
+            Ok(Strict(Value::String(s.to_owned())))
+        }
+        fn visit_string<E>(self, s: String) -> Result<Strict, E> {
+            Ok(Strict(Value::String(s)))
+        }
+        fn visit_unit<E>(self) -> Result<Strict, E> {
+            Ok(Strict(Value::Null))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+            let mut v = Vec::new();
+            while let Some(Strict(x)) = a.next_element()? {
+                v.push(x);
+            }
+            Ok(Strict(Value::Array(v)))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+            let mut m = Map::new();
+            while let Some(k) = a.next_key::<String>()? {
+                if m.contains_key(&k) {
+                    return Err(A::Error::custom(format!("duplicate key `{k}`")));
+                }
+                let Strict(v) = a.next_value()?;
+                m.insert(k, v);
+            }
+            Ok(Strict(Value::Object(m)))
+        }
+    }
+}
+
 /// A JSON request body whose rejections are problem details naming the field.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let json = req
+        let ct = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                let mime = ct.split(';').next().unwrap_or("").trim();
-                mime == "application/json" || mime.ends_with("+json")
-            });
-        if !json {
+            .unwrap_or("");
+        if !json_media_type(ct) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
-                "send `Content-Type: application/json`",
+                "send `Content-Type: application/json` (UTF-8)",
             ));
         }
         let bytes = axum::body::Bytes::from_request(req, state)
@@ -69,7 +146,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             .map_err(|e| ApiError::new(e.status(), "body", e.body_text()))?;
         // Syntax first (400), then types with the path of the failing field (422): serde_json
         // alone reports some type errors as syntax errors.
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
+        // A repeated key is refused: a proxy that reads the first and a server that reads the
+        // last would disagree about what was sent.
+        let value: serde_json::Value = serde_json::from_slice::<strict::Strict>(&bytes)
+            .map(|s| s.0)
             .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
         serde_path_to_error::deserialize(value)
             .map(Body)
@@ -114,6 +194,11 @@ impl utoipa::Modify for Security {
             "token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // Every operation needs one or the other, unless it says `security(())` itself.
+        api.security = Some(vec![
+            SecurityRequirement::new("session", Vec::<String>::new()),
+            SecurityRequirement::new("token", Vec::<String>::new()),
+        ]);
     }
 }
 
@@ -346,6 +431,7 @@ pub fn app(state: AppState) -> Router {
         get(move || async move { Json((*doc).clone()) }),
     )
     .route("/calendar/{file}", get(calendar::feed))
+    .route("/problems/{slug}", get(web::problem_type))
     .merge(web::router())
     .route("/healthz", get(healthz))
     .route("/readyz", get(readyz))

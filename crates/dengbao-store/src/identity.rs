@@ -209,6 +209,15 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // Disabling revokes the user's API tokens for good: enabling the account again does
+        // not bring them back.
+        if disabled {
+            sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE user_id = $1 AND tenant_id = $2")
+                .bind(user_id)
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?;
+        }
         Self::finish(tx, tenant, audit).await
     }
 

@@ -485,6 +485,120 @@ pub fn error_page(mut c: Chrome, e: ApiError) -> Response {
     )
 }
 
+/// What each problem `type` (`/problems/<slug>`) means: English, Chinese.
+const PROBLEMS: &[(&str, &str, &str)] = &[
+    (
+        "bad-request",
+        "The request could not be read: malformed JSON (a repeated key included) or a malformed parameter.",
+        "请求无法解析：JSON 格式错误（包括重复的键）或参数格式错误。",
+    ),
+    (
+        "validation",
+        "The request was read but breaks a rule; `field` names the field and `detail` the rule.",
+        "请求可以解析，但违反了规则；`field` 指出字段，`detail` 说明规则。",
+    ),
+    (
+        "unauthorized",
+        "Not logged in, the session expired, or the user name or password is wrong.",
+        "未登录、会话已过期，或用户名、密码错误。",
+    ),
+    (
+        "forbidden",
+        "Logged in, but your roles do not allow this; `detail` names the rule (for example 三员分立).",
+        "已登录，但您的角色不允许此操作；`detail` 说明依据的规则（例如三员分立）。",
+    ),
+    (
+        "account-locked",
+        "Too many failed attempts: the account is locked until `locked_until_ms`.",
+        "失败次数过多，账户锁定至 `locked_until_ms`。",
+    ),
+    (
+        "not-found",
+        "No such resource — or one you have no relation to, which looks the same.",
+        "资源不存在——或者您与其没有关联关系，两者看起来相同。",
+    ),
+    (
+        "method-not-allowed",
+        "The path exists but not with this method.",
+        "路径存在，但不支持该请求方法。",
+    ),
+    (
+        "conflict",
+        "It already exists, is in use, or is not in the state the action needs.",
+        "已存在、正在使用，或不处于该操作所需的状态。",
+    ),
+    (
+        "stale-write",
+        "The record changed since you read it: reload, then send the `current_version`.",
+        "记录在您读取后已被修改：请重新读取，并提交 `current_version`。",
+    ),
+    (
+        "unsupported-media-type",
+        "Send `Content-Type: application/json` in UTF-8.",
+        "请以 UTF-8 发送 `Content-Type: application/json`。",
+    ),
+    ("body", "The body could not be read.", "请求体无法读取。"),
+    (
+        "body-too-large",
+        "The body is larger than the server accepts.",
+        "请求体超过服务器接受的大小。",
+    ),
+    (
+        "too-many-requests",
+        "Too many attempts: wait the seconds in `Retry-After`.",
+        "尝试次数过多：请等待 `Retry-After` 所示的秒数。",
+    ),
+    (
+        "not-ready",
+        "The server cannot serve now (its database is unavailable).",
+        "服务器暂时无法提供服务（数据库不可用）。",
+    ),
+    (
+        "internal",
+        "The server failed; it has logged the cause. Nothing you sent was wrong.",
+        "服务器内部错误，已记录原因；并非您的请求有误。",
+    ),
+    (
+        "metrics",
+        "The metrics recorder is not installed on this server.",
+        "本服务器未启用指标记录。",
+    ),
+    (
+        "error",
+        "An error without a more specific type.",
+        "没有更具体类型的错误。",
+    ),
+];
+
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemPage {
+    c: Chrome,
+    slug: String,
+    text: String,
+}
+
+/// `GET /problems/<slug>`: what a problem type means, so every `type` in a problem body
+/// resolves (RFC 9457 §3.1.1).
+pub async fn problem_type(
+    headers: HeaderMap,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let mut c = anonymous(lang, &format!("/problems/{slug}"));
+    match PROBLEMS.iter().find(|(s, _, _)| *s == slug) {
+        Some((s, en, zh)) => {
+            c.title = format!("/problems/{s}");
+            render(&ProblemPage {
+                slug: (*s).to_owned(),
+                text: (if lang == Lang::En { *en } else { *zh }).to_owned(),
+                c,
+            })
+        }
+        None => error_page(c, ApiError::not_found()),
+    }
+}
+
 /// Field errors of a form, shown next to each field.
 #[derive(Default)]
 pub struct Errs(pub Vec<(String, String)>);

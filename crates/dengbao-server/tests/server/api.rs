@@ -1417,3 +1417,244 @@ async fn calendar_feed_is_valid_icalendar_with_citations_and_revocable() {
         );
     }
 }
+
+/// What an outside client broke (issue: 500 on PostgreSQL, forgeable request ids, …), each
+/// as a regression on both backends.
+#[tokio::test]
+async fn what_an_outside_client_broke_stays_fixed() {
+    for env in envs().await {
+        let lead = env.login(env.login_of("lead", false)).await;
+        let raw = |ct: &str, b: String| Some((ct.to_owned(), b.into_bytes()));
+        let sys = |id: &str, name: &str| {
+            let mut v = system_body(id, None);
+            v["name"] = json!(name);
+            v.to_string()
+        };
+        let cases: Vec<(&str, String, Option<(String, Vec<u8>)>, StatusCode, Option<&str>)> = vec![
+            // NUL and other controls never reach the database (PostgreSQL text cannot hold NUL).
+            ("PUT", "/api/v1/systems/pay-core/in-use".into(), raw("application/json", json!({ "products": ["\u{0}"] }).to_string()), StatusCode::UNPROCESSABLE_ENTITY, Some("products")),
+            ("POST", "/api/v1/systems".into(), raw("application/json", sys("nul", "a\u{0}b")), StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
+            ("GET", "/api/v1/systems/%00".into(), None, StatusCode::NOT_FOUND, None),
+            ("GET", "/api/v1/systems?q=%00".into(), None, StatusCode::UNPROCESSABLE_ENTITY, Some("q")),
+            ("GET", "/api/v1/registry/product/%00".into(), None, StatusCode::NOT_FOUND, None),
+            ("POST", "/api/v1/systems/pay-core/events".into(), raw("application/json", json!({ "date": "2025-01-01", "type": "self_inspection", "conformity": "conformant", "note": "a\u{0}" }).to_string()), StatusCode::UNPROCESSABLE_ENTITY, Some("note")),
+            ("POST", "/api/v1/registry/product".into(), raw("application/json", json!({ "id": "p-nul", "name": "P", "evidence": { "domestic_legal_person": "x\u{0}" } }).to_string()), StatusCode::UNPROCESSABLE_ENTITY, Some("evidence.domestic_legal_person")),
+            ("POST", "/api/v1/tokens".into(), raw("application/json", json!({ "name": "t\u{0}", "scope": "read", "expires_in_days": 1 }).to_string()), StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
+            // Names that display as something else.
+            ("POST", "/api/v1/systems".into(), raw("application/json", sys("bidi", "pay\u{202E}eroc")), StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
+            ("POST", "/api/v1/systems".into(), raw("application/json", sys("zw", "pay\u{200B}core")), StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
+            // Ids that cannot be opened through a URL.
+            ("POST", "/api/v1/systems".into(), raw("application/json", sys("..", "dots")), StatusCode::UNPROCESSABLE_ENTITY, Some("id")),
+            ("POST", "/api/v1/systems".into(), raw("application/json", sys("new", "new")), StatusCode::UNPROCESSABLE_ENTITY, Some("id")),
+            // Parsing: one reading of a body, media types as RFC 9110 compares them.
+            ("POST", "/api/v1/auth/login".into(), raw("application/json", "{\"username\":\"nobody\",\"username\":\"lead\",\"password\":\"x\"}".into()), StatusCode::BAD_REQUEST, None),
+            ("POST", "/api/v1/auth/login".into(), raw("application/json; charset=iso-8859-1", "{}".into()), StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            // Events are recorded once they happened.
+            ("POST", "/api/v1/systems/pay-core/events".into(), raw("application/json", json!({ "date": "9999-12-31", "type": "self_inspection", "conformity": "conformant" }).to_string()), StatusCode::UNPROCESSABLE_ENTITY, Some("date")),
+        ];
+        for (method, path, body, want, field) in cases {
+            let r = env.raw(&lead, method, &path, body, true).await;
+            assert_eq!(
+                r.status, want,
+                "{} {method} {path}: {}",
+                env.backend, r.text
+            );
+            assert_eq!(
+                r.body["field"].as_str(),
+                field,
+                "{method} {path}: {}",
+                r.text
+            );
+            // Every problem type resolves to a page that says what it means.
+            let t = r.body["type"].as_str().unwrap();
+            let page = env.call(&Who::default(), "GET", t, None).await;
+            assert_eq!(page.status, StatusCode::OK, "{t}");
+        }
+        // Media types are case-insensitive.
+        let r = env
+            .raw(
+                &Who::default(),
+                "POST",
+                "/api/v1/auth/login",
+                raw(
+                    "APPLICATION/JSON; Charset=\"UTF-8\"",
+                    json!({ "username": "nobody", "password": "Wrong#Password-1" }).to_string(),
+                ),
+                true,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+
+        // A client's request id is kept only when it is a short token; anything else never
+        // reaches the ledger.
+        let forged = "x".repeat(60_000);
+        let req = Request::get("/api/v1/me")
+            .header(header::COOKIE, lead.cookie.as_deref().unwrap())
+            .header("x-request-id", &forged)
+            .body(Body::empty())
+            .unwrap();
+        let resp = env.app.clone().oneshot(req).await.unwrap();
+        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(
+            rid.len() <= 64 && rid != forged,
+            "{}",
+            &rid[..rid.len().min(80)]
+        );
+        let r = env
+            .call(&Who::default(), "POST", "/api/v1/auth/login", Some(json!({ "username": env.login_of("lead", false).username, "password": "Wrong#Password-1" })))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let req = Request::post("/api/v1/auth/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-request-id", "bad id with spaces")
+            .body(Body::from(json!({ "username": env.login_of("lead", false).username, "password": "Wrong#Password-1" }).to_string()))
+            .unwrap();
+        let resp = env.app.clone().oneshot(req).await.unwrap();
+        assert_ne!(resp.headers()["x-request-id"], "bad id with spaces");
+        let kept = Request::get("/api/v1/me")
+            .header(header::COOKIE, lead.cookie.as_deref().unwrap())
+            .header("x-request-id", "client-42.retry_1")
+            .body(Body::empty())
+            .unwrap();
+        let resp = env.app.clone().oneshot(kept).await.unwrap();
+        assert_eq!(
+            resp.headers()["x-request-id"],
+            "client-42.retry_1",
+            "a well-formed id is kept"
+        );
+        let auditor = env.login(env.login_of("auditor", false)).await;
+        let audit = env
+            .call(&auditor, "GET", "/api/v1/audit?per_page=1000", None)
+            .await;
+        assert!(!audit.text.contains("bad id with spaces") && !audit.text.contains(&forged[..100]));
+
+        // 三员分立: the system administrator does not disable the other administrators; the
+        // security administrator does, and never itself.
+        let sys_admin = env.login(env.login_of("sysadmin", false)).await;
+        let users = env.call(&sys_admin, "GET", "/api/v1/users", None).await;
+        let id_of = |name: &str| {
+            users
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["username"] == json!(env.login_of(name, false).username))
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let (auditor_id, secadmin_id, member_id) =
+            (id_of("auditor"), id_of("secadmin"), id_of("member"));
+        for target in [&auditor_id, &secadmin_id] {
+            let r = env
+                .call(
+                    &sys_admin,
+                    "POST",
+                    &format!("/api/v1/users/{target}/disable"),
+                    None,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        }
+        let sec = env.login(env.login_of("secadmin", false)).await;
+        let r = env
+            .call(
+                &sec,
+                "POST",
+                &format!("/api/v1/users/{secadmin_id}/disable"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "not itself");
+        let r = env
+            .call(
+                &sec,
+                "POST",
+                &format!("/api/v1/users/{member_id}/disable"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "ordinary accounts are the system administrator's"
+        );
+        let r = env
+            .call(
+                &sec,
+                "POST",
+                &format!("/api/v1/users/{auditor_id}/disable"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        let r = env
+            .call(
+                &sec,
+                "POST",
+                &format!("/api/v1/users/{auditor_id}/enable"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+        // Disabling revokes a user's tokens for good.
+        let member = env.login(env.login_of("member", false)).await;
+        let tok = env
+            .call(
+                &member,
+                "POST",
+                "/api/v1/tokens",
+                Some(json!({ "name": "ci", "scope": "read", "expires_in_days": 1 })),
+            )
+            .await;
+        let bearer = Who {
+            bearer: tok.body["token"].as_str().map(str::to_owned),
+            ..Who::default()
+        };
+        assert_eq!(
+            env.call(&bearer, "GET", "/api/v1/systems", None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        for step in ["disable", "enable"] {
+            let r = env
+                .call(
+                    &sys_admin,
+                    "POST",
+                    &format!("/api/v1/users/{member_id}/{step}"),
+                    None,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{step}: {}", r.text);
+        }
+        env.state.principals.clear();
+        assert_eq!(
+            env.call(&bearer, "GET", "/api/v1/systems", None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED,
+            "the token stays revoked"
+        );
+
+        // The document says who may call what: every operation needs a session or a token
+        // unless it says otherwise (log-in, the public certificate check).
+        let doc = env
+            .call(&Who::default(), "GET", "/api/v1/openapi.json", None)
+            .await;
+        assert_eq!(
+            doc.body["security"],
+            json!([{ "session": [] }, { "token": [] }])
+        );
+        assert_eq!(
+            doc.body["paths"]["/api/v1/auth/login"]["post"]["security"],
+            json!([{}])
+        );
+        assert_eq!(
+            doc.body["paths"]["/api/v1/certificates/{number}"]["get"]["security"],
+            json!([{}])
+        );
+    }
+}
