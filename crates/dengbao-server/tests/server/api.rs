@@ -1430,7 +1430,14 @@ async fn what_an_outside_client_broke_stays_fixed() {
             v["name"] = json!(name);
             v.to_string()
         };
-        let cases: Vec<(&str, String, Option<(String, Vec<u8>)>, StatusCode, Option<&str>)> = vec![
+        type Case = (
+            &'static str,
+            String,
+            Option<(String, Vec<u8>)>,
+            StatusCode,
+            Option<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
             // NUL and other controls never reach the database (PostgreSQL text cannot hold NUL).
             ("PUT", "/api/v1/systems/pay-core/in-use".into(), raw("application/json", json!({ "products": ["\u{0}"] }).to_string()), StatusCode::UNPROCESSABLE_ENTITY, Some("products")),
             ("POST", "/api/v1/systems".into(), raw("application/json", sys("nul", "a\u{0}b")), StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
