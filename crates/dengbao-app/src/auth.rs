@@ -3,9 +3,10 @@
 //! A log-in is throttled before any password is hashed — per client address and per
 //! account name — and hashing runs in a bounded number of slots, so anonymous requests can
 //! neither queue unbounded work nor memory. Lockout counts only attempts that got past the
-//! throttle; for an account with a second factor (every administrator) a wrong *password*
-//! is throttled but does not lock — only a wrong *code* does, which needs the password — so
-//! an anonymous client cannot lock an administrator out.
+//! throttle; for an account with an enrolled second factor a wrong *password* is throttled
+//! but does not lock — only a wrong *code* does, which needs the password — so an anonymous
+//! client cannot lock such an administrator out. The failure count is cleared only when the
+//! whole log-in (with its code) succeeded.
 
 use std::net::IpAddr;
 use std::sync::OnceLock;
@@ -89,7 +90,7 @@ async fn hashing<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> AppResult<T> {
     let wait = std::time::Duration::from_millis(app.config.hashing_wait_ms);
-    let _slot = match tokio::time::timeout(wait, app.hashing.acquire()).await {
+    let slot = match tokio::time::timeout(wait, app.hashing.clone().acquire_owned()).await {
         Ok(Ok(slot)) => slot,
         Ok(Err(e)) => return Err(AppError::internal(e)),
         Err(_) => {
@@ -99,9 +100,15 @@ async fn hashing<T: Send + 'static>(
             ));
         }
     };
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(AppError::internal)
+    // The slot travels with the work: a client that hangs up does not free it while the
+    // hash still runs.
+    tokio::task::spawn_blocking(move || {
+        let out = f();
+        drop(slot);
+        out
+    })
+    .await
+    .map_err(AppError::internal)
 }
 
 /// argon2id with its default (OWASP) parameters.
@@ -429,30 +436,86 @@ fn throttled(wait_ms: i64) -> AppError {
     )
 }
 
-/// Checks a password log-in and opens a session; answers the session's view and the
-/// session's secret (the cookie value). `client` is the peer address, when known.
+/// Where a log-in comes from: the peer address, and the device cookie a completed log-in
+/// left there (if the browser or client kept it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Client<'a> {
+    pub ip: Option<IpAddr>,
+    pub device: Option<&'a str>,
+}
+
+/// A log-in that passed its password.
+pub struct Login {
+    pub view: SessionView,
+    /// The session's secret: the cookie value.
+    pub session: String,
+    /// A new device cookie to keep, when the log-in is complete (no second factor pending).
+    pub device: Option<String>,
+}
+
+/// How long a device stays trusted for its user.
+pub const DEVICE_MS: i64 = 90 * 86_400_000;
+
+/// Remembers the device a user completed a log-in from and answers its cookie value. A
+/// device its user logged in from before is throttled on its own bucket (OWASP's device
+/// cookies), so strangers flooding the account's name cannot keep its owner out.
+async fn trust_device(app: &App, user_id: &str) -> AppResult<String> {
+    let token = random_token()?;
+    app.store
+        .add_device(&token_hash(&token), user_id, app.clock.now_ms())
+        .await?;
+    Ok(token)
+}
+
+/// Checks a password log-in and opens a session. Throttled first: a known device of the
+/// account on its own bucket; anyone else per address and per account name.
 pub async fn login(
     app: &App,
     req: LoginRequest,
-    client: Option<IpAddr>,
+    client: Client<'_>,
     request_id: &str,
-) -> AppResult<(SessionView, String)> {
+) -> AppResult<Login> {
     let now = app.clock.now_ms();
-    if let Some(ip) = client {
-        app.ip_throttle.take(&ip, now).map_err(throttled)?;
+    let device_hash = client.device.filter(|d| d.len() <= 100).map(token_hash);
+    let device_user = match &device_hash {
+        Some(h) => app.store.device_user(h, now - DEVICE_MS).await?,
+        None => None,
+    };
+    let stranger_ip = |app: &App| match client.ip {
+        Some(ip) => app.ip_throttle.take(&ip, now).map_err(throttled),
+        None => Ok(()),
+    };
+    if device_user.is_none() {
+        stranger_ip(app)?;
     }
     if req.username.len() > 128 || req.password.len() > 1024 {
         return Err(AppError::unauthorized("wrong username or password"));
     }
-    app.account_throttle
-        .take(&req.username, now)
-        .map_err(throttled)?;
     // A name no account can have is answered like an unknown one, without a query.
     let lookup = if req.username.chars().any(|c| c.is_control()) {
         Err(dengbao_store::StoreError::NotFound)
     } else {
         app.store.user_by_username(&req.username).await
     };
+    let trusted = match (&lookup, &device_user, &device_hash) {
+        (Ok(u), Some(owner), Some(h)) if *owner == u.id => Some(h.clone()),
+        _ => None,
+    };
+    match &trusted {
+        Some(h) => app
+            .account_throttle
+            .take(&format!("device:{h}"), now)
+            .map_err(throttled)?,
+        None => {
+            if device_user.is_some() {
+                // Someone else's device: throttled like a stranger.
+                stranger_ip(app)?;
+            }
+            app.account_throttle
+                .take(&req.username, now)
+                .map_err(throttled)?;
+        }
+    }
     let user = match lookup {
         Ok(u) => u,
         Err(dengbao_store::StoreError::NotFound) => {
@@ -465,11 +528,15 @@ pub async fn login(
         security_event(app, &user, "auth.login_while_locked", request_id).await?;
         return Err(locked(user.locked_until));
     }
-    let roles = roles_of(app, &user.id).await?;
-    let mfa = needs_totp(app, &user, &roles);
-    if user.disabled || !verify_password(app, req.password, user.password_hash.clone()).await? {
-        // With a second factor, a wrong password alone does not lock (see the module doc).
-        let until = if mfa && !user.disabled {
+    // The password is checked for every account that exists, disabled or not, before
+    // anything else is read: the work, and so the time, does not depend on the account.
+    let password_ok = verify_password(app, req.password, user.password_hash.clone()).await?;
+    if user.disabled || !password_ok {
+        // An enrolled second factor means a wrong password alone does not lock (a stranger
+        // could otherwise lock an administrator out); the throttle limits guessing, and
+        // wrong codes — which need the password — lock. Without an enrolled factor, wrong
+        // passwords lock as ever.
+        let until = if user.totp_enabled && !user.disabled {
             0
         } else {
             app.store
@@ -488,7 +555,13 @@ pub async fn login(
         security_event(app, &user, "auth.login_failed", request_id).await?;
         return Err(AppError::unauthorized("wrong username or password"));
     }
-    app.store.login_succeeded(&user.id).await?;
+    let roles = roles_of(app, &user.id).await?;
+    let mfa = needs_totp(app, &user, &roles);
+    // The failure count is cleared only when the log-in is complete: with a second factor
+    // to come, after the code (else a password holder could retry codes forever).
+    if !mfa {
+        app.store.login_succeeded(&user.id).await?;
+    }
     security_event(app, &user, "auth.login", request_id).await?;
     let token = random_token()?;
     let csrf = random_token()?;
@@ -513,7 +586,17 @@ pub async fn login(
         totp_enrolment_required: mfa && user.totp_secret.is_none(),
         csrf_token: csrf,
     };
-    Ok((view, token))
+    // A complete log-in (no code to come) makes this a known device of the account.
+    let device = if !mfa && trusted.is_none() {
+        Some(trust_device(app, &view.user_id).await?)
+    } else {
+        None
+    };
+    Ok(Login {
+        view,
+        session: token,
+        device,
+    })
 }
 
 /// The session's id hash, or an error for a bearer token.
@@ -566,8 +649,9 @@ pub struct TotpRequest {
     pub code: String,
 }
 
-/// The second factor of a pending session. Wrong codes count toward the lockout.
-pub async fn totp(app: &App, c: Caller, code: &str) -> AppResult<SessionView> {
+/// The second factor of a pending session (with the device cookie to keep: the log-in is
+/// complete). Wrong codes count toward the lockout.
+pub async fn totp(app: &App, c: Caller, code: &str) -> AppResult<(SessionView, String)> {
     session_of(&c)?;
     let now = app.clock.now_ms();
     let rid = c.request_id.clone();
@@ -593,8 +677,10 @@ pub async fn totp(app: &App, c: Caller, code: &str) -> AppResult<SessionView> {
         security_event(app, &user, "auth.totp_failed", &rid).await?;
         return Err(AppError::unauthorized("wrong or already used code"));
     }
+    app.store.login_succeeded(&user.id).await?;
     security_event(app, &user, "auth.second_factor", &rid).await?;
-    second_factor_given(app, c).await
+    let device = trust_device(app, &user.id).await?;
+    Ok((second_factor_given(app, c).await?, device))
 }
 
 #[derive(Serialize)]
@@ -626,7 +712,7 @@ pub async fn totp_enroll(app: &App, c: &Caller) -> AppResult<TotpEnrolment> {
     })
 }
 
-pub async fn totp_confirm(app: &App, c: Caller, code: &str) -> AppResult<SessionView> {
+pub async fn totp_confirm(app: &App, c: Caller, code: &str) -> AppResult<(SessionView, String)> {
     session_of(&c)?;
     let user = app.store.user(c.org(), c.user_id()).await?;
     if user.totp_enabled || user.totp_secret.is_none() {
@@ -638,7 +724,9 @@ pub async fn totp_confirm(app: &App, c: Caller, code: &str) -> AppResult<Session
     app.store
         .set_totp(c.org(), c.user_id(), user.totp_secret.as_deref(), true)
         .await?;
-    second_factor_given(app, c).await
+    app.store.login_succeeded(&user.id).await?;
+    let device = trust_device(app, &user.id).await?;
+    Ok((second_factor_given(app, c).await?, device))
 }
 
 pub async fn logout(app: &App, c: &Caller) -> AppResult<()> {

@@ -125,7 +125,7 @@ pub struct Inner {
     pub principals: TtlCache<String, crate::Caller>,
     pub tenants: crate::tenant::TenantCache,
     pub ledger: crate::ledger::Ledger,
-    pub(crate) hashing: tokio::sync::Semaphore,
+    pub(crate) hashing: Arc<tokio::sync::Semaphore>,
     pub(crate) ip_throttle: crate::throttle::Throttle<std::net::IpAddr>,
     pub(crate) account_throttle: crate::throttle::Throttle<String>,
     /// Group commit for security events (log-ins, failures, lock-outs, log-outs, denials),
@@ -156,7 +156,7 @@ impl App {
         let ttl = config.cache_ttl;
         App(Arc::new(Inner {
             store,
-            hashing: tokio::sync::Semaphore::new(config.hashing_slots.max(1)),
+            hashing: Arc::new(tokio::sync::Semaphore::new(config.hashing_slots.max(1))),
             ip_throttle: crate::throttle::Throttle::new(
                 config.login_ip_burst,
                 config.login_ip_refill_ms,

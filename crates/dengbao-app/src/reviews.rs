@@ -335,11 +335,15 @@ async fn issue(
 ) -> AppResult<CertificateRow> {
     let organ = app.store.organisation(c.org()).await?;
     let operator = app.store.organisation(&row.tenant_id).await?;
-    let seq = app.store.certificates_issued(&organ.id).await? + 1;
+    // The organ's seat, the year, and 48 random bits: unique without a counter to race on,
+    // and not guessable, so the public check cannot be walked.
+    let mut r = [0u8; 6];
+    getrandom::fill(&mut r).map_err(AppError::internal)?;
     let (year, _, _) = today.ymd();
     let number = format!(
-        "{}-{year}-{seq:05}",
-        organ.division.as_deref().unwrap_or("000000")
+        "{}-{year}-{}",
+        organ.division.as_deref().unwrap_or("000000"),
+        dengbao_ledger::to_hex(&r).to_ascii_uppercase()
     );
     let body = format!(
         "Dengbao filing certificate 信息系统安全等级保护备案证明\nnumber: {number}\norgan: {}\noperator: {}{}\nobject: {} {}\ngrade: {}\nfiling: {}\nissued: {today}\ncite: Measures art. 17\n",

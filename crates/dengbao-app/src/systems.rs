@@ -488,6 +488,27 @@ pub async fn record_event(
 ) -> AppResult<EventView> {
     let (org, _, mut obj) = authorized_row(app, c, Action::Write, id).await?;
     let ev: Event = serde_path_to_error_free(body)?;
+    // The organ's own acts on a filing it reviews on the platform come only from the organ
+    // (its receipt, certificate or notice); the operator records them only for a filing
+    // made outside the platform, from the paper it received.
+    if matches!(
+        ev.kind,
+        EventType::FilingReceived
+            | EventType::CertificateIssued
+            | EventType::CorrectionNotice
+            | EventType::RegradeNotice
+    ) && app
+        .store
+        .filings(&org, id)
+        .await?
+        .last()
+        .is_some_and(|f| f.organ_id.is_some())
+    {
+        return Err(AppError::invalid(
+            "type",
+            "the filing is reviewed on the platform: the public security organ records its own acts (Measures art. 17)",
+        ));
+    }
     obj.events = vec![ev.clone()];
     let agencies = app
         .store
@@ -862,6 +883,17 @@ pub async fn submit_filing(app: &App, c: &Caller, id: &str) -> AppResult<FilingV
     let (org, row, obj) = authorized_row(app, c, Action::Write, id).await?;
     let materials = app.store.materials(&org, id).await?;
     let d = dossier_of(app, &obj, &materials)?;
+    if app
+        .store
+        .filings(&org, id)
+        .await?
+        .iter()
+        .any(|f| matches!(f.status.as_str(), "submitted" | "received"))
+    {
+        return Err(AppError::conflict(
+            "a filing of this object is already with the public security organ; wait for its decision (Measures art. 17)",
+        ));
+    }
     if !d.applicable {
         return Err(AppError::invalid(
             "grade",

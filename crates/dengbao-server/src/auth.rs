@@ -24,6 +24,8 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "dengbao_session";
+/// Left by a completed log-in: the account's known device, throttled on its own.
+pub const DEVICE_COOKIE: &str = "dengbao_device";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The value of cookie `name` in the request (RFC 6265 parsing by the `cookie` crate).
@@ -55,6 +57,18 @@ pub(crate) fn set_cookie(
         .max_age(cookie::time::Duration::seconds(max_age_s))
         .build();
     HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// The known-device cookie (HttpOnly, Secure, SameSite=Strict, as long as the trust lasts).
+pub(crate) fn device_cookie(token: &str) -> HeaderValue {
+    set_cookie(
+        DEVICE_COOKIE,
+        token,
+        "/",
+        true,
+        cookie::SameSite::Strict,
+        dengbao_app::auth::DEVICE_MS / 1000,
+    )
 }
 
 pub(crate) fn session_cookie(token: &str, max_age_s: i64) -> HeaderValue {
@@ -158,12 +172,21 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Response> {
-    let (view, token) = dengbao_app::auth::login(&state, req, ip, &request_id(&headers)).await?;
-    let mut r = Json(view).into_response();
-    r.headers_mut().insert(
+    let device = cookie(&headers, DEVICE_COOKIE);
+    let client = dengbao_app::auth::Client {
+        ip,
+        device: device.as_deref(),
+    };
+    let login = dengbao_app::auth::login(&state, req, client, &request_id(&headers)).await?;
+    let mut r = Json(login.view).into_response();
+    r.headers_mut().append(
         header::SET_COOKIE,
-        session_cookie(&token, state.config.session_absolute_ms / 1000),
+        session_cookie(&login.session, state.config.session_absolute_ms / 1000),
     );
+    if let Some(d) = login.device {
+        r.headers_mut()
+            .append(header::SET_COOKIE, device_cookie(&d));
+    }
     Ok(r)
 }
 
@@ -173,8 +196,16 @@ pub async fn totp(
     State(state): State<AppState>,
     PendingSession(c): PendingSession,
     Body(req): Body<TotpRequest>,
-) -> ApiResult<Json<SessionView>> {
-    Ok(Json(dengbao_app::auth::totp(&state, c, &req.code).await?))
+) -> ApiResult<Response> {
+    let (view, device) = dengbao_app::auth::totp(&state, c, &req.code).await?;
+    Ok(with_device(Json(view).into_response(), &device))
+}
+
+/// A response that also leaves the known-device cookie.
+pub(crate) fn with_device(mut r: Response, device: &str) -> Response {
+    r.headers_mut()
+        .append(header::SET_COOKIE, device_cookie(device));
+    r
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/totp/enroll", tag = "auth", responses((status = 200, body = TotpEnrolment), (status = 409, description = "Already enrolled")))]
@@ -190,10 +221,9 @@ pub async fn totp_confirm(
     State(state): State<AppState>,
     PendingSession(c): PendingSession,
     Body(req): Body<TotpRequest>,
-) -> ApiResult<Json<SessionView>> {
-    Ok(Json(
-        dengbao_app::auth::totp_confirm(&state, c, &req.code).await?,
-    ))
+) -> ApiResult<Response> {
+    let (view, device) = dengbao_app::auth::totp_confirm(&state, c, &req.code).await?;
+    Ok(with_device(Json(view).into_response(), &device))
 }
 
 /// The response that ends a browser's session: no content, and the cookie cleared.

@@ -391,4 +391,33 @@ impl Store {
         }
         Self::finish(tx, tenant, audit).await
     }
+
+    /// Remembers a device a user completed a log-in from (the SM3 of its cookie).
+    pub async fn add_device(&self, token_hash: &str, user_id: &str, at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO trusted_devices (token_hash, user_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict_or(e, "device"))?;
+        Ok(())
+    }
+
+    /// The user a device cookie was issued to, if it was issued since `since` (epoch ms).
+    pub async fn device_user(&self, token_hash: &str, since: i64) -> Result<Option<String>> {
+        let r = sqlx::query(
+            "SELECT user_id FROM trusted_devices WHERE token_hash = $1 AND created_at >= $2",
+        )
+        .bind(token_hash)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match r {
+            Some(r) => Some(r.try_get("user_id")?),
+            None => None,
+        })
+    }
 }

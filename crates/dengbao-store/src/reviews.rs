@@ -146,15 +146,6 @@ impl Store {
             issued_at: r.try_get("issued_at")?,
         })
     }
-
-    /// How many certificates `organ` has issued (numbers count up per organ).
-    pub async fn certificates_issued(&self, organ: &str) -> Result<i64> {
-        let r = sqlx::query("SELECT COUNT(*) AS n FROM certificates WHERE organ_id = $1")
-            .bind(organ)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(r.try_get("n")?)
-    }
 }
 
 fn review_from(r: &AnyRow) -> Result<ReviewRow> {

@@ -245,6 +245,18 @@ CREATE TABLE certificates (
 )
 "#,
     ),
+    (
+        7,
+        "trusted devices",
+        r#"
+CREATE TABLE trusted_devices (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX trusted_devices_by_user ON trusted_devices (user_id)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -133,11 +133,17 @@ pub async fn login_post(
         username: username.clone(),
         password,
     };
-    match dengbao_app::auth::login(&state, req, ip, &auth::request_id(&parts.headers))
+    let device = auth::cookie(&parts.headers, auth::DEVICE_COOKIE);
+    let client = dengbao_app::auth::Client {
+        ip,
+        device: device.as_deref(),
+    };
+    match dengbao_app::auth::login(&state, req, client, &auth::request_id(&parts.headers))
         .await
         .map_err(ApiError::from)
     {
-        Ok((view, token)) => {
+        Ok(login) => {
+            let (view, token) = (login.view, login.session);
             let to = if view.totp_enrolment_required {
                 format!("/login/enrol?{}", query(&[("next", &next)]))
             } else if view.mfa_required {
@@ -150,6 +156,10 @@ pub async fn login_post(
                 header::SET_COOKIE,
                 auth::session_cookie(&token, state.config.session_absolute_ms / 1000),
             );
+            if let Some(d) = login.device {
+                r.headers_mut()
+                    .append(header::SET_COOKIE, auth::device_cookie(&d));
+            }
             r
         }
         Err(e) => login_form(lang, &next, e.status, |p| {
@@ -250,7 +260,7 @@ pub async fn totp_post(
         .await
         .map_err(ApiError::from)
     {
-        Ok(_) => see_other(&next),
+        Ok((_, device)) => auth::with_device(see_other(&next), &device),
         Err(e) => {
             let mut page = pending.page("totp", "login.totp_title", &next);
             page.error = failure(&page.c, &e, "login.totp_wrong");
@@ -300,7 +310,7 @@ pub async fn enrol_post(
         .await
         .map_err(ApiError::from)
     {
-        Ok(_) => see_other(&next),
+        Ok((_, device)) => auth::with_device(see_other(&next), &device),
         Err(e) => {
             let mut page = pending.page("enrol", "login.enrol_title", &next);
             page.secret = form.get("secret").to_owned();

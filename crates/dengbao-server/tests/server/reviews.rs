@@ -120,6 +120,23 @@ async fn a_filing_goes_to_the_organ_of_its_division_and_comes_back_certified() {
         "Shanghai's bureau covers Pudong: {filing}"
     );
     let id = filing["id"].as_str().unwrap().to_owned();
+    // One filing at a time with the organ, and its acts are the organ's to record.
+    let (st, _) = call(&s, Some(&lead), "POST", "/api/v1/systems/crm/filings", None).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let forged = json!({ "date": "2026-01-10", "type": "certificate_issued" });
+    let (st, v) = call(
+        &s,
+        Some(&lead),
+        "POST",
+        "/api/v1/systems/crm/events",
+        Some(forged),
+    )
+    .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("type")),
+        "{v}"
+    );
 
     // The organ's queue has it, waiting to be received; another city's organ has nothing.
     let (st, q) = call(&s, Some(&psb), "GET", "/api/v1/reviews", None).await;
@@ -267,7 +284,10 @@ async fn a_filing_goes_to_the_organ_of_its_division_and_comes_back_certified() {
     assert_eq!(st, StatusCode::OK, "{d}");
     assert_eq!(d["review"]["status"], "certified");
     let number = d["certificate"]["number"].as_str().unwrap().to_owned();
-    assert!(number.starts_with("310100-"), "{number}");
+    assert!(
+        number.starts_with("310100-2") && number.len() == "310100-2026-".len() + 12,
+        "{number}"
+    );
     assert_eq!(d["certificate"]["verified"], true);
     let (st, _) = call(
         &s,
