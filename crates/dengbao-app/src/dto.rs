@@ -282,7 +282,7 @@ pub struct SystemView {
     pub facts: SystemFacts,
     /// Grade with its reasoning and citations (the `grading` object of the assess contract).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub grading: crate::systems::Graded,
+    pub grading: crate::grading::Graded,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -351,7 +351,7 @@ pub struct ObligationPage {
     pub as_of: String,
     /// Count per status over all systems.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub counts: crate::systems::StatusCounts,
+    pub counts: StatusCounts,
     pub items: Vec<OrgObligation>,
     pub total: usize,
     pub page: i64,
@@ -560,3 +560,6 @@ pub fn paging(
     }
     Ok((per, (page - 1) * per, page, per))
 }
+
+/// Counts per status over all systems (`overdue`, `due_soon`, `upcoming`, `met`).
+pub type StatusCounts = std::collections::BTreeMap<&'static str, usize>;

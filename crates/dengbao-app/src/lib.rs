@@ -16,6 +16,7 @@ pub mod calendar;
 mod context;
 pub mod dto;
 pub mod error;
+pub mod grading;
 pub mod import;
 pub mod ledger;
 pub mod registry;

@@ -28,7 +28,7 @@ pub struct TenantData {
 pub struct Computed {
     pub items: Vec<OrgObligation>,
     pub by_status: HashMap<&'static str, Vec<u32>>,
-    pub counts: crate::systems::StatusCounts,
+    pub counts: crate::dto::StatusCounts,
     /// Systems per grade, I–V.
     pub grade_counts: [usize; 5],
     /// Art. 40 violations: system id, system name, the violation.
