@@ -19,6 +19,11 @@ use crate::{App, Caller};
 pub struct Ledger {
     tree: RwLock<Tree>,
     signer: RwLock<Option<NoteSigner>>,
+    /// Set, for the life of the process, once the stored log is found not to reproduce a
+    /// checkpoint this deployment signed: nothing is signed after that.
+    fork: RwLock<Option<String>>,
+    /// The largest checkpoint of this deployment's key the tree was found to reproduce.
+    checked: RwLock<u64>,
 }
 
 impl Ledger {
@@ -33,6 +38,10 @@ impl Ledger {
             .ok()?
             .as_ref()
             .map(|s| s.verifier().to_key_string())
+    }
+    /// What is wrong with the stored log, if it no longer reproduces what was signed.
+    pub fn fork(&self) -> Option<String> {
+        self.fork.read().ok().and_then(|f| f.clone())
     }
     /// Signs `body` as a C2SP signed note with the deployment's key.
     pub fn sign_note(&self, body: &str) -> AppResult<String> {
@@ -72,9 +81,100 @@ pub async fn sync(app: &App) -> AppResult<u64> {
     }
 }
 
+/// Checks the node's tree against the latest checkpoint this deployment signed: its
+/// signature, and that the tree at its size has its root. A log rewritten under a signed
+/// checkpoint (entry text and recorded hash edited together) is a fork: it is remembered,
+/// reported with the range that changed, and nothing is signed over it.
+pub async fn check_fork(app: &App) -> AppResult<Option<String>> {
+    if let Some(f) = app.ledger.fork() {
+        return Ok(Some(f));
+    }
+    let size = sync(app).await?;
+    let Some(verifier) = app
+        .ledger
+        .signer
+        .read()
+        .map_err(AppError::internal)?
+        .as_ref()
+        .map(NoteSigner::verifier)
+    else {
+        return Ok(None);
+    };
+    let root_at = |n: u64| app.ledger.tree.read().ok().and_then(|t| t.root_at(n).ok());
+    let ours = |note: &str| {
+        verifier
+            .open(note)
+            .and_then(Checkpoint::parse_body)
+            .ok()
+            .filter(|c| c.origin == verifier.name)
+    };
+    // The newest checkpoint this key signed, newer than the last one checked (checkpoints of
+    // another key — a rotated one, another deployment — vouch for nothing of ours).
+    let checked = *app.ledger.checked.read().map_err(AppError::internal)?;
+    let mut before = i64::MAX;
+    let mut newest = None;
+    'pages: loop {
+        let page = app.store.checkpoints_before(before, 256).await?;
+        let Some(last) = page.last() else { break };
+        before = last.0;
+        for (s, note) in &page {
+            if (*s as u64) <= checked {
+                break 'pages;
+            }
+            if let Some(c) = ours(note) {
+                newest = Some(c);
+                break 'pages;
+            }
+        }
+    }
+    let Some(c) = newest else {
+        return Ok(None);
+    };
+    let problem = if c.size > size {
+        Some(format!(
+            "a checkpoint was signed at size {} but the log has {size} entries: entries were removed",
+            c.size
+        ))
+    } else if root_at(c.size) == Some(c.root) {
+        if let Ok(mut k) = app.ledger.checked.write() {
+            *k = (*k).max(c.size);
+        }
+        None
+    } else {
+        // The largest earlier checkpoint of ours the log still reproduces bounds the change.
+        let mut good = 0;
+        for (_, n) in app.store.checkpoints().await?.into_iter().rev() {
+            if let Some(e) = ours(&n).filter(|e| e.size < c.size) {
+                if root_at(e.size) == Some(e.root) {
+                    good = e.size;
+                    break;
+                }
+            }
+        }
+        Some(format!(
+            "the log no longer reproduces the checkpoint signed at size {}: an entry in [{good}, {}) was rewritten after it was signed",
+            c.size, c.size
+        ))
+    };
+    if let Some(p) = &problem {
+        tracing::error!(problem = %p, "ledger fork: refusing to sign");
+        if let Ok(mut f) = app.ledger.fork.write() {
+            *f = Some(p.clone());
+        }
+    }
+    Ok(problem)
+}
+
 /// Signs a checkpoint for the current tree if it grew since the last one; returns the
-/// latest `(size, note)`.
+/// latest `(size, note)`. Refuses (503) over a log that does not reproduce what was signed.
 pub async fn checkpoint(app: &App) -> AppResult<Option<(i64, String)>> {
+    if let Some(f) = check_fork(app).await? {
+        return Err(AppError::new(
+            crate::ErrorKind::Unavailable,
+            "ledger-fork",
+            format!("refusing to sign a checkpoint: {f}"),
+        ));
+    }
     let size = sync(app).await?;
     let latest = app.store.latest_checkpoint().await?;
     if latest.as_ref().is_some_and(|(s, _)| *s as u64 >= size) || size == 0 {

@@ -275,6 +275,14 @@ async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError>
             format!("database unavailable: {e}"),
         )
     })?;
+    // A node over a log that no longer reproduces what it signed is not fit to serve.
+    if let Some(fork) = dengbao_app::ledger::check_fork(&state).await? {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ledger-fork",
+            fork,
+        ));
+    }
     Ok("ready")
 }
 

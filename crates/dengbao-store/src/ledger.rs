@@ -113,4 +113,18 @@ impl Store {
         r.map(|r| Ok((r.try_get("size")?, r.try_get("note")?)))
             .transpose()
     }
+
+    /// Checkpoints of size below `before`, newest first, at most `limit`.
+    pub async fn checkpoints_before(&self, before: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT size, note FROM ledger_checkpoints WHERE size < $1 ORDER BY size DESC LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("size")?, r.try_get("note")?)))
+            .collect()
+    }
 }

@@ -9,6 +9,7 @@ mod api;
 mod browser;
 mod contract;
 mod flood;
+mod fork;
 mod harness;
 mod ledger_scope;
 mod reviews;
