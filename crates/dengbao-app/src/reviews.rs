@@ -394,3 +394,25 @@ pub async fn certificate(app: &App, number: &str) -> AppResult<CertificateView> 
     }
     Ok(view(app, app.store.certificate(number).await?))
 }
+
+/// The filed object's dossier (Measures art. 16), for the organ reviewing the filing.
+pub async fn dossier(app: &App, c: &Caller, id: &str) -> AppResult<crate::dto::DossierResponse> {
+    let row = routed(app, c, Action::Read, id).await?;
+    let object = app
+        .store
+        .system(&row.tenant_id, &row.filing.object_id)
+        .await?;
+    let obj = crate::tenant::object_of(&object)?;
+    crate::systems::dossier_in(app, &row.tenant_id, &row.filing.object_id, &obj).await
+}
+
+/// One file of the filed object's dossier, for the organ reviewing the filing.
+pub async fn material(
+    app: &App,
+    c: &Caller,
+    id: &str,
+    kind: &str,
+) -> AppResult<(crate::dto::MaterialView, Vec<u8>)> {
+    let row = routed(app, c, Action::Read, id).await?;
+    crate::systems::material_file_in(app, &row.tenant_id, &row.filing.object_id, kind).await
+}

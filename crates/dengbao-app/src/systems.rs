@@ -706,9 +706,20 @@ fn filing_view(f: FilingRow) -> FilingView {
 
 pub async fn dossier_view(app: &App, c: &Caller, id: &str) -> AppResult<DossierResponse> {
     let (org, _, obj) = authorized_row(app, c, Action::Read, id).await?;
-    let materials = app.store.materials(&org, id).await?;
-    let d = dossier_of(app, &obj, &materials)?;
-    let filings = app.store.filings(&org, id).await?;
+    dossier_in(app, &org, id, &obj).await
+}
+
+/// The dossier of object `id` of organisation `org` — for a caller the guard already let
+/// read it (its operator, or the organ reviewing its filing).
+pub(crate) async fn dossier_in(
+    app: &App,
+    org: &str,
+    id: &str,
+    obj: &GradingObject,
+) -> AppResult<DossierResponse> {
+    let materials = app.store.materials(org, id).await?;
+    let d = dossier_of(app, obj, &materials)?;
+    let filings = app.store.filings(org, id).await?;
     Ok(DossierResponse {
         dossier: d,
         materials: materials.into_iter().map(material_view).collect(),
@@ -785,8 +796,18 @@ pub async fn material_file(
     kind: &str,
 ) -> AppResult<(MaterialView, Vec<u8>)> {
     let (org, _, _) = authorized_row(app, c, Action::Read, id).await?;
+    material_file_in(app, &org, id, kind).await
+}
+
+/// A dossier file of object `id` of organisation `org` (the caller already authorized).
+pub(crate) async fn material_file_in(
+    app: &App,
+    org: &str,
+    id: &str,
+    kind: &str,
+) -> AppResult<(MaterialView, Vec<u8>)> {
     material_kind(kind)?;
-    let (m, bytes) = app.store.material_file(&org, id, kind).await?;
+    let (m, bytes) = app.store.material_file(org, id, kind).await?;
     Ok((material_view(m), bytes))
 }
 

@@ -246,6 +246,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(calendar::create_feed, calendar::revoke_feed))
         .routes(routes!(reviews::queue))
         .routes(routes!(reviews::get))
+        .routes(routes!(reviews::dossier))
         .routes(routes!(reviews::receive))
         .routes(routes!(reviews::decide))
         .routes(routes!(reviews::certificate))

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use dengbao_app::dto::DossierResponse;
 use dengbao_app::reviews::{self, CertificateView, DecisionInput, DecisionOutcome, ReviewItem};
 
 use crate::Body;
@@ -25,6 +26,15 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ReviewItem>> {
     Ok(Json(reviews::get(&state, &c, &id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/reviews/{id}/dossier", tag = "reviews", params(("id" = String, Path)), responses((status = 200, body = DossierResponse, description = "The filed object's art. 16 dossier, for the organ reviewing it"), (status = 404)))]
+pub async fn dossier(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DossierResponse>> {
+    Ok(Json(reviews::dossier(&state, &c, &id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/reviews/{id}/receive", tag = "reviews", params(("id" = String, Path)), responses((status = 200, body = ReviewItem, description = "Received today; the art. 17 clock runs (a filing_received event for the operator)"), (status = 403), (status = 404), (status = 409, description = "Not waiting to be received")))]

@@ -71,6 +71,8 @@ pub fn router() -> Router<AppState> {
         .route("/systems/{id}/materials/{kind}", get(pages::download))
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{id}/receive", post(reviews::receive))
+        .route("/reviews/{id}/dossier", get(reviews::dossier))
+        .route("/reviews/{id}/materials/{kind}", get(reviews::download))
         .route("/reviews/{id}/decision", post(reviews::decide))
         .route("/certificates/{number}", get(reviews::certificate))
         .route("/obligations", get(work::obligations))

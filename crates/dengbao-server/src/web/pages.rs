@@ -1477,37 +1477,39 @@ pub async fn download(
         return page.fail(e);
     }
     match systems::material_file(&state, &page.p, &id, &kind).await {
-        Ok((m, bytes)) => {
-            let name: String = m
-                .file_name
-                .chars()
-                .map(|ch| {
-                    if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-') {
-                        ch
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let disposition = format!(
-                "attachment; filename=\"{name}\"; filename*=UTF-8''{}",
-                utf8_percent_encode(&m.file_name, ATTR_CHAR)
-            );
-            let mut r = (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/octet-stream"),
-                )],
-                bytes,
-            )
-                .into_response();
-            if let Ok(v) = HeaderValue::from_str(&disposition) {
-                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-            }
-            r
-        }
+        Ok((m, bytes)) => attachment(&m.file_name, bytes),
         Err(e) => page.fail(e.into()),
     }
+}
+
+/// A stored file as a download, never rendered by the browser on this origin.
+pub fn attachment(file_name: &str, bytes: Vec<u8>) -> Response {
+    let name: String = file_name
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-') {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "attachment; filename=\"{name}\"; filename*=UTF-8''{}",
+        utf8_percent_encode(file_name, ATTR_CHAR)
+    );
+    let mut r = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        )],
+        bytes,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
 }
 
 /// The object's page again with the event form as sent and what went wrong (422).

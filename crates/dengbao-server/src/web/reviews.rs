@@ -167,3 +167,81 @@ pub async fn certificate(
         Err(e) => super::error_page(c, e.into()),
     }
 }
+
+pub struct MaterialRow {
+    pub kind: String,
+    pub title: String,
+    pub cite: String,
+    pub provided: bool,
+    pub file_name: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+#[derive(Template)]
+#[template(path = "review_dossier.html")]
+struct DossierPage {
+    c: Chrome,
+    id: String,
+    object: String,
+    operator: String,
+    grade: String,
+    complete: bool,
+    rows: Vec<MaterialRow>,
+}
+
+/// The filed object's dossier as the reviewing organ sees it: each art. 16 material, with
+/// its digest and a download.
+pub async fn dossier(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+) -> Response {
+    let run = async {
+        let item = reviews::get(&state, &page.p, &id).await?;
+        let d = reviews::dossier(&state, &page.p, &id).await?;
+        let c = page.chrome(
+            "reviews",
+            format!("{} · {}", page.cat().get("dossier.title"), item.object_name),
+        );
+        let rows = d
+            .dossier
+            .required
+            .iter()
+            .map(|m| {
+                let file = d.materials.iter().find(|f| f.kind == m.kind);
+                MaterialRow {
+                    kind: m.kind.to_owned(),
+                    title: c.tk("material.", m.kind),
+                    cite: c.cite(m.cite),
+                    provided: m.provided,
+                    file_name: file.map(|f| f.file_name.clone()).unwrap_or_default(),
+                    size: file.map_or(0, |f| f.size),
+                    sha256: file.map(|f| f.sha256.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        Ok::<_, ApiError>(render(&DossierPage {
+            grade: c.grade(&item.grade),
+            object: format!("{} ({})", item.object_name, item.object_id),
+            operator: item.operator,
+            complete: d.dossier.complete,
+            rows,
+            id,
+            c,
+        }))
+    };
+    run.await.unwrap_or_else(|e| page.fail(e))
+}
+
+/// A file of the filed object's dossier, as a download.
+pub async fn download(
+    State(state): State<AppState>,
+    page: Page,
+    Path((id, kind)): Path<(String, String)>,
+) -> Response {
+    match reviews::material(&state, &page.p, &id, &kind).await {
+        Ok((m, bytes)) => super::pages::attachment(&m.file_name, bytes),
+        Err(e) => page.fail(e.into()),
+    }
+}

@@ -802,6 +802,15 @@ fn operator_grades_files_and_a_member_cannot_edit() {
         row.contains("submitted") && row.contains("Example Payments"),
         "{row}"
     );
+    // The organ reads the filed dossier, with each file's digest, before it acts.
+    d.submit("#review-e2e-portal a[href$=\"/dossier\"]");
+    d.check_page();
+    assert!(
+        d.text("#review-materials").contains("topology.txt"),
+        "{}",
+        d.body()
+    );
+    d.go("/reviews");
     d.submit("#review-e2e-portal form[action$=\"/receive\"] button[type=submit]");
     assert_eq!(
         d.text(".flash"),
@@ -816,7 +825,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     d.submit("#review-e2e-portal form[action$=\"/decision\"] button[type=submit]");
     assert_eq!(d.text(".flash"), "Decided. The operator sees the decision.");
     assert!(d.text("#review-e2e-portal").contains("certified"));
-    d.submit("#review-e2e-portal a");
+    d.submit("#review-e2e-portal a[href^=\"/certificates/\"]");
     d.check_page();
     assert!(d.text("#cert-verified").contains("The signature verifies"));
     assert!(d.text("#cert-body").contains("e2e-portal"));

@@ -177,6 +177,27 @@ async fn a_filing_goes_to_the_organ_of_its_division_and_comes_back_certified() {
         );
         assert!(!v.to_string().contains("crm"), "{v}");
     }
+    // The organ reads the filed dossier; the other organ cannot.
+    let (st, d) = call(
+        &s,
+        Some(&psb),
+        "GET",
+        &format!("/api/v1/reviews/{id}/dossier"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d["materials"][0]["kind"], "record_filing_form");
+    assert_eq!(d["dossier"]["complete"], true);
+    let (st, _) = call(
+        &s,
+        Some(&other),
+        "GET",
+        &format!("/api/v1/reviews/{id}/dossier"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
     // The organ's member reads it but may not act; the operator may not review its own.
     let (st, _) = call(
         &s,
