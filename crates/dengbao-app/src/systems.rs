@@ -49,10 +49,13 @@ pub fn kind_str(k: ObjectKind) -> AppResult<String> {
 /// field in an error is relative to the request body.
 fn validate(
     app: &App,
-    obj: GradingObject,
+    mut obj: GradingObject,
     agencies: Vec<Candidate>,
     strip: &str,
 ) -> AppResult<GradingObject> {
+    // The parent of a branch is another stored object: [`check_branch`] looks it up; the
+    // core checks one object alone, without it.
+    let branch_of = obj.branch_of.take();
     let mut inv = Inventory {
         agencies,
         systems: vec![obj],
@@ -60,9 +63,43 @@ fn validate(
     };
     inv.validate(app.pack, "request")
         .map_err(|e| from_core(e, strip))?;
-    inv.systems
+    let mut obj = inv
+        .systems
         .pop()
-        .ok_or_else(|| AppError::internal("validated inventory lost its system"))
+        .ok_or_else(|| AppError::internal("validated inventory lost its system"))?;
+    obj.branch_of = branch_of;
+    Ok(obj)
+}
+
+/// A branch's parent, when it is one of the organisation's own objects, is trans-provincial
+/// or nationwide (Measures art. 15 ¶2); a parent not stored here is another operator's (a
+/// head office's nationwide system).
+async fn check_branch(app: &App, org: &str, obj: &GradingObject) -> AppResult<()> {
+    let Some(b) = &obj.branch_of else {
+        return Ok(());
+    };
+    if b == &obj.id {
+        return Err(AppError::invalid(
+            "branch_of",
+            "a system cannot be a branch of itself",
+        ));
+    }
+    let parent = match plausible_id(b) {
+        true => app.store.system(org, b).await.ok(),
+        false => None,
+    };
+    let Some(parent) = parent else {
+        return Ok(());
+    };
+    if object_of(&parent)?.network_scope == dengbao_core::model::NetworkScope::Local {
+        return Err(AppError::invalid(
+            "branch_of",
+            format!(
+                "`{b}` runs on a local network; branches belong to trans-provincial or nationwide systems (Measures art. 15 ¶2)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A grading object as the guard sees it.
@@ -211,6 +248,7 @@ pub async fn create_system(app: &App, c: &Caller, input: SystemInput) -> AppResu
         Vec::new(),
         "systems[0].",
     )?;
+    check_branch(app, &org, &obj).await?;
     let grade = final_grade(&app.pack.grading, &obj)
         .ok_or_else(|| AppError::invalid("assessment", "cannot be graded"))?;
     let now = app.clock.now_ms();
@@ -269,6 +307,7 @@ pub async fn update_system(
         Vec::new(),
         "systems[0].",
     )?;
+    check_branch(app, &org, &obj).await?;
     let grade = final_grade(&app.pack.grading, &obj)
         .ok_or_else(|| AppError::invalid("assessment", "cannot be graded"))?;
     let facts = serde_json::to_string(&SystemFacts::of(&obj)).map_err(AppError::internal)?;

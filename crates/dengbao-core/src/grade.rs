@@ -50,12 +50,14 @@ impl fmt::Display for Grade {
 impl FromStr for Grade {
     type Err = ValueError;
     fn from_str(s: &str) -> Result<Grade, ValueError> {
+        // Roman numerals only, as the Measures write them: `3` is a mistake to point out, not
+        // a spelling to guess at.
         Ok(match s.trim() {
-            "I" | "1" => Grade::I,
-            "II" | "2" => Grade::II,
-            "III" | "3" => Grade::III,
-            "IV" | "4" => Grade::IV,
-            "V" | "5" => Grade::V,
+            "I" => Grade::I,
+            "II" => Grade::II,
+            "III" => Grade::III,
+            "IV" => Grade::IV,
+            "V" => Grade::V,
             _ => {
                 return Err(ValueError::new(format!(
                     "`{s}` is not a grade; use I, II, III, IV or V (Measures art. 7)"
@@ -83,10 +85,14 @@ impl<'de> Deserialize<'de> for Grade {
                 v.parse().map_err(E::custom)
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Grade, E> {
-                v.to_string().parse().map_err(E::custom)
+                Err(E::custom(format!(
+                    "`{v}` is a number; write the grade as I, II, III, IV or V (Measures art. 7)"
+                )))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Grade, E> {
-                v.to_string().parse().map_err(E::custom)
+                Err(E::custom(format!(
+                    "`{v}` is a number; write the grade as I, II, III, IV or V (Measures art. 7)"
+                )))
             }
         }
         d.deserialize_any(V)

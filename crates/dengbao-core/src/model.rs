@@ -619,6 +619,8 @@ impl Inventory {
         }
         for (i, s) in self.systems.iter().enumerate() {
             if let Some(b) = &s.branch_of {
+                // A parent outside this inventory is another operator's (a head office's
+                // nationwide system): nothing here to check it against.
                 if let Some(parent) = self.systems.iter().find(|o| &o.id == b) {
                     if parent.network_scope == NetworkScope::Local {
                         return Err(Error::new(

@@ -235,6 +235,10 @@ impl Summary {
                     s.review.open(i);
                 }
                 FilingReceived => {
+                    // The organ received a filing, so one was made (on or before this day).
+                    if s.first_filing.is_none() && s.first_grade.is_some() {
+                        s.first_filing = Some(i);
+                    }
                     // Receipt starts the art. 17 clock; it replaces an open submission.
                     match s.review.open {
                         Some(o) if events[o as usize].kind == FilingSubmitted => {
@@ -244,7 +248,13 @@ impl Summary {
                         None => s.review.open = Some(i),
                     }
                 }
-                CertificateIssued => s.review.close(i),
+                CertificateIssued => {
+                    // A certificate proves the filing it certifies (art. 17).
+                    if s.first_filing.is_none() && s.first_grade.is_some() {
+                        s.first_filing = Some(i);
+                    }
+                    s.review.close(i)
+                }
                 CorrectionNotice => {
                     s.review.close(i);
                     s.correction.open(i);
@@ -566,7 +576,15 @@ impl<'a, 'p> Engine<'a, 'p> {
             }
         };
         let due = self.period_due(o.rule, trig.date);
-        self.decide(o, Some(trig), due, done)
+        let mut o = self.decide(o, Some(trig), due, done);
+        // The organ's receipt or certificate proves a filing made on or before its date, not
+        // when: it is never evidence of lateness.
+        if s.first_filing
+            .is_some_and(|i| self.events[i as usize].kind != EventType::FilingSubmitted)
+        {
+            o.late = false;
+        }
+        o
     }
 
     fn filing_review(&self, s: &Summary) -> Obligation<'p> {

@@ -57,3 +57,19 @@ fn every_name_is_the_serde_name_and_every_list_is_complete() {
     check::<Verdict>(None);
     check::<Status>(None);
 }
+
+/// Measures art. 7 writes grades as roman numerals; `3` or `"3"` is refused with the rule,
+/// not guessed at.
+#[test]
+fn grades_are_roman_numerals_only_art_7() {
+    use dengbao_core::Grade;
+    for (text, ok) in [("III", true), ("V", true), ("3", false), ("iii", false), ("VI", false)] {
+        assert_eq!(text.parse::<Grade>().is_ok(), ok, "{text}");
+        let json = serde_json::from_value::<Grade>(serde_json::json!(text));
+        assert_eq!(json.is_ok(), ok, "{text}");
+    }
+    let e = serde_json::from_value::<Grade>(serde_json::json!(3)).unwrap_err();
+    assert!(e.to_string().contains("I, II, III, IV or V (Measures art. 7)"), "{e}");
+    let e = "3".parse::<Grade>().unwrap_err();
+    assert!(e.to_string().contains("Measures art. 7"), "{e}");
+}

@@ -790,3 +790,58 @@ proptest! {
         }
     }
 }
+
+/// Measures art. 15 ¶1, art. 17: the organ's receipt or certificate proves a filing was made,
+/// on or before its date — so no overdue filing and no art. 40(1), even without a recorded
+/// submission; and it says nothing of lateness.
+#[test]
+fn a_receipt_or_certificate_proves_the_filing_art_15_17() {
+    for (proof, date) in [
+        ("filing_received", "2025-06-20"),
+        ("certificate_issued", "2025-07-01"),
+    ] {
+        let s = sys(
+            Grade::III,
+            &format!(
+                "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = {date}, type = \"{proof}\" }}]"
+            ),
+        );
+        let o = run(&s, "2025-08-01");
+        let f = *find(&o, K::RecordFiling);
+        assert_eq!(f.status, Status::Met, "{proof}");
+        let by = f.satisfied_by.unwrap();
+        assert_eq!(by.date, d(date), "{proof}");
+        assert!(matches!(by.source, Source::Event(_)), "{proof}");
+        assert!(
+            !f.late,
+            "{proof}: a receipt dates the filing at the latest, never late"
+        );
+        let v = violations(
+            pack(),
+            grade_of(&s),
+            &o,
+            &InUse {
+                products: &[],
+                agencies: &[],
+                crypto_products: &[],
+            },
+            None,
+        );
+        assert!(
+            v.iter().all(|v| v.item != 1),
+            "{proof}: no art. 40(1): {v:?}"
+        );
+    }
+    // A recorded submission still counts first, with its own lateness.
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}, {{ date = 2025-05-20, type = \"filing_submitted\" }}, {{ date = 2025-05-25, type = \"certificate_issued\" }}]"
+        ),
+    );
+    let f = *find(&run(&s, "2025-08-01"), K::RecordFiling);
+    assert_eq!(
+        (f.satisfied_by.unwrap().date, f.late),
+        (d("2025-05-20"), true)
+    );
+}
