@@ -116,9 +116,14 @@ pub fn violations(
             continue;
         };
         let due = o.due.map(|d| d.date);
-        let since = due.map(|d| format!(" since {d}")).unwrap_or_default();
+        // The due date is the last day allowed: overdue from the day after.
+        let since = due
+            .map(|d| format!(" since {} (due {d})", d.add_days(1)))
+            .unwrap_or_default();
+        // A recurring obligation is counted from its last completion, once there is one.
         let trig = o
-            .trigger
+            .satisfied_by
+            .or(o.trigger)
             .map(|t| format!(", counted from {}", t.date))
             .unwrap_or_default();
         found.push((

@@ -845,3 +845,39 @@ fn a_receipt_or_certificate_proves_the_filing_art_15_17() {
         (d("2025-05-20"), true)
     );
 }
+
+/// Measures art. 14, art. 40: the evidence of an overdue recurring obligation names the last
+/// completion it was counted from, and the first day overdue (the due date is the last day
+/// allowed).
+#[test]
+fn overdue_evidence_names_the_last_completion_and_the_day_after_the_due_date_art_14_40() {
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2024-01-01, type = \"grade_determined\" }}, {{ date = 2024-01-15, type = \"filing_submitted\" }}, {{ date = 2024-01-20, type = \"certificate_issued\" }}, {{ date = 2024-03-10, type = \"evaluation\", conformity = \"conformant\" }}]"
+        ),
+    );
+    let o = run(&s, "2025-06-01");
+    let e = *find(&o, K::GradeEvaluation);
+    assert_eq!(e.status, Status::Overdue);
+    let due = e.due.unwrap().date;
+    let v = violations(
+        pack(),
+        grade_of(&s),
+        &o,
+        &InUse {
+            products: &[],
+            agencies: &[],
+            crypto_products: &[],
+        },
+        None,
+    );
+    let text = v
+        .iter()
+        .flat_map(|v| v.evidence.iter())
+        .find(|e| e.text.contains("grade_evaluation"))
+        .map(|e| e.text.clone())
+        .unwrap_or_else(|| panic!("{v:?}"));
+    assert!(text.contains("counted from 2024-03-10"), "{text}");
+    assert!(text.contains(&format!("since {}", due.add_days(1))), "{text}");
+}
