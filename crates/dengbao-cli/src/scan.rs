@@ -137,6 +137,9 @@ fn text(w: &mut impl Write, files: &[FileReport], secs: f64) -> std::io::Result<
         Verdict::Sensitive => {
             "SENSITIVE — personal or identifying data found with high confidence: declassify and evaluate risk before sharing"
         }
+        Verdict::Review if s.counts.values().all(|c| c.total() == 0) => {
+            "REVIEW — nothing found in what was read, but not everything could be read"
+        }
         Verdict::Review => "REVIEW — possible personal data at medium or low confidence",
         Verdict::Clean => "CLEAN — nothing found",
     };
@@ -144,9 +147,12 @@ fn text(w: &mut impl Write, files: &[FileReport], secs: f64) -> std::io::Result<
         w,
         "Verdict: {verdict}{}",
         if s.complete {
-            ""
+            String::new()
         } else {
-            " (incomplete: some files could not be read)"
+            format!(
+                " (incomplete: {} file(s) could not be read, {} held content the scanner does not read — binary or an unknown format)",
+                s.files_failed, s.files_unscanned
+            )
         }
     )?;
     for f in files

@@ -63,13 +63,23 @@ fn every_name_is_the_serde_name_and_every_list_is_complete() {
 #[test]
 fn grades_are_roman_numerals_only_art_7() {
     use dengbao_core::Grade;
-    for (text, ok) in [("III", true), ("V", true), ("3", false), ("iii", false), ("VI", false)] {
+    for (text, ok) in [
+        ("III", true),
+        ("V", true),
+        ("3", false),
+        ("iii", false),
+        ("VI", false),
+    ] {
         assert_eq!(text.parse::<Grade>().is_ok(), ok, "{text}");
         let json = serde_json::from_value::<Grade>(serde_json::json!(text));
         assert_eq!(json.is_ok(), ok, "{text}");
     }
     let e = serde_json::from_value::<Grade>(serde_json::json!(3)).unwrap_err();
-    assert!(e.to_string().contains("I, II, III, IV or V (Measures art. 7)"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("I, II, III, IV or V (Measures art. 7)"),
+        "{e}"
+    );
     let e = "3".parse::<Grade>().unwrap_err();
     assert!(e.to_string().contains("Measures art. 7"), "{e}");
 }

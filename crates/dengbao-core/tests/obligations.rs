@@ -879,5 +879,8 @@ fn overdue_evidence_names_the_last_completion_and_the_day_after_the_due_date_art
         .map(|e| e.text.clone())
         .unwrap_or_else(|| panic!("{v:?}"));
     assert!(text.contains("counted from 2024-03-10"), "{text}");
-    assert!(text.contains(&format!("since {}", due.add_days(1))), "{text}");
+    assert!(
+        text.contains(&format!("since {}", due.add_days(1))),
+        "{text}"
+    );
 }

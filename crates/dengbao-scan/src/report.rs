@@ -27,17 +27,24 @@ pub struct Summary {
     pub files_scanned: u64,
     pub files_skipped: u64,
     pub files_failed: u64,
+    /// Skipped files with content that was not read (binary, unknown format, too large).
+    pub files_unscanned: u64,
     pub bytes: u64,
     pub counts: BTreeMap<Kind, Counts>,
     pub verdict: Verdict,
-    /// False when a file could not be read: the verdict covers only what was read.
+    /// False when a file could not be read, or held content the scan does not read: the
+    /// verdict covers only what was read, and is never `clean` then.
     pub complete: bool,
 }
 
 pub fn summarize(files: &[FileReport]) -> Summary {
     let mut counts: BTreeMap<Kind, Counts> = BTreeMap::new();
     let (mut scanned, mut skipped, mut failed, mut bytes) = (0, 0, 0, 0);
+    let mut unscanned = 0;
     for f in files {
+        if f.unscanned_content {
+            unscanned += 1;
+        }
         match f.status {
             FileStatus::Scanned => scanned += 1,
             FileStatus::Skipped => skipped += 1,
@@ -62,7 +69,8 @@ pub fn summarize(files: &[FileReport]) -> Summary {
         Verdict::Blocked
     } else if high {
         Verdict::Sensitive
-    } else if any {
+    } else if any || failed > 0 || unscanned > 0 {
+        // Nothing found is not "clean" when something was not read.
         Verdict::Review
     } else {
         Verdict::Clean
@@ -71,10 +79,11 @@ pub fn summarize(files: &[FileReport]) -> Summary {
         files_scanned: scanned,
         files_skipped: skipped,
         files_failed: failed,
+        files_unscanned: unscanned,
         bytes,
         counts,
         verdict,
-        complete: failed == 0,
+        complete: failed == 0 && unscanned == 0,
     }
 }
 

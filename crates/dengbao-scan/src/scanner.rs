@@ -101,6 +101,10 @@ pub struct FileReport {
     pub truncated: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Skipped although it holds content the scan could not read (binary or unknown
+    /// format, too large): the verdict cannot speak for it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unscanned_content: bool,
 }
 
 impl FileReport {
@@ -115,6 +119,7 @@ impl FileReport {
             findings: Vec::new(),
             truncated: false,
             warnings: Vec::new(),
+            unscanned_content: false,
         }
     }
     fn skipped(path: &str, why: impl Into<String>) -> FileReport {
@@ -122,6 +127,13 @@ impl FileReport {
             status: FileStatus::Skipped,
             reason: Some(why.into()),
             ..FileReport::new(path)
+        }
+    }
+    /// Skipped content: something is in it that was not read.
+    fn unread(path: &str, why: impl Into<String>) -> FileReport {
+        FileReport {
+            unscanned_content: true,
+            ..FileReport::skipped(path, why)
         }
     }
     fn failed(path: &str, why: impl Into<String>) -> FileReport {
@@ -401,7 +413,7 @@ impl Scanner {
         let sniffed = sniff(&raw);
         let (mut decoder, skip) = match sniffed {
             Sniffed::Binary => {
-                return FileReport::skipped(
+                return FileReport::unread(
                     name,
                     "binary content (NUL bytes, no UTF-16 byte-order mark)",
                 );
@@ -506,7 +518,7 @@ impl Scanner {
             .map(|m| m.len())
             .unwrap_or(meta.len());
         if size > self.config.limits.max_file_bytes {
-            return FileReport::skipped(
+            return FileReport::unread(
                 &name,
                 format!(
                     "{size} bytes is larger than limits.max_file_bytes ({})",

@@ -281,3 +281,33 @@ fn directories_are_walked_in_order_and_findings_capped() {
     assert_eq!(many.findings.len(), 10);
     assert_eq!(many.counts[&Kind::Mobile].total(), 50);
 }
+
+/// What the scanner cannot read is never reported clean: a `.zip` and a UTF-16LE file without
+/// a byte-order mark are skipped as unread content, and the verdict says so.
+#[test]
+fn unread_content_is_never_clean() {
+    use dengbao_scan::report::{Verdict, summarize};
+    let zip = tmp("archive.zip");
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
+        z.start_file("ids.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(b"13812345678").unwrap();
+        z.finish().unwrap();
+    }
+    let utf16 = tmp("utf16le-no-bom.txt");
+    let text: Vec<u8> = "手机 13812345678"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    std::fs::write(&utf16, text).unwrap();
+    let r = scanner().scan_paths(&[zip, utf16], 1, &|_| {});
+    let s = summarize(&r);
+    assert_eq!((s.files_unscanned, s.complete), (2, false), "{r:?}");
+    assert_eq!(s.verdict, Verdict::Review);
+    // A plain text file with nothing in it is still clean.
+    let plain = tmp("plain.txt");
+    std::fs::write(&plain, "nothing to see").unwrap();
+    let s = summarize(&scanner().scan_paths(&[plain], 1, &|_| {}));
+    assert_eq!((s.verdict, s.complete), (Verdict::Clean, true));
+}
