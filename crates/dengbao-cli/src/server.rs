@@ -114,8 +114,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     ledger_key: Option<PathBuf>,
     /// The ledger's origin line (names a newly created key).
-    #[arg(long, default_value = "dengbao.local/ledger")]
-    ledger_origin: String,
+    /// By default unique to this deployment (`dengbao.local/ledger/<random>`): the origin
+    /// names one log (C2SP tlog-checkpoint), so two deployments never share one.
+    #[arg(long)]
+    ledger_origin: Option<String>,
     /// How long audit and ledger records are kept; nothing is ever deleted before, and less
     /// than 6 months is refused (Cybersecurity Law art. 21: logs kept ≥ 6 months).
     #[arg(long, default_value_t = 3650)]
@@ -123,6 +125,14 @@ pub struct ServeArgs {
     /// Database connections.
     #[arg(long, default_value_t = 8)]
     pool: u32,
+}
+
+/// A log origin no other deployment has (72 random bits; the time if randomness fails).
+fn unique_origin() -> String {
+    let tail = dengbao_app::auth::random_token()
+        .map(|t| t[..12].to_owned())
+        .unwrap_or_else(|_| now_ms().to_string());
+    format!("dengbao.local/ledger/{tail}")
 }
 
 /// Loads the checkpoint signing key, or creates it (0600) with its `.pub` beside it. A key
@@ -270,7 +280,7 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
         if a.audit_retention_days < 183 {
             anyhow::bail!("--audit-retention-days {}: audit records are kept at least 6 months (183 days)", a.audit_retention_days);
         }
-        let key = load_or_create_key(&a.ledger_key.clone().unwrap_or_else(|| a.db.data_file("ledger.key")), &a.ledger_origin)?;
+        let key = load_or_create_key(&a.ledger_key.clone().unwrap_or_else(|| a.db.data_file("ledger.key")), &a.ledger_origin.clone().unwrap_or_else(unique_origin))?;
         if a.lockout_attempts < 1 || a.lockout_minutes < 1 || a.session_idle_minutes < 1 || a.session_absolute_hours < 1 || a.password_min_length < 8 {
             anyhow::bail!("security settings must be positive, and passwords at least 8 characters (Grade III bar)");
         }

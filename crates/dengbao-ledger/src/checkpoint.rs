@@ -254,7 +254,8 @@ impl NoteVerifier {
     }
 
     /// Checks a signed note and returns its body. Signatures by other keys are ignored;
-    /// at least one by this key must verify.
+    /// every signature line of this key must verify, and there must be one (C2SP signed-note:
+    /// a failing signature from a known key rejects the note).
     pub fn open<'a>(&self, note: &'a str) -> Result<&'a str, LedgerError> {
         let bad = |why: &str| LedgerError::Checkpoint(why.to_owned());
         let split = note
@@ -279,18 +280,20 @@ impl NoteVerifier {
             if blob.len() != 4 + 64 || blob[..4] != self.id {
                 continue;
             }
-            seen = true;
             let sig =
                 Signature::from_slice(&blob[4..]).map_err(|_| bad("malformed SM2 signature"))?;
-            if self.key.verify(body.as_bytes(), &sig).is_ok() {
-                return Ok(body);
+            if self.key.verify(body.as_bytes(), &sig).is_err() {
+                return Err(bad(
+                    "a signature by this key does not verify: the note was altered, or a signature forged",
+                ));
             }
+            seen = true;
         }
-        Err(bad(if seen {
-            "the signature does not verify: the note was altered or signed by another key"
+        if seen {
+            Ok(body)
         } else {
-            "no signature by this key"
-        }))
+            Err(bad("no signature by this key"))
+        }
     }
 
     /// Opens a signed checkpoint and checks its origin.
@@ -386,6 +389,32 @@ mod tests {
             .is_err(),
             "wrong key id"
         );
+    }
+
+    /// C2SP signed-note: a failing signature from a known key rejects the note, even when
+    /// a good one by the same key follows it.
+    #[test]
+    fn a_bad_signature_of_the_known_key_rejects_the_note() {
+        let s = NoteSigner::generate("dengbao.example/ledger").unwrap();
+        let v = s.verifier();
+        let note = s.sign("hello\n").unwrap();
+        let (body, good) = note.rsplit_once("\n\n").unwrap();
+        // The same key id with another signature: flip one byte of the signature.
+        let b64 = good.rsplit_once(' ').unwrap().1.trim_end();
+        let mut blob = B64.decode(b64).unwrap();
+        let last = blob.len() - 1;
+        blob[last] ^= 1;
+        let forged = format!("{DASH}dengbao.example/ledger {}\n", B64.encode(&blob));
+        let two = format!("{body}\n\n{forged}{good}");
+        assert!(v.open(&format!("{body}\n\n{good}")).is_ok());
+        assert!(v.open(&two).is_err(), "a bad line before a good one");
+        let two = format!("{body}\n\n{good}{}", forged);
+        assert!(v.open(&two).is_err(), "a bad line after a good one");
+        // A line by another key is ignored.
+        let other = NoteSigner::generate("other.example/log").unwrap();
+        let theirs = other.sign("hello\n").unwrap();
+        let their_line = theirs.rsplit_once("\n\n").unwrap().1;
+        assert!(v.open(&format!("{body}\n\n{their_line}{good}")).is_ok());
     }
 
     #[test]
