@@ -481,6 +481,20 @@ impl<'a, 'p> Engine<'a, 'p> {
         o.trigger = anchor;
         o.due = Some(due);
         o.satisfied_by = last;
+        // The last completion was late if it came after the due date counted from the one
+        // before it (or from the anchor, for the first).
+        if let (Some(l), Some(Source::Event(i))) = (last, last.map(|l| l.source)) {
+            let kind = self.events[i as usize].kind;
+            let before = self.events[..i as usize]
+                .iter()
+                .rev()
+                .find(|e| e.kind == kind && anchor.is_none_or(|a| e.date >= a.date))
+                .map(|e| e.date)
+                .or(anchor.map(|a| a.date));
+            if let Some(b) = before {
+                o.late = l.date > self.ctx.calendar.period_end(b, period).date;
+            }
+        }
         o.status = if last.is_some() && self.ctx.as_of <= due.date {
             Status::Met
         } else {

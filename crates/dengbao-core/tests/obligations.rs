@@ -884,3 +884,20 @@ fn overdue_evidence_names_the_last_completion_and_the_day_after_the_due_date_art
         "{text}"
     );
 }
+
+/// Measures art. 14: a yearly evaluation done five weeks late is marked `late` although the
+/// cadence is met again; one done in time is not.
+#[test]
+fn a_late_recurring_completion_is_marked_late_art_14() {
+    let events = |second: &str| {
+        format!(
+            "{OPERATING}\nevents = [{{ date = 2024-01-01, type = \"grade_determined\" }}, {{ date = 2024-01-15, type = \"filing_submitted\" }}, {{ date = 2024-06-01, type = \"evaluation\", conformity = \"conformant\" }}, {{ date = {second}, type = \"evaluation\", conformity = \"conformant\" }}]"
+        )
+    };
+    let late = sys(Grade::III, &events("2025-07-08"));
+    let e = *find(&run(&late, "2025-09-01"), K::GradeEvaluation);
+    assert_eq!((e.status, e.late), (Status::Met, true), "{e:?}");
+    let on_time = sys(Grade::III, &events("2025-05-20"));
+    let e = *find(&run(&on_time, "2025-09-01"), K::GradeEvaluation);
+    assert_eq!((e.status, e.late), (Status::Met, false), "{e:?}");
+}
