@@ -492,7 +492,16 @@ impl<'a, 'p> Engine<'a, 'p> {
                 .map(|e| e.date)
                 .or(anchor.map(|a| a.date));
             if let Some(b) = before {
-                o.late = l.date > self.ctx.calendar.period_end(b, period).date;
+                // The unadjusted end is a lower bound (a rest day only moves it later): most
+                // completions are in time by it, without asking the calendar.
+                let lower = match period.unit {
+                    crate::date::PeriodUnit::Days => b.add_days(i32::from(period.amount)),
+                    crate::date::PeriodUnit::Months => b.add_months(u32::from(period.amount)),
+                    crate::date::PeriodUnit::Years => b.add_months(u32::from(period.amount) * 12),
+                    crate::date::PeriodUnit::WorkingDays => b,
+                };
+                o.late = l.date > lower
+                    && l.date > self.ctx.calendar.period_end(b, period).date;
             }
         }
         o.status = if last.is_some() && self.ctx.as_of <= due.date {
