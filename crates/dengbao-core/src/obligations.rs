@@ -500,8 +500,7 @@ impl<'a, 'p> Engine<'a, 'p> {
                     crate::date::PeriodUnit::Years => b.add_months(u32::from(period.amount) * 12),
                     crate::date::PeriodUnit::WorkingDays => b,
                 };
-                o.late = l.date > lower
-                    && l.date > self.ctx.calendar.period_end(b, period).date;
+                o.late = l.date > lower && l.date > self.ctx.calendar.period_end(b, period).date;
             }
         }
         o.status = if last.is_some() && self.ctx.as_of <= due.date {
