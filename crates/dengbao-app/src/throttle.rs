@@ -29,9 +29,9 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
 
     /// Takes one attempt for `key` at `now` (ms); `Err(ms to wait)` when none is left.
     pub fn take(&self, key: &K, now: i64) -> Result<(), i64> {
-        let Ok(mut map) = self.full_at.lock() else {
-            return Ok(());
-        };
+        // A panic elsewhere while holding the lock leaves the map as it was: keep using it
+        // (failing open would lift the throttle).
+        let mut map = self.full_at.lock().unwrap_or_else(|p| p.into_inner());
         let window = i64::from(self.burst) * self.refill_ms;
         let full = map.get(key).copied().unwrap_or(now).max(now);
         let next = full + self.refill_ms;

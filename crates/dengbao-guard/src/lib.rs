@@ -146,8 +146,16 @@ impl Principal {
     /// Whether `action` is allowed on the caller's own organisation — what a page uses to
     /// decide which controls to show. The decision that counts is [`authorize`]'s.
     pub fn may(&self, action: Action) -> bool {
+        self.check(action).is_ok()
+    }
+    /// [`Principal::may`], with the rule's words when not.
+    pub fn check(&self, action: Action) -> Result<(), String> {
         let own = Resource::Organisation(&self.org);
-        authorize(self, action, &own, &Relations::default(), 0).is_allow()
+        match authorize(self, action, &own, &Relations::default(), 0) {
+            Decision::Allow(_) => Ok(()),
+            Decision::Deny(Denial::Forbidden(why)) => Err(why),
+            Decision::Deny(Denial::Absent) => Err("not allowed".to_owned()),
+        }
     }
 }
 

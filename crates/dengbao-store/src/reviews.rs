@@ -114,17 +114,7 @@ impl Store {
                 .await
                 .map_err(|e| conflict_or(e, "certificate number"))?;
         }
-        sqlx::query("INSERT INTO events (tenant_id, id, object_id, date, kind, payload, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(tenant)
-            .bind(&event.id)
-            .bind(&event.object_id)
-            .bind(&event.date)
-            .bind(&event.kind)
-            .bind(&event.payload)
-            .bind(event.recorded_at)
-            .bind(&event.recorded_by)
-            .execute(&mut *tx)
-            .await?;
+        Self::insert_event(&mut tx, tenant, event).await?;
         let state = format!("{id}:{to}:{}", certificate.map_or("", |c| c.body.as_str()));
         Self::finish_with(tx, tenant, audit, state.as_bytes()).await
     }

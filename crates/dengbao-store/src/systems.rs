@@ -182,6 +182,22 @@ impl Store {
 
     // ----- events, materials, products in use, filings -------------------------------------
 
+    /// Appends an event to an object's history, inside the caller's transaction.
+    pub(crate) async fn insert_event(tx: &mut Tx, tenant: &str, e: &EventRow) -> Result<()> {
+        sqlx::query("INSERT INTO events (tenant_id, id, object_id, date, kind, payload, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(tenant)
+            .bind(&e.id)
+            .bind(&e.object_id)
+            .bind(&e.date)
+            .bind(&e.kind)
+            .bind(&e.payload)
+            .bind(e.recorded_at)
+            .bind(&e.recorded_by)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     async fn require_system(tx: &mut Tx, tenant: &str, id: &str) -> Result<()> {
         sqlx::query("SELECT id FROM grading_objects WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
@@ -226,17 +242,7 @@ impl Store {
                 return Err(StoreError::Stale { expected, actual });
             }
         }
-        sqlx::query("INSERT INTO events (tenant_id, id, object_id, date, kind, payload, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(tenant)
-            .bind(&e.id)
-            .bind(&e.object_id)
-            .bind(&e.date)
-            .bind(&e.kind)
-            .bind(&e.payload)
-            .bind(e.recorded_at)
-            .bind(&e.recorded_by)
-            .execute(&mut *tx)
-            .await?;
+        Self::insert_event(&mut tx, tenant, e).await?;
         Self::finish_with(tx, tenant, audit, e.payload.as_bytes()).await
     }
 
@@ -434,17 +440,7 @@ impl Store {
             .bind(&f.organ_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO events (tenant_id, id, object_id, date, kind, payload, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(tenant)
-            .bind(&event.id)
-            .bind(&event.object_id)
-            .bind(&event.date)
-            .bind(&event.kind)
-            .bind(&event.payload)
-            .bind(event.recorded_at)
-            .bind(&event.recorded_by)
-            .execute(&mut *tx)
-            .await?;
+        Self::insert_event(&mut tx, tenant, event).await?;
         Self::finish_with(tx, tenant, audit, f.materials.as_bytes()).await
     }
 

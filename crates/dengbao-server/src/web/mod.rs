@@ -267,19 +267,7 @@ impl Page {
     /// Whether the caller's roles allow `action` here — for showing a form at all; the use
     /// case asks the guard again when the form is sent.
     pub fn require(&self, action: Action) -> ApiResult<()> {
-        if self.p.may(action) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "your roles ({}) do not allow this",
-                self.p
-                    .roles()
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )))
-        }
+        self.p.principal.check(action).map_err(ApiError::forbidden)
     }
     /// After a POST that changed something: on to `to` (303), or the error as a page.
     pub fn after<T, E: Into<ApiError>>(&self, r: Result<T, E>, to: &str) -> Response {

@@ -830,6 +830,13 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     assert!(d.text("#cert-verified").contains("The signature verifies"));
     assert!(d.text("#cert-body").contains("e2e-portal"));
     d.shot("certificate-en");
+    // The same two pages in Chinese.
+    d.go("/lang/zh-CN?next=%2Freviews");
+    d.check_page();
+    d.shot("reviews-zh");
+    d.submit("#review-e2e-portal a[href^=\"/certificates/\"]");
+    d.check_page();
+    d.shot("certificate-zh");
     // Another city's bureau sees none of it.
     d.go("/reviews");
     d.submit("form[action=\"/logout\"] button[type=submit]");
