@@ -44,6 +44,7 @@ pub mod eligibility;
 pub mod error;
 pub mod grade;
 pub mod grading;
+pub mod idc;
 pub mod ids;
 pub mod model;
 pub mod obligations;

@@ -471,6 +471,9 @@ impl Store {
                             sync,
                             "PRAGMA busy_timeout = 5000",
                             "PRAGMA foreign_keys = ON",
+                            // Deleted content is overwritten, not left in free pages: a
+                            // destroyed key must not survive in the file.
+                            "PRAGMA secure_delete = ON",
                         ] {
                             sqlx::query(pragma).execute(&mut *conn).await?;
                         }
@@ -517,7 +520,12 @@ impl Store {
     /// entry. The entry's sequence number comes from the locked head row, so concurrent
     /// writers — several processes on one PostgreSQL included — get gapless numbers in
     /// commit order, and a rolled-back change takes its number with it.
-    async fn finish_with(mut tx: Tx, tenant: &str, audit: &Audit<'_>, state: &[u8]) -> Result<()> {
+    async fn finish_with(tx: Tx, tenant: &str, audit: &Audit<'_>, state: &[u8]) -> Result<()> {
+        Self::finish_seq(tx, tenant, audit, state).await.map(|_| ())
+    }
+
+    /// As [`Store::finish_with`], answering the ledger entry's sequence number.
+    async fn finish_seq(mut tx: Tx, tenant: &str, audit: &Audit<'_>, state: &[u8]) -> Result<i64> {
         let seq: i64 = sqlx::query("UPDATE ledger_head SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1 AS seq").fetch_one(&mut *tx).await?.try_get("seq")?;
         let entry = canonical_entry(seq, tenant, audit, state);
         let leaf = dengbao_ledger::to_hex(&dengbao_ledger::leaf_hash(entry.as_bytes()));
@@ -544,7 +552,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(seq)
     }
 }
 
@@ -557,3 +565,8 @@ mod registry;
 mod relations;
 mod reviews;
 mod systems;
+mod vault;
+mod idc;
+
+pub use idc::*;
+pub use vault::VaultKeyRow;

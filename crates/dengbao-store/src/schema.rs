@@ -257,6 +257,122 @@ CREATE TABLE trusted_devices (
 CREATE INDEX trusted_devices_by_user ON trusted_devices (user_id)
 "#,
     ),
+    (
+        8,
+        "vault keys and IDC customer data",
+        r#"
+CREATE TABLE vault_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    purpose TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    parent_id TEXT,
+    master_version TEXT,
+    wrapped {BLOB},
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    destroyed_at BIGINT
+);
+CREATE UNIQUE INDEX vault_keys_one_active ON vault_keys (tenant_id, purpose, subject) WHERE state = 'active';
+CREATE INDEX vault_keys_by_parent ON vault_keys (parent_id);
+CREATE TABLE idc_customers (
+    id TEXT PRIMARY KEY REFERENCES organisations(id),
+    idc_id TEXT NOT NULL REFERENCES organisations(id),
+    sector TEXT NOT NULL,
+    declared_class TEXT NOT NULL,
+    overrides TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX idc_customers_by_idc ON idc_customers (idc_id);
+CREATE TABLE idc_programme (
+    idc_id TEXT PRIMARY KEY REFERENCES organisations(id),
+    officer_id TEXT NOT NULL REFERENCES users(id),
+    department TEXT NOT NULL,
+    named_at BIGINT NOT NULL
+);
+CREATE TABLE idc_contracts (
+    id TEXT PRIMARY KEY,
+    idc_id TEXT NOT NULL REFERENCES organisations(id),
+    customer_id TEXT NOT NULL REFERENCES organisations(id),
+    title TEXT NOT NULL,
+    third_parties TEXT NOT NULL,
+    matrix TEXT NOT NULL,
+    signed_on TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX idc_contracts_by_customer ON idc_contracts (idc_id, customer_id);
+CREATE TABLE data_assets (
+    id TEXT PRIMARY KEY,
+    idc_id TEXT NOT NULL REFERENCES organisations(id),
+    customer_id TEXT NOT NULL REFERENCES organisations(id),
+    label {BLOB} NOT NULL,
+    kind TEXT NOT NULL,
+    location TEXT NOT NULL,
+    isolation_unit TEXT NOT NULL,
+    classification TEXT NOT NULL,
+    personal BIGINT NOT NULL,
+    sensitive_personal BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    destroyed_at BIGINT
+);
+CREATE INDEX data_assets_by_customer ON data_assets (idc_id, customer_id);
+CREATE INDEX data_assets_by_unit ON data_assets (idc_id, isolation_unit);
+CREATE TABLE asset_copies (
+    asset_id TEXT NOT NULL REFERENCES data_assets(id),
+    copy TEXT NOT NULL,
+    sealed {BLOB} NOT NULL,
+    size BIGINT NOT NULL,
+    stored_at BIGINT NOT NULL,
+    PRIMARY KEY (asset_id, copy)
+);
+CREATE TABLE destructions (
+    id TEXT PRIMARY KEY,
+    idc_id TEXT NOT NULL REFERENCES organisations(id),
+    customer_id TEXT NOT NULL REFERENCES organisations(id),
+    asset_id TEXT NOT NULL REFERENCES data_assets(id),
+    method TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_at BIGINT NOT NULL,
+    approvals_needed BIGINT NOT NULL,
+    approvals TEXT NOT NULL,
+    state TEXT NOT NULL,
+    executed_at BIGINT,
+    certificate TEXT
+);
+CREATE INDEX destructions_by_customer ON destructions (idc_id, customer_id);
+CREATE TABLE destruction_certificates (
+    number TEXT PRIMARY KEY,
+    idc_id TEXT NOT NULL REFERENCES organisations(id),
+    customer_id TEXT NOT NULL REFERENCES organisations(id),
+    destruction_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    signed TEXT NOT NULL,
+    issued_at BIGINT NOT NULL
+);
+CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    idc_id TEXT NOT NULL REFERENCES organisations(id),
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    caused_by_idc BIGINT NOT NULL,
+    detected_at BIGINT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    regulator_notified_at BIGINT
+);
+CREATE TABLE incident_customers (
+    incident_id TEXT NOT NULL REFERENCES incidents(id),
+    customer_id TEXT NOT NULL REFERENCES organisations(id),
+    assets TEXT NOT NULL,
+    notified_at BIGINT,
+    PRIMARY KEY (incident_id, customer_id)
+)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {
