@@ -157,10 +157,14 @@ pub fn new_totp_secret() -> String {
 
 /// Checks a TOTP code and consumes its time step (RFC 6238 §5.2: a code is accepted once).
 async fn check_totp(app: &App, user: &dengbao_store::User, code: &str) -> AppResult<bool> {
-    let Some(secret) = &user.totp_secret else {
+    let Some(stored) = &user.totp_secret else {
         return Ok(false);
     };
-    let totp = totp_for(secret, &user.username)?;
+    let secret = app
+        .vault
+        .open_totp(&user.tenant_id, &user.id, stored)
+        .await?;
+    let totp = totp_for(&secret, &user.username)?;
     let now = (app.clock.now_ms() / 1000).max(0) as u64;
     match totp.check(code.trim(), now) {
         Some(step) => Ok(app.store.use_totp_step(&user.id, step as i64).await?),
@@ -703,8 +707,13 @@ pub async fn totp_enroll(app: &App, c: &Caller) -> AppResult<TotpEnrolment> {
     let url = totp_for(&secret, &user.username)?
         .to_url()
         .map_err(AppError::internal)?;
+    // Encrypted at rest under the organisation's `secrets` key (Grade III: SM4 at rest).
+    let sealed = app
+        .vault
+        .seal_totp(c.org(), c.user_id(), &secret, app.clock.now_ms())
+        .await?;
     app.store
-        .set_totp(c.org(), c.user_id(), Some(&secret), false)
+        .set_totp(c.org(), c.user_id(), Some(&sealed), false)
         .await?;
     Ok(TotpEnrolment {
         secret,

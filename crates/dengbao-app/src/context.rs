@@ -125,6 +125,8 @@ pub struct Inner {
     pub principals: TtlCache<String, crate::Caller>,
     pub tenants: crate::tenant::TenantCache,
     pub ledger: crate::ledger::Ledger,
+    /// Envelope encryption at rest (TOTP secrets, dossier files, IDC customer data).
+    pub vault: crate::vault::Vault,
     pub(crate) hashing: Arc<tokio::sync::Semaphore>,
     pub(crate) ip_throttle: crate::throttle::Throttle<std::net::IpAddr>,
     pub(crate) account_throttle: crate::throttle::Throttle<String>,
@@ -152,10 +154,17 @@ impl std::ops::Deref for App {
 }
 
 impl App {
-    pub fn new(store: Store, config: Config, pack: RulePack, calendar: HolidayCalendar) -> App {
+    pub fn new(
+        store: Store,
+        config: Config,
+        pack: RulePack,
+        calendar: HolidayCalendar,
+        vault: crate::vault::Vault,
+    ) -> App {
         let ttl = config.cache_ttl;
         App(Arc::new(Inner {
             store,
+            vault,
             hashing: Arc::new(tokio::sync::Semaphore::new(config.hashing_slots.max(1))),
             ip_throttle: crate::throttle::Throttle::new(
                 config.login_ip_burst,

@@ -13,6 +13,7 @@ use dengbao_store::{
 use crate::auth::{hash_password_blocking, new_totp_secret};
 use crate::dto::SystemFacts;
 use crate::error::{AppError, AppResult};
+use crate::vault::Vault;
 use sha2::{Digest, Sha256};
 
 /// A login printed for the person trying the demo.
@@ -30,14 +31,14 @@ pub const OTHER_ORG: &str = "Example Hospital";
 
 /// Seeds once (idempotent: an existing demo organisation is left alone). `now` is epoch ms.
 pub async fn seed(
-    store: &Store,
+    vault: &Vault,
     pack: &RulePack,
     inv: &Inventory,
     now: i64,
 ) -> AppResult<Vec<DemoLogin>> {
-    let mut logins = seed_named(store, pack, inv, now, "").await?;
+    let mut logins = seed_named(vault, pack, inv, now, "").await?;
     if !logins.is_empty() {
-        logins.extend(seed_organs(store, now, "").await?);
+        logins.extend(seed_organs(vault.store(), now, "").await?);
     }
     Ok(logins)
 }
@@ -118,12 +119,13 @@ pub async fn seed_organs(store: &Store, now: i64, tag: &str) -> AppResult<Vec<De
 /// [`seed`] with a prefix on organisation names and usernames, so tests sharing one
 /// database get organisations of their own.
 pub async fn seed_named(
-    store: &Store,
+    vault: &Vault,
     pack: &RulePack,
     inv: &Inventory,
     now: i64,
     tag: &str,
 ) -> AppResult<Vec<DemoLogin>> {
+    let store = vault.store();
     let demo_org = format!("{tag}{DEMO_ORG}");
     let other_org = format!("{tag}{OTHER_ORG}");
     if store.organisation_by_name(&demo_org).await.is_ok() {
@@ -187,13 +189,18 @@ pub async fn seed_named(
             crate::auth::check_password(&crate::Config::default(), &username, &password)?;
             let admin = roles.iter().any(|r| r.ends_with("_admin"));
             let secret = admin.then(new_totp_secret);
+            let id = new_id();
+            let sealed = match &secret {
+                Some(s) => Some(vault.seal_totp(&org.id, &id, s, now).await?),
+                None => None,
+            };
             let u = User {
-                id: new_id(),
+                id,
                 tenant_id: org.id.clone(),
                 username: username.clone(),
                 display_name: (*display).into(),
                 password_hash: hash_password_blocking(&password).map_err(AppError::internal)?,
-                totp_secret: secret.clone(),
+                totp_secret: sealed,
                 totp_enabled: admin,
                 failed_attempts: 0,
                 locked_until: 0,
@@ -211,7 +218,7 @@ pub async fn seed_named(
             });
         }
         if is_demo {
-            load_inventory(store, pack, &org.id, inv, now).await?;
+            load_inventory(vault, pack, &org.id, inv, now).await?;
         } else {
             // The other organisation's objects have ids of their own, so that asking for the
             // demo organisation's ids can only ever answer 404.
@@ -232,7 +239,7 @@ pub async fn seed_named(
                     .collect(),
                 ..Inventory::default()
             };
-            load_inventory(store, pack, &org.id, &other, now).await?;
+            load_inventory(vault, pack, &org.id, &other, now).await?;
         }
     }
     Ok(logins)
@@ -241,12 +248,13 @@ pub async fn seed_named(
 /// Writes an inventory (registries, systems, events, materials, products in use) into an
 /// organisation.
 pub async fn load_inventory(
-    store: &Store,
+    vault: &Vault,
     pack: &RulePack,
     tenant: &str,
     inv: &Inventory,
     now: i64,
 ) -> AppResult<()> {
+    let store = vault.store();
     let audit = Audit {
         actor: "import",
         action: "import",
@@ -323,8 +331,10 @@ pub async fn load_inventory(
                 uploaded_at: now,
                 uploaded_by: "import".into(),
             };
+            let sealed =
+                crate::systems::seal_file(vault, tenant, &mr.sha256, &content, now).await?;
             store
-                .put_material_with_file(tenant, &mr, Some(&content), &audit)
+                .put_material_with_file(tenant, &mr, Some(&sealed), &audit)
                 .await?;
         }
         let lists: [(&str, &[String]); 2] = [

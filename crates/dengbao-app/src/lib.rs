@@ -24,6 +24,7 @@ pub mod reviews;
 pub mod systems;
 pub mod tenant;
 mod throttle;
+pub mod vault;
 
 pub use context::{App, Clock, Config, Inner, TtlCache};
 pub use dengbao_guard as guard;

@@ -799,11 +799,15 @@ pub async fn put_material(
         uploaded_at: now,
         uploaded_by: c.username().to_owned(),
     };
+    let sealed = match content {
+        Some(bytes) => Some(seal_file(app, &org, &row.sha256, bytes, now).await?),
+        None => None,
+    };
     app.store
         .put_material_with_file(
             &org,
             &row,
-            content,
+            sealed.as_deref(),
             &c.audit("material.put", &format!("{id}/{kind}"), now),
         )
         .await?;
@@ -847,7 +851,48 @@ pub(crate) async fn material_file_in(
 ) -> AppResult<(MaterialView, Vec<u8>)> {
     material_kind(kind)?;
     let (m, bytes) = app.store.material_file(org, id, kind).await?;
+    // Files stored before encryption at rest are served as they are.
+    let bytes = if dengbao_vault::is_sealed(&bytes) {
+        app.vault
+            .open(
+                org,
+                crate::vault::Purpose::Files,
+                org,
+                file_aad(&m.sha256).as_bytes(),
+                &bytes,
+            )
+            .await?
+            .to_vec()
+    } else {
+        bytes
+    };
     Ok((material_view(m), bytes))
+}
+
+fn file_aad(sha256: &str) -> String {
+    format!("file/{sha256}")
+}
+
+/// A dossier file sealed under its organisation's `files` key, bound to its digest (the
+/// row it is stored under).
+pub(crate) async fn seal_file(
+    app_vault: &impl AsRef<crate::vault::Vault>,
+    org: &str,
+    sha256: &str,
+    bytes: &[u8],
+    now: i64,
+) -> AppResult<Vec<u8>> {
+    app_vault
+        .as_ref()
+        .seal(
+            org,
+            crate::vault::Purpose::Files,
+            org,
+            file_aad(sha256).as_bytes(),
+            bytes,
+            now,
+        )
+        .await
 }
 
 /// Submits the record filing (Measures art. 15, 16): only for a complete dossier.

@@ -30,12 +30,49 @@ pub struct DbArgs {
     /// survives a process crash but not a power loss.
     #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
     sqlite_sync: String,
+    /// The vault's master key file (SM4, mode 0600; created on first start). Default: beside
+    /// the data directory, not in it (`DIR.master.key`), so a copy of the data directory
+    /// does not carry the key that opens it. `$DENGBAO_MASTER_KEY` (32 hexadecimal digits)
+    /// takes its place when set — one key for every node, but it cannot rotate.
+    #[arg(long, env = "DENGBAO_MASTER_KEY_FILE", value_name = "FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 impl DbArgs {
     /// The default place of a file in the data directory.
     pub fn data_file(&self, name: &str) -> PathBuf {
         self.data_dir.join(name)
+    }
+
+    /// The master key's default file: `DIR.master.key` beside the data directory.
+    fn default_master_file(&self) -> PathBuf {
+        let name = self
+            .data_dir
+            .file_name()
+            .map_or_else(|| "data".into(), |n| n.to_string_lossy().into_owned());
+        let parent = self
+            .data_dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
+        parent.join(format!("{name}.master.key"))
+    }
+
+    /// The vault over `store`, with the master key from the environment or its file.
+    pub fn vault(&self, store: &Store) -> Result<dengbao_app::vault::Vault> {
+        let master: std::sync::Arc<dyn dengbao_vault::MasterKey> =
+            match dengbao_vault::EnvMasterKey::from_env("DENGBAO_MASTER_KEY")? {
+                Some(k) => std::sync::Arc::new(k),
+                None => {
+                    let path = self
+                        .master_key_file
+                        .clone()
+                        .unwrap_or_else(|| self.default_master_file());
+                    std::sync::Arc::new(dengbao_vault::FileMasterKey::open_or_create(&path)?)
+                }
+            };
+        tracing::info!(master_key = %master.describe(), "vault ready");
+        Ok(dengbao_app::vault::Vault::new(store.clone(), master))
     }
 
     pub async fn connect(&self, pool: u32) -> Result<Store> {
@@ -255,7 +292,7 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
         if a.demo {
             let mut inv: Inventory = toml::from_str(DEMO_INVENTORY).context("demo inventory")?;
             inv.validate(&pack, "demo").map_err(|e| anyhow!("{e}"))?;
-            let logins = import::seed(&store, &pack, &inv, now_ms()).await?;
+            let logins = import::seed(&a.db.vault(&store)?, &pack, &inv, now_ms()).await?;
             if logins.is_empty() {
                 eprintln!("Demo data already present (logins were printed when it was created).");
             } else {
@@ -296,11 +333,14 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
             login_account_burst: a.login_burst_per_account.max(1),
             ..Config::default()
         };
+        let vault = a.db.vault(&store)?;
+        eprintln!("Vault master key: {}", vault.describe());
         let state = AppState::new(
             store,
             config,
             pack,
             HolidayCalendar::new(),
+            vault,
             dengbao_server::metrics_handle(),
         );
         state.ledger.set_signer(key);
@@ -385,13 +425,18 @@ pub fn admin(cmd: AdminCommand) -> Result<ExitCode> {
                 let store = db.connect(2).await?;
                 let o = store.organisation_by_name(&org).await.map_err(|_| anyhow!("--org: no organisation named `{org}`"))?;
                 let secret = r.is_admin().then(new_totp_secret);
+                let id = new_id();
+                let sealed = match &secret {
+                    Some(s) => Some(db.vault(&store)?.seal_totp(&o.id, &id, s, now_ms()).await.map_err(|e| anyhow!("{e}"))?),
+                    None => None,
+                };
                 let u = User {
-                    id: new_id(),
+                    id,
                     tenant_id: o.id.clone(),
                     username: username.clone(),
                     display_name: display_name.unwrap_or_else(|| username.clone()),
                     password_hash: hash_password_blocking(&password).map_err(|e| anyhow!("{e}"))?,
-                    totp_secret: secret.clone(),
+                    totp_secret: sealed,
                     totp_enabled: secret.is_some(),
                     failed_attempts: 0,
                     locked_until: 0,
@@ -411,7 +456,7 @@ pub fn admin(cmd: AdminCommand) -> Result<ExitCode> {
                 let store = db.connect(2).await?;
                 let o = store.organisation_by_name(&org).await.map_err(|_| anyhow!("--org: no organisation named `{org}`"))?;
                 let n = inv.systems.len();
-                import::load_inventory(&store, &pack, &o.id, &inv, now_ms()).await?;
+                import::load_inventory(&db.vault(&store)?, &pack, &o.id, &inv, now_ms()).await?;
                 eprintln!("imported {n} grading objects into `{org}`");
             }
         }

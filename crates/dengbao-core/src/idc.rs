@@ -303,17 +303,24 @@ impl IdcPack {
     }
 
     pub fn from_toml(text: &str, origin: &str) -> Result<IdcPack> {
-        let de = toml::Deserializer::parse(text).map_err(|e| Error::new(origin, "", e.message()))?;
+        let de =
+            toml::Deserializer::parse(text).map_err(|e| Error::new(origin, "", e.message()))?;
         let raw: RawPack = serde_path_to_error::deserialize(de)
             .map_err(|e| Error::new(origin, e.path().to_string(), e.inner().message()))?;
         let err = |path: String, m: String| Error::new(origin, path, m);
         let mut seen = BTreeSet::new();
         for (i, d) in raw.duty.iter().enumerate() {
             if !seen.insert(d.id.as_str()) {
-                return Err(err(format!("duty[{i}].id"), format!("duty `{}` twice", d.id)));
+                return Err(err(
+                    format!("duty[{i}].id"),
+                    format!("duty `{}` twice", d.id),
+                ));
             }
             if d.cite.trim().is_empty() {
-                return Err(err(format!("duty[{i}].cite"), "every duty needs a citation".into()));
+                return Err(err(
+                    format!("duty[{i}].cite"),
+                    "every duty needs a citation".into(),
+                ));
             }
         }
         // Every class is covered exactly once, and categories go up in strictness.
@@ -323,7 +330,10 @@ impl IdcPack {
                 if let Some(prev) = covered.insert(*cl, c.id.clone()) {
                     return Err(err(
                         format!("category[{i}].covers"),
-                        format!("class `{}` is covered by `{prev}` already", <&str>::from(cl)),
+                        format!(
+                            "class `{}` is covered by `{prev}` already",
+                            <&str>::from(cl)
+                        ),
                     ));
                 }
             }
@@ -578,7 +588,11 @@ mod tests {
             let c = p.categorize(sector, class);
             assert_eq!(c.category.id, want, "{sector} {class:?}: {}", c.reason);
         }
-        assert!(p.categorize("finance", DataClass::General).reason.contains("critical"));
+        assert!(
+            p.categorize("finance", DataClass::General)
+                .reason
+                .contains("critical")
+        );
     }
 
     #[test]
@@ -586,8 +600,14 @@ mod tests {
         use Classification as C;
         assert_eq!(DataClass::of(C::General, false, false), DataClass::General);
         assert_eq!(DataClass::of(C::General, true, false), DataClass::Personal);
-        assert_eq!(DataClass::of(C::General, true, true), DataClass::SensitivePersonal);
-        assert_eq!(DataClass::of(C::Important, true, false), DataClass::Important);
+        assert_eq!(
+            DataClass::of(C::General, true, true),
+            DataClass::SensitivePersonal
+        );
+        assert_eq!(
+            DataClass::of(C::Important, true, false),
+            DataClass::Important
+        );
         assert_eq!(DataClass::of(C::Core, false, true), DataClass::Core);
     }
 
@@ -606,7 +626,10 @@ mod tests {
             approvals_for_destruction: Some(0),
             ..Default::default()
         };
-        assert_eq!(base.with(&looser).unwrap_err().0, "approvals_for_destruction");
+        assert_eq!(
+            base.with(&looser).unwrap_err().0,
+            "approvals_for_destruction"
+        );
         let c4 = &pack().categories[3].profile;
         let share = ProfileOverrides {
             external_sharing: Some(true),
@@ -644,7 +667,10 @@ mod tests {
         gaps.get_mut("monitoring").unwrap().responsible = vec!["stranger".into()];
         gaps.insert("coffee".into(), Assignment::default());
         let f = check_matrix(&p, &parties, &gaps);
-        let got: Vec<(&str, &str)> = f.iter().map(|f| (f.duty.as_str(), f.problem.as_str())).collect();
+        let got: Vec<(&str, &str)> = f
+            .iter()
+            .map(|f| (f.duty.as_str(), f.problem.as_str()))
+            .collect();
         assert_eq!(
             got,
             [

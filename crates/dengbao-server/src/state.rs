@@ -27,10 +27,11 @@ impl AppState {
         config: Config,
         pack: RulePack,
         calendar: HolidayCalendar,
+        vault: dengbao_app::vault::Vault,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> AppState {
         AppState {
-            app: App::new(store, config, pack, calendar),
+            app: App::new(store, config, pack, calendar, vault),
             metrics,
         }
     }

@@ -254,11 +254,12 @@ impl Store {
         audit: &Audit<'_>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let ok = sqlx::query("SELECT id FROM users WHERE id = $1 AND tenant_id = $2 AND disabled = 0")
-            .bind(officer)
-            .bind(idc)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let ok =
+            sqlx::query("SELECT id FROM users WHERE id = $1 AND tenant_id = $2 AND disabled = 0")
+                .bind(officer)
+                .bind(idc)
+                .fetch_optional(&mut *tx)
+                .await?;
         if ok.is_none() {
             return Err(StoreError::Dangling(format!("officer {officer}")));
         }
@@ -329,23 +330,27 @@ impl Store {
     /// Records an asset; `mac` is the keyed hash of its facts for the ledger entry.
     pub async fn insert_asset(&self, a: &AssetRow, mac: &[u8], audit: &Audit<'_>) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(concat!("INSERT INTO data_assets (", asset_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
-            .bind(&a.id)
-            .bind(&a.idc_id)
-            .bind(&a.customer_id)
-            .bind(&a.label)
-            .bind(&a.kind)
-            .bind(&a.location)
-            .bind(&a.isolation_unit)
-            .bind(&a.classification)
-            .bind(i64::from(a.personal))
-            .bind(i64::from(a.sensitive_personal))
-            .bind(&a.state)
-            .bind(a.created_at)
-            .bind(a.destroyed_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict_or(e, "asset id"))?;
+        sqlx::query(concat!(
+            "INSERT INTO data_assets (",
+            asset_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(&a.id)
+        .bind(&a.idc_id)
+        .bind(&a.customer_id)
+        .bind(&a.label)
+        .bind(&a.kind)
+        .bind(&a.location)
+        .bind(&a.isolation_unit)
+        .bind(&a.classification)
+        .bind(i64::from(a.personal))
+        .bind(i64::from(a.sensitive_personal))
+        .bind(&a.state)
+        .bind(a.created_at)
+        .bind(a.destroyed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_or(e, "asset id"))?;
         Self::finish_with(tx, &a.idc_id, audit, mac).await
     }
 
@@ -361,16 +366,20 @@ impl Store {
     }
 
     pub async fn asset(&self, idc: &str, customer: Option<&str>, id: &str) -> Result<AssetRow> {
-        sqlx::query(concat!("SELECT ", asset_cols!(), " FROM data_assets WHERE idc_id = $1 AND ($2 IS NULL OR customer_id = $2) AND id = $3"))
-            .bind(idc)
-            .bind(customer)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(asset_from)
-            .transpose()?
-            .ok_or(StoreError::NotFound)
+        sqlx::query(concat!(
+            "SELECT ",
+            asset_cols!(),
+            " FROM data_assets WHERE idc_id = $1 AND ($2 IS NULL OR customer_id = $2) AND id = $3"
+        ))
+        .bind(idc)
+        .bind(customer)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(asset_from)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
     }
 
     /// Stores sealed copies of an active asset's content (primary, backup, …), replacing
@@ -444,22 +453,26 @@ impl Store {
                 "a destruction of this asset is already open".to_owned(),
             ));
         }
-        sqlx::query(concat!("INSERT INTO destructions (", destruction_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
-            .bind(&d.id)
-            .bind(&d.idc_id)
-            .bind(&d.customer_id)
-            .bind(&d.asset_id)
-            .bind(&d.method)
-            .bind(&d.reason)
-            .bind(&d.requested_by)
-            .bind(d.requested_at)
-            .bind(d.approvals_needed)
-            .bind(&d.approvals)
-            .bind(&d.state)
-            .bind(d.executed_at)
-            .bind(&d.certificate)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(concat!(
+            "INSERT INTO destructions (",
+            destruction_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(&d.id)
+        .bind(&d.idc_id)
+        .bind(&d.customer_id)
+        .bind(&d.asset_id)
+        .bind(&d.method)
+        .bind(&d.reason)
+        .bind(&d.requested_by)
+        .bind(d.requested_at)
+        .bind(d.approvals_needed)
+        .bind(&d.approvals)
+        .bind(&d.state)
+        .bind(d.executed_at)
+        .bind(&d.certificate)
+        .execute(&mut *tx)
+        .await?;
         Self::finish_with(tx, &d.idc_id, audit, d.id.as_bytes()).await
     }
 
@@ -484,16 +497,20 @@ impl Store {
         customer: Option<&str>,
         id: &str,
     ) -> Result<DestructionRow> {
-        sqlx::query(concat!("SELECT ", destruction_cols!(), " FROM destructions WHERE idc_id = $1 AND ($2 IS NULL OR customer_id = $2) AND id = $3"))
-            .bind(idc)
-            .bind(customer)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(destruction_from)
-            .transpose()?
-            .ok_or(StoreError::NotFound)
+        sqlx::query(concat!(
+            "SELECT ",
+            destruction_cols!(),
+            " FROM destructions WHERE idc_id = $1 AND ($2 IS NULL OR customer_id = $2) AND id = $3"
+        ))
+        .bind(idc)
+        .bind(customer)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(destruction_from)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
     }
 
     /// Records an approval (or a refusal: `state = "refused"`) if the destruction is still in
@@ -614,11 +631,7 @@ impl Store {
 
     /// Records an incident with the customers it affects. `notify_at`: when the customers
     /// and the regulator are told (the same transaction, for an incident the IDC caused).
-    pub async fn insert_incident(
-        &self,
-        i: &IncidentRow,
-        audit: &Audit<'_>,
-    ) -> Result<()> {
+    pub async fn insert_incident(&self, i: &IncidentRow, audit: &Audit<'_>) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO incidents (id, idc_id, title, description, severity, caused_by_idc, detected_at, recorded_at, recorded_by, regulator_notified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(&i.id)

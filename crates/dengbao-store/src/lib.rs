@@ -559,6 +559,7 @@ impl Store {
 // Each aggregate in its own module, after the column macros they use.
 mod audit;
 mod calendar;
+mod idc;
 mod identity;
 mod ledger;
 mod registry;
@@ -566,7 +567,6 @@ mod relations;
 mod reviews;
 mod systems;
 mod vault;
-mod idc;
 
 pub use idc::*;
 pub use vault::VaultKeyRow;

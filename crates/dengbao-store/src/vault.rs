@@ -83,14 +83,18 @@ impl Store {
     }
 
     pub async fn vault_key_by_id(&self, id: &str) -> Result<VaultKeyRow> {
-        sqlx::query(concat!("SELECT ", key_cols!(), " FROM vault_keys WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(key_from)
-            .transpose()?
-            .ok_or(StoreError::NotFound)
+        sqlx::query(concat!(
+            "SELECT ",
+            key_cols!(),
+            " FROM vault_keys WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(key_from)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
     }
 
     /// Stores a new key. A data key's KEK is locked and must still be active (a KEK being
@@ -140,23 +144,31 @@ impl Store {
 
     /// Active data keys wrapped under the KEK `parent`.
     pub async fn vault_children(&self, parent: &str) -> Result<Vec<VaultKeyRow>> {
-        sqlx::query(concat!("SELECT ", key_cols!(), " FROM vault_keys WHERE parent_id = $1 AND state = 'active' ORDER BY id"))
-            .bind(parent)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(key_from)
-            .collect()
+        sqlx::query(concat!(
+            "SELECT ",
+            key_cols!(),
+            " FROM vault_keys WHERE parent_id = $1 AND state = 'active' ORDER BY id"
+        ))
+        .bind(parent)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(key_from)
+        .collect()
     }
 
     /// Every active KEK (to re-wrap under a new master version).
     pub async fn vault_keks(&self) -> Result<Vec<VaultKeyRow>> {
-        sqlx::query(concat!("SELECT ", key_cols!(), " FROM vault_keys WHERE purpose = 'kek' AND state = 'active' ORDER BY id"))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(key_from)
-            .collect()
+        sqlx::query(concat!(
+            "SELECT ",
+            key_cols!(),
+            " FROM vault_keys WHERE purpose = 'kek' AND state = 'active' ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(key_from)
+        .collect()
     }
 
     /// Replaces the KEK `old` by `new` in one transaction: every active child of `old`
@@ -183,7 +195,11 @@ impl Store {
         .collect::<std::result::Result<_, _>>()?;
         let mut given: Vec<&str> = rewrapped.iter().map(|(id, _)| id.as_str()).collect();
         given.sort_unstable();
-        if children.iter().map(String::as_str).ne(given.iter().copied()) {
+        if children
+            .iter()
+            .map(String::as_str)
+            .ne(given.iter().copied())
+        {
             return Err(StoreError::Stale {
                 expected: given.len() as i64,
                 actual: children.len() as i64,

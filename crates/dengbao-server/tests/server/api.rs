@@ -40,7 +40,7 @@ async fn envs() -> Vec<Env> {
     let mut out = Vec::new();
     for (backend, store) in stores("api").await {
         let tag = format!("t{}-", &new_id()[20..]);
-        let logins = seed_named(&store, &pack, &inv, now_ms(), &tag)
+        let logins = seed_named(&crate::harness::vault(&store), &pack, &inv, now_ms(), &tag)
             .await
             .unwrap();
         let state = state(store, Config::default(), pack.clone());

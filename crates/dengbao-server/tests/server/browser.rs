@@ -365,9 +365,14 @@ fn serve(dir: &Path) -> (AppState, String, Vec<dengbao_server::demo::DemoLogin>)
             let store = Store::connect(&db, 4).await.unwrap();
             store.migrate().await.unwrap();
             let (pack, inv) = crate::harness::example();
-            let logins = dengbao_server::demo::seed(&store, &pack, &inv, crate::harness::now_ms())
-                .await
-                .unwrap();
+            let logins = dengbao_server::demo::seed(
+                &crate::harness::vault(&store),
+                &pack,
+                &inv,
+                crate::harness::now_ms(),
+            )
+            .await
+            .unwrap();
             let config = Config {
                 require_totp_for_all: true,
                 ..Config::default()

@@ -44,9 +44,14 @@ fn json_post(path: &str, body: &str) -> Request<Body> {
 async fn problem_bodies() {
     let (pack, inv) = crate::harness::example();
     let store = crate::harness::sqlite("contract").await;
-    dengbao_server::demo::seed(&store, &pack, &inv, crate::harness::now_ms())
-        .await
-        .unwrap();
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
     let s = crate::harness::state(store, Config::default(), pack);
     let mut cases = Vec::new();
     cases.push(

@@ -84,9 +84,14 @@ fn session_cookie(r: &Reply) -> String {
 async fn a_login_flood_is_throttled_and_the_administrator_still_gets_in() {
     let (pack, inv) = crate::harness::example();
     let store = crate::harness::sqlite("flood").await;
-    let logins = dengbao_server::demo::seed(&store, &pack, &inv, crate::harness::now_ms())
-        .await
-        .unwrap();
+    let logins = dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
     let state = crate::harness::state(store, Config::default(), pack);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -22,16 +22,23 @@ async fn a_rewritten_entry_under_a_signed_checkpoint_is_never_signed_over() {
     let (pack, inv) = crate::harness::example();
     let store = Store::connect(&url, 2).await.unwrap();
     store.migrate().await.unwrap();
-    dengbao_server::demo::seed(&store, &pack, &inv, crate::harness::now_ms())
-        .await
-        .unwrap();
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
     let key = dengbao_ledger::NoteSigner::generate("fork.example/ledger").unwrap();
     let key_text = key.to_key_string();
+    let v = crate::harness::vault(&store);
     let state = AppState::new(
         store,
         Config::default(),
         pack.clone(),
         Default::default(),
+        v,
         None,
     );
     state.ledger.set_signer(key);
@@ -44,11 +51,13 @@ async fn a_rewritten_entry_under_a_signed_checkpoint_is_never_signed_over() {
 
     // A restart over the untouched log is fine, and signs on.
     let restart = |store: Store| {
+        let v = crate::harness::vault(&store);
         let s = AppState::new(
             store,
             Config::default(),
             pack.clone(),
             Default::default(),
+            v,
             None,
         );
         s.ledger

@@ -66,9 +66,29 @@ pub async fn stores(tag: &str) -> Vec<(&'static str, Store)> {
     out
 }
 
+/// The test process's vault master key: one for all tests, so data seeded before a state
+/// exists opens in it.
+fn master() -> std::sync::Arc<dyn dengbao_vault::MasterKey> {
+    static M: std::sync::OnceLock<std::sync::Arc<dengbao_vault::EnvMasterKey>> =
+        std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        std::sync::Arc::new(dengbao_vault::EnvMasterKey::new(
+            "(test)",
+            dengbao_vault::Key::generate().unwrap(),
+        ))
+    })
+    .clone()
+}
+
+/// The vault over `store`, with the test process's master key.
+pub fn vault(store: &Store) -> dengbao_app::vault::Vault {
+    dengbao_app::vault::Vault::new(store.clone(), master())
+}
+
 /// The server's state over `store`, with a fresh checkpoint signer.
 pub fn state(store: Store, config: Config, pack: RulePack) -> AppState {
-    let state = AppState::new(store, config, pack, HolidayCalendar::new(), None);
+    let v = vault(&store);
+    let state = AppState::new(store, config, pack, HolidayCalendar::new(), v, None);
     state
         .ledger
         .set_signer(dengbao_ledger::NoteSigner::generate("test.example/ledger").unwrap());

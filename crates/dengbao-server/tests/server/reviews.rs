@@ -73,9 +73,14 @@ async fn login(s: &AppState, user: &str) -> Session {
 async fn a_filing_goes_to_the_organ_of_its_division_and_comes_back_certified() {
     let (pack, inv) = crate::harness::example();
     let store = crate::harness::sqlite("reviews").await;
-    let logins = dengbao_server::demo::seed(&store, &pack, &inv, crate::harness::now_ms())
-        .await
-        .unwrap();
+    let logins = dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
     for u in ["psb", "psb-member", "psb-other"] {
         assert!(
             logins.iter().any(|l| l.username == u),

@@ -233,7 +233,7 @@ async fn session_of(s: &AppState, user: &str, password: &str) -> (String, String
 async fn pages_never_show_another_organisations_objects() {
     let s = state().await;
     let (pack, inv) = crate::harness::example();
-    dengbao_server::demo::seed(&s.store, &pack, &inv, 1_700_000_000_000)
+    dengbao_server::demo::seed(&s.vault, &pack, &inv, 1_700_000_000_000)
         .await
         .unwrap();
     let pages = [
@@ -349,7 +349,7 @@ async fn login_page_tells_wrong_password_lockout_and_expiry_apart() {
     let s = state().await;
     let pack = RulePack::baseline().unwrap();
     let inv = dengbao_core::model::Inventory::default();
-    dengbao_server::demo::seed(&s.store, &pack, &inv, 1_700_000_000_000)
+    dengbao_server::demo::seed(&s.vault, &pack, &inv, 1_700_000_000_000)
         .await
         .unwrap();
     let (status, _) = form_login(&s, "lead", "Dengbao#2026-1").await;
