@@ -345,3 +345,361 @@ pub async fn load_inventory(
     }
     Ok(())
 }
+
+pub const DEMO_IDC: &str = "示例云数据中心 Example Cloud IDC (Shanghai)";
+
+/// A demo user with the demo password; answers its login and id.
+async fn demo_user(
+    store: &Store,
+    org: &str,
+    organisation: &str,
+    username: String,
+    display: &str,
+    roles: &[&'static str],
+    now: i64,
+) -> AppResult<(DemoLogin, String)> {
+    let password = "Dengbao#2026-1".to_owned();
+    crate::auth::check_password(&crate::Config::default(), &username, &password)?;
+    let u = User {
+        id: new_id(),
+        tenant_id: org.to_owned(),
+        username: username.clone(),
+        display_name: display.into(),
+        password_hash: hash_password_blocking(&password).map_err(AppError::internal)?,
+        totp_secret: None,
+        totp_enabled: false,
+        failed_attempts: 0,
+        locked_until: 0,
+        last_totp_step: 0,
+        disabled: false,
+        created_at: now,
+    };
+    let audit = Audit {
+        actor: "demo-seed",
+        action: "demo.seed",
+        object: org,
+        request_id: "-",
+        at: now,
+    };
+    store.create_user(&u, roles, &audit).await?;
+    Ok((
+        DemoLogin {
+            organisation: organisation.to_owned(),
+            username,
+            password,
+            roles: roles.to_vec(),
+            totp_secret: None,
+        },
+        u.id,
+    ))
+}
+
+/// A caller acting for a demo user (the seed goes through the use cases, so the demo data
+/// is validated, sealed and in the ledger like anyone's).
+fn demo_caller(
+    user_id: &str,
+    username: &str,
+    org: &str,
+    kind: dengbao_guard::OrgKind,
+) -> crate::Caller {
+    crate::Caller {
+        principal: dengbao_guard::Principal {
+            user_id: user_id.to_owned(),
+            username: username.to_owned(),
+            org: org.to_owned(),
+            org_kind: kind,
+            roles: vec![dengbao_guard::Role::SecurityLead],
+            credential: dengbao_guard::Credential::Session,
+        },
+        via: crate::Via::Session {
+            id_hash: "-".into(),
+            csrf: String::new(),
+            created_at: 0,
+            last_seen: 0,
+            mfa_ok: true,
+        },
+        request_id: "demo-seed".into(),
+    }
+}
+
+/// The IDC demo: an IDC operator with its data-security officer and department, two
+/// customers of different categories — a bank (finance, important and sensitive personal
+/// data: category c3, two approvers) and a games studio (personal information: c2) — their
+/// contracts (the studio's with a gap in its responsibility matrix), classified assets (one
+/// of the studio's placed in the bank's rack: an isolation breach to find), sealed content,
+/// an incident the IDC caused, and a destruction waiting for the studio's approval. Logins
+/// `idc-ops`, `idc-officer`, `cust-a` (and `cust-a2`, the bank's second approver), `cust-b`.
+pub async fn seed_idc(app: &crate::App, tag: &str) -> AppResult<Vec<DemoLogin>> {
+    use crate::idc;
+    use dengbao_core::idc::Assignment;
+    use dengbao_guard::OrgKind;
+    let store = &app.store;
+    let name = format!("{tag}{DEMO_IDC}");
+    if store.organisation_by_name(&name).await.is_ok() {
+        return Ok(Vec::new());
+    }
+    let now = app.clock.now_ms();
+    let org = Organisation {
+        id: new_id(),
+        name: name.clone(),
+        kind: "idc_operator".into(),
+        credit_code: None,
+        division: Some("310115".into()),
+        data_version: 0,
+        created_at: now,
+    };
+    store.create_organisation(&org).await?;
+    let mut logins = Vec::new();
+    let (l, ops_id) = demo_user(
+        store,
+        &org.id,
+        &name,
+        format!("{tag}idc-ops"),
+        "IDC operations 运维人员",
+        &["security_lead"],
+        now,
+    )
+    .await?;
+    logins.push(l);
+    let (l, _) = demo_user(
+        store,
+        &org.id,
+        &name,
+        format!("{tag}idc-officer"),
+        "Data-security officer 数据安全负责人",
+        &["security_lead"],
+        now,
+    )
+    .await?;
+    logins.push(l);
+    let ops = demo_caller(
+        &ops_id,
+        &format!("{tag}idc-ops"),
+        &org.id,
+        OrgKind::IdcOperator,
+    );
+    idc::set_programme(
+        app,
+        &ops,
+        idc::ProgrammeInput {
+            officer: format!("{tag}idc-officer"),
+            department: "数据安全部 Data Security Department".into(),
+        },
+    )
+    .await?;
+    let bank = idc::create_customer(
+        app,
+        &ops,
+        idc::NewCustomer {
+            name: format!("{tag}示例银行 Example Bank (Shanghai)"),
+            sector: "finance".into(),
+            declared_class: "important".into(),
+            overrides: Default::default(),
+        },
+    )
+    .await?;
+    let studio = idc::create_customer(
+        app,
+        &ops,
+        idc::NewCustomer {
+            name: format!("{tag}示例游戏 Example Games Studio"),
+            sector: "internet".into(),
+            declared_class: "personal".into(),
+            overrides: Default::default(),
+        },
+    )
+    .await?;
+    for (cust, user, display) in [
+        (&bank, "cust-a", "Bank data owner 银行数据负责人"),
+        (&bank, "cust-a2", "Bank second approver 银行第二审批人"),
+        (&studio, "cust-b", "Studio data owner 游戏公司数据负责人"),
+    ] {
+        let (l, _) = demo_user(
+            store,
+            &cust.id,
+            &cust.name,
+            format!("{tag}{user}"),
+            display,
+            &["security_lead"],
+            now,
+        )
+        .await?;
+        logins.push(l);
+    }
+    let pack = idc::pack()?;
+    let full = |who: &str| -> std::collections::BTreeMap<String, Assignment> {
+        pack.duties
+            .iter()
+            .map(|d| {
+                let (responsible, accountable) = match d.id.as_str() {
+                    "customer_authorization" => (vec!["customer".to_owned()], "customer"),
+                    "backup_redundancy" => {
+                        (vec!["operator".to_owned(), who.to_owned()], "operator")
+                    }
+                    _ => (vec!["operator".to_owned()], "operator"),
+                };
+                (
+                    d.id.clone(),
+                    Assignment {
+                        responsible,
+                        accountable: Some(accountable.to_owned()),
+                        consulted: vec!["customer".to_owned()],
+                    },
+                )
+            })
+            .collect()
+    };
+    idc::create_contract(
+        app,
+        &ops,
+        idc::NewContract {
+            customer: bank.id.clone(),
+            title: "数据中心托管与数据安全三方协议 Hosting and data-security agreement".into(),
+            signed_on: "2026-03-01".into(),
+            third_parties: vec![idc::ThirdParty {
+                id: "backup-co".into(),
+                name: "示例灾备 Example Disaster Recovery Ltd.".into(),
+            }],
+            matrix: full("backup-co"),
+        },
+    )
+    .await?;
+    let mut gap = full("operator");
+    gap.remove("monitoring");
+    if let Some(a) = gap.get_mut("transit_encryption") {
+        a.accountable = None;
+    }
+    idc::create_contract(
+        app,
+        &ops,
+        idc::NewContract {
+            customer: studio.id.clone(),
+            title: "托管服务协议 Hosting agreement".into(),
+            signed_on: "2026-05-12".into(),
+            third_parties: Vec::new(),
+            matrix: gap,
+        },
+    )
+    .await?;
+    let asset = |customer: &str,
+                 name: &str,
+                 kind: &str,
+                 unit: &str,
+                 class: &str,
+                 personal: bool,
+                 sensitive: bool| idc::NewAsset {
+        customer: customer.to_owned(),
+        name: name.to_owned(),
+        description: String::new(),
+        kind: kind.to_owned(),
+        location: "上海浦东 DC2 B厅 Shanghai Pudong DC2, hall B".to_owned(),
+        isolation_unit: unit.to_owned(),
+        classification: class.to_owned(),
+        personal,
+        sensitive_personal: sensitive,
+    };
+    idc::create_asset(
+        app,
+        &ops,
+        asset(
+            &bank.id,
+            "核心账务库 Core ledger database",
+            "database",
+            "rack-B12/vlan-301",
+            "important",
+            true,
+            true,
+        ),
+    )
+    .await?;
+    let archive = idc::create_asset(
+        app,
+        &ops,
+        asset(
+            &bank.id,
+            "对账单归档 Statement archive",
+            "bucket",
+            "rack-B12/vlan-301",
+            "general",
+            true,
+            false,
+        ),
+    )
+    .await?;
+    idc::create_asset(
+        app,
+        &ops,
+        asset(
+            &studio.id,
+            "玩家资料库 Player profiles",
+            "database",
+            "vlan-420",
+            "general",
+            true,
+            false,
+        ),
+    )
+    .await?;
+    let training = idc::create_asset(
+        app,
+        &ops,
+        asset(
+            &studio.id,
+            "推荐模型训练集 Recommendation training set",
+            "training_dataset",
+            "vlan-420",
+            "general",
+            true,
+            false,
+        ),
+    )
+    .await?;
+    // Placed in the bank's rack by mistake: the isolation check names it.
+    idc::create_asset(
+        app,
+        &ops,
+        asset(
+            &studio.id,
+            "日志分析卷 Log analytics volume",
+            "volume",
+            "rack-B12/vlan-301",
+            "general",
+            false,
+            false,
+        ),
+    )
+    .await?;
+    idc::put_content(
+        app,
+        &ops,
+        &archive.id,
+        "account,period,balance\n6222020000000001,2026-10,1024.00\n".as_bytes(),
+    )
+    .await?;
+    idc::request_destruction(
+        app,
+        &ops,
+        &training.id,
+        idc::DestructionInput {
+            reason: "合同约定的保留期届满 Retention period under the contract has ended".into(),
+        },
+    )
+    .await?;
+    idc::record_incident(
+        app,
+        &ops,
+        idc::NewIncident {
+            title: "存储集群误配置导致访问日志外泄风险 Storage misconfiguration exposed access logs".into(),
+            description: "A storage ACL change let an internal monitoring account list the studio's volume for 25 minutes; no export was seen.".into(),
+            severity: "medium".into(),
+            caused_by_idc: true,
+            detected_at_ms: now - 40 * 60_000,
+            customers: vec![idc::AffectedInput {
+                customer: studio.id.clone(),
+                assets: Vec::new(),
+            }],
+        },
+    )
+    .await?;
+    Ok(logins)
+}

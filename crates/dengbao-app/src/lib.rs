@@ -17,6 +17,7 @@ mod context;
 pub mod dto;
 pub mod error;
 pub mod grading;
+pub mod idc;
 pub mod import;
 pub mod ledger;
 pub mod registry;
@@ -111,7 +112,7 @@ impl App {
             Resource::Organisation(o) => *o != c.org(),
             Resource::Object(o) => o.org != c.org(),
             Resource::Account { org, .. } => *org != c.org(),
-            Resource::DataAsset { customer, idc } => *customer != c.org() && *idc != c.org(),
+            Resource::CustomerData { customer, idc } => *customer != c.org() && *idc != c.org(),
             Resource::Filing { operator, .. } => *operator != c.org(),
             Resource::Ledger => false,
         };
@@ -150,7 +151,7 @@ impl App {
             .await
             .map(|s| match s {
                 Scope::Org(o) => o,
-                Scope::All => c.org().to_owned(),
+                Scope::All | Scope::Customer { .. } => c.org().to_owned(),
             })
     }
 

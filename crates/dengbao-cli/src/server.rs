@@ -257,6 +257,30 @@ pub enum AdminCommand {
     },
 }
 
+/// Prints demo logins once (an empty list: the demo was seeded before).
+fn print_logins(logins: &[import::DemoLogin]) {
+    if logins.is_empty() {
+        eprintln!("Demo data already present (logins were printed when it was created).");
+        return;
+    }
+    eprintln!("\nDemo organisations seeded. Logins (change them before real use):");
+    for l in logins {
+        let totp = l
+            .totp_secret
+            .as_ref()
+            .map(|s| format!("  TOTP secret {s}"))
+            .unwrap_or_default();
+        eprintln!(
+            "  {:<18} {:<22} {:<16} {}{totp}",
+            l.username,
+            l.password,
+            l.roles.join(","),
+            l.organisation
+        );
+    }
+    eprintln!();
+}
+
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
@@ -293,26 +317,7 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
             let mut inv: Inventory = toml::from_str(DEMO_INVENTORY).context("demo inventory")?;
             inv.validate(&pack, "demo").map_err(|e| anyhow!("{e}"))?;
             let logins = import::seed(&a.db.vault(&store)?, &pack, &inv, now_ms()).await?;
-            if logins.is_empty() {
-                eprintln!("Demo data already present (logins were printed when it was created).");
-            } else {
-                eprintln!("\nDemo organisations seeded. Logins (change them before real use):");
-                for l in &logins {
-                    let totp = l
-                        .totp_secret
-                        .as_ref()
-                        .map(|s| format!("  TOTP secret {s}"))
-                        .unwrap_or_default();
-                    eprintln!(
-                        "  {:<18} {:<22} {:<16} {}{totp}",
-                        l.username,
-                        l.password,
-                        l.roles.join(","),
-                        l.organisation
-                    );
-                }
-                eprintln!();
-            }
+            print_logins(&logins);
         }
         if a.audit_retention_days < 183 {
             anyhow::bail!("--audit-retention-days {}: audit records are kept at least 6 months (183 days)", a.audit_retention_days);
@@ -344,6 +349,10 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
             dengbao_server::metrics_handle(),
         );
         state.ledger.set_signer(key);
+        if a.demo {
+            // Through the use cases, so it needs the application (its vault and ledger).
+            print_logins(&import::seed_idc(&state.app, "").await?);
+        }
         dengbao_server::ledger::spawn_checkpointer(state.clone());
         let app = dengbao_server::app(state);
         let listener = tokio::net::TcpListener::bind(a.listen)

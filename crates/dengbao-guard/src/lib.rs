@@ -184,6 +184,9 @@ pub enum Action {
     /// The public security organ's acts on a filing routed to it: mark it received, issue a
     /// certificate or a notice (Measures art. 17).
     Review,
+    /// An IDC customer's explicit consent to an operation on its data — a destruction today,
+    /// high-risk operations and sharing with the authorization gates (MIIT IDC notice).
+    Approve,
 }
 
 impl Action {
@@ -232,8 +235,9 @@ pub enum Resource<'a> {
     },
     /// The platform's ledger.
     Ledger,
-    /// A customer data asset hosted by an IDC operator.
-    DataAsset { idc: &'a str, customer: &'a str },
+    /// An IDC customer's data and what is about it — its data assets, contracts,
+    /// destructions, the incidents that affect it — kept by the IDC operator that hosts it.
+    CustomerData { idc: &'a str, customer: &'a str },
     /// An operator's record filing, and the public security organ it was routed to (by the
     /// object's division, Measures art. 15).
     Filing {
@@ -249,7 +253,7 @@ impl Resource<'_> {
             Resource::Object(o) => Some(o.org),
             Resource::Account { org, .. } => Some(org),
             Resource::Ledger => None,
-            Resource::DataAsset { idc, .. } => Some(idc),
+            Resource::CustomerData { idc, .. } => Some(idc),
             Resource::Filing { operator, .. } => Some(operator),
         }
     }
@@ -333,6 +337,11 @@ pub enum Scope {
     Org(String),
     /// Every organisation (the platform's audit administrator reading the ledger).
     All,
+    /// One IDC customer's rows within its IDC operator's data (the customer reading its own).
+    Customer {
+        idc: String,
+        customer: String,
+    },
 }
 
 impl Scope {
@@ -341,6 +350,14 @@ impl Scope {
         match self {
             Scope::Org(o) => Some(o),
             Scope::All => None,
+            Scope::Customer { idc, .. } => Some(idc),
+        }
+    }
+    /// The customer filter within the organisation (`None`: all of its rows).
+    pub fn customer(&self) -> Option<&str> {
+        match self {
+            Scope::Customer { customer, .. } => Some(customer),
+            _ => None,
         }
     }
 }
@@ -380,7 +397,7 @@ fn grants(role: Role, a: Action) -> bool {
             Read | ReadLedger | CreateToken | ManageOwnTokens
         ) | (
             Role::SecurityLead,
-            Read | Write | ReadLedger | CreateToken | ManageOwnTokens | Review
+            Read | Write | ReadLedger | CreateToken | ManageOwnTokens | Review | Approve
         ) | (
             Role::SystemAdmin,
             ListAccounts | ManageAccounts | ManageOwnTokens
@@ -441,6 +458,11 @@ fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
         && (p.org_kind != OrgKind::PublicSecurity || matches!(resource, Resource::Filing { .. }))
     {
         return forbidden("only a public security organ reviews filings (Measures art. 17)");
+    }
+    if action == Action::Approve {
+        return forbidden(
+            "only the customer approves operations on its data (MIIT IDC notice: explicit customer authorization)",
+        );
     }
     if action == Action::CreateToken {
         if p.credential != Credential::Session {
@@ -510,6 +532,28 @@ fn related(
             _ => Decision::Deny(Denial::Absent),
         };
     }
+    // An IDC customer reads its own data at its IDC operator, and its lead consents to
+    // operations on it; nobody else reaches it through this resource.
+    if let Resource::CustomerData { idc, customer } = resource {
+        let own = p.org_kind == OrgKind::IdcCustomer && *customer == p.org;
+        let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
+        let scope = || {
+            Decision::Allow(Scope::Customer {
+                idc: (*idc).to_owned(),
+                customer: (*customer).to_owned(),
+            })
+        };
+        return match action {
+            Action::Read | Action::Approve if own && may(action) => scope(),
+            Action::Approve if own && may(Action::Read) => {
+                forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
+            }
+            Action::Write if own && may(Action::Read) => forbidden(
+                "the IDC operator keeps the customer's data; the customer reads it and approves operations on it",
+            ),
+            _ => Decision::Deny(Denial::Absent),
+        };
+    }
     // Administrators never see compliance data, their own organisation's or anyone's.
     if action != Action::Read || !p.roles.iter().any(|r| grants(*r, Action::Read)) {
         return Decision::Deny(Denial::Absent);
@@ -553,9 +597,6 @@ fn related(
             }) =>
         {
             allow(o.org)
-        }
-        (OrgKind::IdcCustomer, Resource::DataAsset { idc, customer }) if *customer == p.org => {
-            allow(idc)
         }
         _ => Decision::Deny(Denial::Absent),
     }

@@ -81,6 +81,7 @@ enum Want {
     All,
     Absent,
     Forbidden,
+    Customer,
 }
 
 fn decide(p: &Principal, a: Action, r: &Resource<'_>, now: i64) -> Want {
@@ -92,6 +93,10 @@ fn decide(p: &Principal, a: Action, r: &Resource<'_>, now: i64) -> Want {
             other => panic!("unexpected scope {other}"),
         },
         Decision::Allow(Scope::All) => Want::All,
+        Decision::Allow(Scope::Customer { idc, customer }) => {
+            assert_eq!((idc.as_str(), customer.as_str()), ("idc", p.org.as_str()));
+            Want::Customer
+        }
         Decision::Deny(Denial::Absent) => Want::Absent,
         Decision::Deny(Denial::Forbidden(_)) => Want::Forbidden,
     }
@@ -103,40 +108,42 @@ fn roles_on_their_own_organisation() {
     use Want::*;
     let org = Resource::Organisation("op");
     // role → [Read, Write, ListAccounts, ManageAccounts, AssignRoles, ReadAudit, ReadLedger, CreateToken, ManageOwnTokens, Review]
-    // (an operator reviews no filing, not even with the lead's role)
-    let table: [(Role, [Want; 10]); 5] = [
+    // (an operator reviews no filing, not even with the lead's role; nobody approves an
+    // operation on customer data for its own organisation — the customer does)
+    let table: [(Role, [Want; 11]); 5] = [
         (
             Role::Member,
             [
                 Own, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Own,
-                Forbidden,
+                Forbidden, Forbidden,
             ],
         ),
         (
             Role::SecurityLead,
             [
                 Own, Own, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Own, Forbidden,
+                Forbidden,
             ],
         ),
         (
             Role::SystemAdmin,
             [
                 Forbidden, Forbidden, Own, Own, Forbidden, Forbidden, Forbidden, Forbidden, Own,
-                Forbidden,
+                Forbidden, Forbidden,
             ],
         ),
         (
             Role::SecurityAdmin,
             [
                 Forbidden, Forbidden, Own, Forbidden, Own, Forbidden, Forbidden, Forbidden, Own,
-                Forbidden,
+                Forbidden, Forbidden,
             ],
         ),
         (
             Role::AuditAdmin,
             [
                 Forbidden, Forbidden, Forbidden, Forbidden, Forbidden, Own, Own, Forbidden, Own,
-                Forbidden,
+                Forbidden, Forbidden,
             ],
         ),
     ];
@@ -151,6 +158,7 @@ fn roles_on_their_own_organisation() {
         CreateToken,
         ManageOwnTokens,
         Review,
+        Approve,
     ];
     for (role, wants) in table {
         let p = session("op", OrgKind::Operator, &[role]);
@@ -452,18 +460,10 @@ fn relations_reach_other_organisations_for_reading_only() {
             Resource::Organisation("op"),
             Absent,
         ),
-        // IDC customer: its own assets only.
+        // IDC customer: nothing of another customer's, nothing of the IDC's own.
         (
             session("cust", OrgKind::IdcCustomer, &[Role::Member]),
-            Resource::DataAsset {
-                idc: "idc",
-                customer: "cust",
-            },
-            Org("idc"),
-        ),
-        (
-            session("cust", OrgKind::IdcCustomer, &[Role::Member]),
-            Resource::DataAsset {
+            Resource::CustomerData {
                 idc: "idc",
                 customer: "cust2",
             },
@@ -471,10 +471,15 @@ fn relations_reach_other_organisations_for_reading_only() {
         ),
         (
             session("cust", OrgKind::Operator, &[Role::Member]),
-            Resource::DataAsset {
+            Resource::CustomerData {
                 idc: "idc",
                 customer: "cust",
             },
+            Absent,
+        ),
+        (
+            session("cust", OrgKind::IdcCustomer, &[Role::Member]),
+            Resource::Organisation("idc"),
             Absent,
         ),
         // Administrators of a supervisor see no compliance data through the relation.
@@ -637,4 +642,39 @@ fn a_filing_is_reviewed_by_the_organ_it_was_routed_to_and_by_no_one_else() {
         Credential::Token { write: false },
     );
     assert_eq!(decide(&read_token, Action::Review, &routed, NOW), Forbidden);
+}
+
+#[test]
+fn an_idc_customer_reads_and_approves_only_its_own_data() {
+    use Action::*;
+    use Want::*;
+    let mine = Resource::CustomerData {
+        idc: "idc",
+        customer: "cust",
+    };
+    let lead = session("cust", OrgKind::IdcCustomer, &[Role::SecurityLead]);
+    let member = session("cust", OrgKind::IdcCustomer, &[Role::Member]);
+    let admin = session("cust", OrgKind::IdcCustomer, &[Role::SystemAdmin]);
+    let staff = session("idc", OrgKind::IdcOperator, &[Role::SecurityLead]);
+    let table = [
+        (&lead, Read, Customer),
+        (&lead, Approve, Customer),
+        (&lead, Write, Forbidden),
+        (&lead, ReadAudit, Absent),
+        (&member, Read, Customer),
+        (&member, Approve, Forbidden),
+        (&admin, Read, Absent),
+        (&admin, Approve, Absent),
+        // The IDC's staff keep the data and never approve for the customer.
+        (&staff, Read, Own),
+        (&staff, Write, Own),
+        (&staff, Approve, Forbidden),
+    ];
+    for (p, a, want) in table {
+        assert_eq!(decide(p, a, &mine, NOW), want, "{:?} {a:?}", p.roles);
+    }
+    let other = session("cust2", OrgKind::IdcCustomer, &[Role::SecurityLead]);
+    for a in Action::iter() {
+        assert_eq!(decide(&other, a, &mine, NOW), Absent, "{a:?}");
+    }
 }

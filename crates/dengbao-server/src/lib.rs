@@ -10,6 +10,7 @@ pub mod auth;
 pub mod calendar;
 pub mod dto;
 pub mod error;
+pub mod idc;
 pub mod ledger;
 pub mod reviews;
 pub mod routes;
@@ -177,7 +178,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 #[openapi(
     info(title = "Dengbao API", version = "1", description = "Multi-Level Protection Scheme (等级保护) compliance: grading objects, obligations with citations, filing dossiers, registries. Errors are RFC 9457 problem details. Authenticate with the session cookie from `POST /api/v1/auth/login` (send `x-csrf-token` on state-changing requests) or `Authorization: Bearer <API token>`."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"), (name = "reviews"))
+    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"), (name = "reviews"), (name = "idc"))
 )]
 struct ApiDoc;
 
@@ -250,6 +251,20 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reviews::receive))
         .routes(routes!(reviews::decide))
         .routes(routes!(reviews::certificate))
+        .routes(routes!(idc::overview))
+        .routes(routes!(idc::set_programme))
+        .routes(routes!(idc::create_customer))
+        .routes(routes!(idc::create_contract))
+        .routes(routes!(idc::create_asset))
+        .routes(routes!(idc::asset))
+        .routes(routes!(idc::put_content))
+        .routes(routes!(idc::copy))
+        .routes(routes!(idc::request_destruction))
+        .routes(routes!(idc::decide_destruction))
+        .routes(routes!(idc::execute_destruction))
+        .routes(routes!(idc::certificate))
+        .routes(routes!(idc::record_incident))
+        .routes(routes!(idc::regulator_report))
         .split_for_parts()
 }
 

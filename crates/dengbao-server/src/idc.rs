@@ -1,0 +1,166 @@
+//! IDC customer data (MIIT's notice): adapters over `dengbao_app::idc`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use dengbao_app::idc::{
+    self, ApprovalInput, AssetView, ContentInput, ContentView, ContractView, CustomerView,
+    DestructionCertificateView, DestructionInput, DestructionView, IncidentView, NewAsset,
+    NewContract, NewCustomer, NewIncident, Overview, ProgrammeInput, ProgrammeView,
+};
+
+use crate::Body;
+use crate::auth::Authed;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+#[utoipa::path(get, path = "/api/v1/idc", tag = "idc", responses((status = 200, body = Overview, description = "What the caller may see of IDC customer data: for the IDC operator every customer (category, profile), contract (with its responsibility-matrix findings), asset, isolation breach, destruction and incident; for a customer only its own"), (status = 403, description = "Neither an IDC operator nor a customer")))]
+pub async fn overview(State(s): State<AppState>, Authed(c): Authed) -> ApiResult<Json<Overview>> {
+    Ok(Json(idc::overview(&s, &c).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/idc/programme", tag = "idc", request_body = ProgrammeInput, responses((status = 200, body = ProgrammeView, description = "The data-security officer and responsible department named"), (status = 403), (status = 422)))]
+pub async fn set_programme(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Body(i): Body<ProgrammeInput>,
+) -> ApiResult<Json<ProgrammeView>> {
+    Ok(Json(idc::set_programme(&s, &c, i).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/customers", tag = "idc", request_body = NewCustomer, responses((status = 201, body = CustomerView, description = "The customer's organisation (kind idc_customer), its category and profile"), (status = 403), (status = 409), (status = 422)))]
+pub async fn create_customer(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Body(i): Body<NewCustomer>,
+) -> ApiResult<(axum::http::StatusCode, Json<CustomerView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(idc::create_customer(&s, &c, i).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/contracts", tag = "idc", request_body = NewContract, responses((status = 201, body = ContractView, description = "Recorded, with the completeness check of its responsibility matrix (every duty of the notice)"), (status = 403), (status = 422)))]
+pub async fn create_contract(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Body(i): Body<NewContract>,
+) -> ApiResult<(axum::http::StatusCode, Json<ContractView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(idc::create_contract(&s, &c, i).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/assets", tag = "idc", request_body = NewAsset, responses((status = 201, body = AssetView, description = "Recorded; its name sealed under a data key of its own"), (status = 403), (status = 409, description = "No data-security officer named yet"), (status = 422)))]
+pub async fn create_asset(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Body(i): Body<NewAsset>,
+) -> ApiResult<(axum::http::StatusCode, Json<AssetView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(idc::create_asset(&s, &c, i).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/idc/assets/{id}", tag = "idc", params(("id" = String, Path)), responses((status = 200, body = AssetView), (status = 404)))]
+pub async fn asset(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AssetView>> {
+    Ok(Json(idc::asset(&s, &c, &id).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/idc/assets/{id}/content", tag = "idc", params(("id" = String, Path)), request_body = ContentInput, responses((status = 200, body = AssetView, description = "Kept as sealed copies: the primary and the backups the customer's profile asks for"), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn put_content(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+    Body(i): Body<ContentInput>,
+) -> ApiResult<Json<AssetView>> {
+    Ok(Json(idc::put_content_base64(&s, &c, &id, i).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/idc/assets/{id}/copies/{copy}", tag = "idc", params(("id" = String, Path), ("copy" = String, Path)), responses((status = 200, body = ContentView, description = "The copy opened — for the customer only"), (status = 403, description = "The operator needs the customer's authorization"), (status = 404), (status = 409, description = "key-destroyed: the asset was crypto-shredded")))]
+pub async fn copy(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path((id, copy)): Path<(String, String)>,
+) -> ApiResult<Json<ContentView>> {
+    Ok(Json(idc::content_base64(&s, &c, &id, &copy).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/assets/{id}/destruction", tag = "idc", params(("id" = String, Path)), request_body = DestructionInput, responses((status = 201, body = DestructionView, description = "Requested; it waits for the customer's approvals (as many as its profile asks)"), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn request_destruction(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+    Body(i): Body<DestructionInput>,
+) -> ApiResult<(axum::http::StatusCode, Json<DestructionView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(idc::request_destruction(&s, &c, &id, i).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/destructions/{id}/decision", tag = "idc", params(("id" = String, Path)), request_body = ApprovalInput, responses((status = 200, body = DestructionView, description = "The customer's approval or refusal"), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn decide_destruction(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+    Body(i): Body<ApprovalInput>,
+) -> ApiResult<Json<DestructionView>> {
+    Ok(Json(idc::decide_destruction(&s, &c, &id, i).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/destructions/{id}/execute", tag = "idc", params(("id" = String, Path)), responses((status = 200, body = DestructionCertificateView, description = "Executed by crypto-shredding; the signed destruction certificate"), (status = 403), (status = 404), (status = 409, description = "Not approved")))]
+pub async fn execute_destruction(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DestructionCertificateView>> {
+    Ok(Json(idc::execute_destruction(&s, &c, &id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/idc/certificates/{number}", tag = "idc", params(("number" = String, Path)), responses((status = 200, body = DestructionCertificateView), (status = 404)))]
+pub async fn certificate(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(number): Path<String>,
+) -> ApiResult<Json<DestructionCertificateView>> {
+    Ok(Json(idc::certificate(&s, &c, &number).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/incidents", tag = "idc", request_body = NewIncident, responses((status = 201, body = IncidentView, description = "Recorded; when the IDC caused it, the customers and the telecom regulator are told at once"), (status = 403), (status = 409), (status = 422)))]
+pub async fn record_incident(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Body(i): Body<NewIncident>,
+) -> ApiResult<(axum::http::StatusCode, Json<IncidentView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(idc::record_incident(&s, &c, i).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/idc/incidents/{id}/report", tag = "idc", params(("id" = String, Path)), responses((status = 200, content_type = "text/plain", body = String, description = "The regulator's report, bilingual text"), (status = 403), (status = 404)))]
+pub async fn regulator_report(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let (name, text) = idc::regulator_report(&s, &c, &id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        text,
+    ))
+}
