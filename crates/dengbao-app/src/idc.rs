@@ -124,7 +124,7 @@ async fn require_programme(app: &App, idc: &str) -> AppResult<()> {
             .map(|d| d.cite.clone())
             .unwrap_or_default();
         return Err(AppError {
-            extra: Some(serde_json::json!({ "cite": d, "status": "unconfirmed" })),
+            extra: Some(serde_json::json!({ "cite": d, "cite_status": "unconfirmed" })),
             ..AppError::new(
                 ErrorKind::Conflict,
                 "officer-required",

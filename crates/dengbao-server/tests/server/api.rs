@@ -14,25 +14,25 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-struct Env {
-    backend: &'static str,
-    app: Router,
-    state: AppState,
-    logins: Vec<DemoLogin>,
+pub(crate) struct Env {
+    pub(crate) backend: &'static str,
+    pub(crate) app: Router,
+    pub(crate) state: AppState,
+    pub(crate) logins: Vec<DemoLogin>,
 }
 
 #[derive(Clone, Default)]
-struct Who {
+pub(crate) struct Who {
     cookie: Option<String>,
     csrf: Option<String>,
     bearer: Option<String>,
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-    text: String,
+pub(crate) struct Resp {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+    pub(crate) text: String,
 }
 
 async fn envs() -> Vec<Env> {
@@ -66,7 +66,13 @@ impl Env {
             .unwrap_or_else(|| panic!("no login {suffix}"))
     }
 
-    async fn call(&self, who: &Who, method: &str, path: &str, body: Option<Value>) -> Resp {
+    pub(crate) async fn call(
+        &self,
+        who: &Who,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Resp {
         self.raw(
             who,
             method,
@@ -138,7 +144,7 @@ impl Env {
     }
 
     /// Logs in (with the second factor for administrators).
-    async fn login(&self, l: &DemoLogin) -> Who {
+    pub(crate) async fn login(&self, l: &DemoLogin) -> Who {
         let r = self
             .call(
                 &Who::default(),
@@ -1032,6 +1038,7 @@ fn fill(path: &str, t: &Targets) -> String {
             "role" => "member",
             "seq" => t.seq.as_str(),
             "number" => "310100-2026-00001",
+            "copy" => "primary",
             other => panic!("the sweep does not know path parameter `{other}` in {path}: teach it"),
         };
         out.push_str(v);
@@ -1056,6 +1063,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         }
         ("put", "/api/v1/systems/{id}/in-use") => json!({ "products": [], "crypto_products": [] }),
         ("post", "/api/v1/reviews/{id}/decision") => json!({ "decision": "certificate" }),
+        ("put", "/api/v1/idc/assets/{id}/content") => json!({ "content_base64": "AAAA" }),
+        ("post", "/api/v1/idc/assets/{id}/destruction") => json!({ "reason": "r" }),
+        ("post", "/api/v1/idc/destructions/{id}/decision") => json!({ "decision": "approve" }),
         ("put", "/api/v1/registry/{category}/{id}") => {
             json!({ "id": "fw-1", "name": "x", "facts": {}, "version": 1 })
         }

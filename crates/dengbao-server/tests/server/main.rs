@@ -11,6 +11,7 @@ mod contract;
 mod flood;
 mod fork;
 mod harness;
+mod idc;
 mod ledger_scope;
 mod reviews;
 mod web;
