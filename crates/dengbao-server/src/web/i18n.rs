@@ -108,6 +108,25 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
     keys.push("degree.none".into());
     keys.extend(Grade::ALL.map(|g| format!("grade.{}", g.number())));
     keys.extend(crate::auth::Role::all().map(|r| format!("role.{}", r.as_str())));
+    {
+        use dengbao_core::idc::{AssetKind, DataClass};
+        keys.extend(DataClass::iter().map(|c| format!("idc.class.{}", <&str>::from(c))));
+        keys.extend(AssetKind::iter().map(|k| format!("idc.kind.{}", <&str>::from(k))));
+        if let Ok(p) = dengbao_app::idc::pack() {
+            keys.extend(p.duties.iter().map(|d| format!("idc.duty.{}", d.id)));
+            keys.extend(
+                p.categories
+                    .iter()
+                    .map(|c| format!("idc.category.{}", c.id)),
+            );
+        }
+        for s in ["requested", "approved", "refused", "executed"] {
+            keys.push(format!("idc.state.{s}"));
+        }
+        for s in ["low", "medium", "high", "critical"] {
+            keys.push(format!("idc.severity.{s}"));
+        }
+    }
     keys.extend(ObjectKind::iter().map(|k| format!("kind.{}", k.as_str())));
     keys.extend(super::pages::LIFECYCLE.map(|l| format!("life.{l}")));
     keys.extend(

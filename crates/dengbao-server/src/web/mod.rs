@@ -7,6 +7,7 @@
 //! JS under `assets/`, which only enhance forms that work without them.
 
 pub mod i18n;
+mod idc;
 mod pages;
 mod reviews;
 mod session;
@@ -75,6 +76,17 @@ pub fn router() -> Router<AppState> {
         .route("/reviews/{id}/materials/{kind}", get(reviews::download))
         .route("/reviews/{id}/decision", post(reviews::decide))
         .route("/certificates/{number}", get(reviews::certificate))
+        .route("/idc", get(idc::overview))
+        .route("/idc/programme", post(idc::programme))
+        .route("/idc/assets", post(idc::create_asset))
+        .route(
+            "/idc/assets/{id}/destruction",
+            post(idc::request_destruction),
+        )
+        .route("/idc/destructions/{id}/decision", post(idc::decide))
+        .route("/idc/destructions/{id}/execute", post(idc::execute))
+        .route("/idc/certificates/{number}", get(idc::certificate))
+        .route("/idc/incidents/{id}/report", get(idc::report))
         .route("/obligations", get(work::obligations))
         .route("/obligations/feed", post(work::feed_create))
         .route("/obligations/feed/revoke", post(work::feed_revoke))
@@ -129,6 +141,10 @@ pub struct Chrome {
     pub can_audit: bool,
     /// The caller acts for a public security organ: its work is the review queue.
     pub organ: bool,
+    /// The caller acts for an IDC operator or one of its customers.
+    pub idc: bool,
+    /// ... for an IDC customer: customer data is all it has.
+    pub idc_customer: bool,
 }
 
 impl Chrome {
@@ -262,6 +278,11 @@ impl Page {
             can_admin: self.p.may(Action::ListAccounts),
             can_audit: self.p.may(Action::ReadAudit),
             organ: self.p.principal.org_kind == dengbao_app::guard::OrgKind::PublicSecurity,
+            idc: matches!(
+                self.p.principal.org_kind,
+                dengbao_app::guard::OrgKind::IdcOperator | dengbao_app::guard::OrgKind::IdcCustomer
+            ),
+            idc_customer: self.p.principal.org_kind == dengbao_app::guard::OrgKind::IdcCustomer,
         }
     }
     /// Whether the caller's roles allow `action` here — for showing a form at all; the use
@@ -341,6 +362,8 @@ pub fn anonymous(lang: Lang, here: &str) -> Chrome {
         can_admin: false,
         can_audit: false,
         organ: false,
+        idc: false,
+        idc_customer: false,
     }
 }
 

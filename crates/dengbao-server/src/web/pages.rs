@@ -221,6 +221,14 @@ pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
     if page.p.principal.org_kind == dengbao_app::guard::OrgKind::PublicSecurity {
         return see_other("/reviews");
     }
+    // An IDC operator's and its customers' work is the customers' data.
+    if matches!(
+        page.p.principal.org_kind,
+        dengbao_app::guard::OrgKind::IdcOperator | dengbao_app::guard::OrgKind::IdcCustomer
+    ) && page.p.may(Action::Read)
+    {
+        return see_other("/idc");
+    }
     if !page.p.may(Action::Read) {
         // Administrators have no compliance access; their start page is their own work.
         if page.p.may(Action::ManageAccounts) || page.p.may(Action::AssignRoles) {

@@ -378,6 +378,12 @@ fn serve(dir: &Path) -> (AppState, String, Vec<dengbao_server::demo::DemoLogin>)
                 ..Config::default()
             };
             let state = crate::harness::state(store, config, pack);
+            let mut logins = logins;
+            logins.extend(
+                dengbao_server::demo::seed_idc(&state.app, "")
+                    .await
+                    .unwrap(),
+            );
             state
                 .ledger
                 .set_signer(dengbao_ledger::NoteSigner::generate("e2e.example/ledger").unwrap());
@@ -849,4 +855,63 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     assert!(d.path().starts_with("/reviews"), "{}", d.path());
     assert!(!d.text("main").contains("e2e-portal"));
     d.text("#reviews-empty");
+
+    // IDC customer data. The studio (cust-b) approves the destruction the data centre asked
+    // for; the data centre executes it and gets the signed certificate; the bank (cust-a)
+    // sees nothing of the studio.
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    d.login("cust-b", "Dengbao#2026-1", None, &state);
+    assert!(
+        d.path().starts_with("/idc"),
+        "a customer starts at its data: {}",
+        d.path()
+    );
+    d.check_page();
+    assert!(d.text("#idc-assets").contains("Player profiles"));
+    assert!(
+        !d.body().contains("Example Bank"),
+        "the other customer is never shown"
+    );
+    assert_eq!(
+        d.count("#isolation li"),
+        1,
+        "its volume in a shared rack is flagged"
+    );
+    d.shot("idc-customer-zh");
+    d.submit("#idc-destructions form[action$=\"/decision\"] button[value=approve]");
+    d.check_page();
+    assert!(
+        d.text("#idc-destructions").contains("已批准"),
+        "{}",
+        d.text("#idc-destructions")
+    );
+    d.go("/lang/en?next=%2Fidc");
+    d.shot("idc-customer-en");
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    d.login("idc-ops", "Dengbao#2026-1", None, &state);
+    assert!(d.path().starts_with("/idc"), "{}", d.path());
+    d.check_page();
+    assert!(
+        d.text("#idc-customers").contains("Example Bank")
+            && d.text("#idc-customers").contains("c3")
+    );
+    assert!(
+        d.count("table.raci") >= 2,
+        "the responsibility matrices are drawn"
+    );
+    d.shot("idc-operator-en");
+    d.submit("#idc-destructions form[action$=\"/execute\"] button[type=submit]");
+    assert!(d.path().starts_with("/idc/certificates/D-"), "{}", d.path());
+    d.check_page();
+    assert!(d.text("#cert-verified").contains("The signature verifies"));
+    assert!(d.text("#cert-body").contains("crypto-shred"));
+    d.shot("idc-certificate-en");
+    d.go("/lang/zh-CN?next=%2Fidc");
+    d.check_page();
+    d.shot("idc-operator-zh");
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    d.login("cust-a", "Dengbao#2026-1", None, &state);
+    d.check_page();
+    assert!(d.text("#idc-assets").contains("Core ledger database"));
+    assert!(!d.body().contains("Player profiles") && !d.body().contains("Games Studio"));
 }

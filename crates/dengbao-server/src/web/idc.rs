@@ -1,0 +1,500 @@
+//! IDC customer data pages: the operator's and the customer's view of customers, contracts
+//! (the responsibility matrix as a grid), assets, isolation, destructions and incidents —
+//! over `dengbao_app::idc`, the API's use cases.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dengbao_app::Action;
+use dengbao_app::idc::{
+    self, ApprovalInput, DestructionCertificateView, DestructionInput, NewAsset, Overview,
+    ProgrammeInput,
+};
+
+use super::pages::urlpath;
+use super::{Chrome, Page, Posted, local_time, render, render_status, see_other};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// One cell of the responsibility matrix: which of R, A, C a party holds for a duty.
+pub struct Cell {
+    pub marks: String,
+}
+
+pub struct MatrixRow {
+    pub duty: String,
+    pub title: String,
+    pub cite: String,
+    pub cells: Vec<Cell>,
+    pub gap: bool,
+}
+
+pub struct ContractCard {
+    pub id: String,
+    pub title: String,
+    pub customer: String,
+    pub signed_on: String,
+    pub parties: Vec<String>,
+    pub rows: Vec<MatrixRow>,
+    pub complete: bool,
+    pub findings: Vec<String>,
+}
+
+pub struct CustomerRow {
+    pub name: String,
+    pub sector: String,
+    pub class: String,
+    pub category: String,
+    pub category_title: String,
+    pub reason: String,
+    pub approvals: u32,
+    pub backups: u32,
+    pub sites: u32,
+    pub shared: bool,
+    pub assets: usize,
+}
+
+pub struct AssetRow {
+    pub id: String,
+    pub name: String,
+    pub customer: String,
+    pub kind: String,
+    pub class: String,
+    pub class_id: String,
+    pub personal: bool,
+    pub sensitive: bool,
+    pub unit: String,
+    pub location: String,
+    pub copies: String,
+    pub fingerprint: String,
+    pub active: bool,
+    pub open_destruction: bool,
+}
+
+pub struct DestructionRow {
+    pub id: String,
+    pub asset: String,
+    pub customer: String,
+    pub state: String,
+    pub state_label: String,
+    pub approvals: usize,
+    pub needed: i64,
+    pub approvers: String,
+    pub requested: String,
+    pub requested_by: String,
+    pub reason: String,
+    pub certificate: String,
+    pub mine: bool,
+}
+
+pub struct IncidentRow {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub severity_label: String,
+    pub detected: String,
+    pub notified: String,
+    pub minutes: String,
+    pub caused_by_idc: bool,
+    pub customers: String,
+}
+
+#[derive(Template)]
+#[template(path = "idc.html")]
+struct IdcPage {
+    c: Chrome,
+    o: Overview,
+    officer_cite: String,
+    isolation_cite: String,
+    customers: Vec<CustomerRow>,
+    contracts: Vec<ContractCard>,
+    assets: Vec<AssetRow>,
+    destructions: Vec<DestructionRow>,
+    incidents: Vec<IncidentRow>,
+    isolation: Vec<(String, String)>,
+    operator: bool,
+    can_write: bool,
+    can_approve: bool,
+    customer_ids: Vec<(String, String)>,
+    error: String,
+}
+
+async fn idc_page(
+    state: &AppState,
+    page: &Page,
+    error: String,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let o = idc::overview(state, &page.p).await?;
+    let c = page.chrome("idc", page.cat().get("idc.title"));
+    let pack = idc::pack()?;
+    let name_of = |id: &str| {
+        o.customers
+            .iter()
+            .find(|x| x.id == id)
+            .map_or_else(|| id.to_owned(), |x| x.name.clone())
+    };
+    let asset_name = |id: &str| {
+        o.assets.iter().find(|a| a.id == id).map_or_else(
+            || id.to_owned(),
+            |a| {
+                a.name
+                    .clone()
+                    .unwrap_or_else(|| format!("{} {id}", c.t("idc.destroyed_asset")))
+            },
+        )
+    };
+    let customers = o
+        .customers
+        .iter()
+        .map(|x| CustomerRow {
+            name: x.name.clone(),
+            sector: x.sector.clone(),
+            class: c.tk("idc.class.", &x.highest_class),
+            category: x.category.id.clone(),
+            category_title: c.tk("idc.category.", &x.category.id),
+            reason: x.category.reason.clone(),
+            approvals: x.profile.approvals_for_destruction,
+            backups: x.profile.backup_copies,
+            sites: x.profile.sites,
+            shared: x.profile.shared_isolation_unit,
+            assets: x.assets,
+        })
+        .collect();
+    let contracts = o
+        .contracts
+        .iter()
+        .map(|k| {
+            let mut parties = vec!["customer".to_owned(), "operator".to_owned()];
+            parties.extend(k.third_parties.iter().map(|t| t.id.clone()));
+            let rows = pack
+                .duties
+                .iter()
+                .map(|d| {
+                    let a = k.matrix.get(&d.id);
+                    let cells = parties
+                        .iter()
+                        .map(|p| {
+                            let mut m = String::new();
+                            if let Some(a) = a {
+                                if a.responsible.contains(p) {
+                                    m.push('R');
+                                }
+                                if a.accountable.as_ref() == Some(p) {
+                                    m.push('A');
+                                }
+                                if a.consulted.contains(p) {
+                                    m.push('C');
+                                }
+                            }
+                            Cell { marks: m }
+                        })
+                        .collect();
+                    MatrixRow {
+                        title: c.tk("idc.duty.", &d.id),
+                        cite: d.cite.clone(),
+                        gap: k.findings.iter().any(|f| f.duty == d.id),
+                        duty: d.id.clone(),
+                        cells,
+                    }
+                })
+                .collect();
+            let party_names = parties
+                .iter()
+                .map(|p| match p.as_str() {
+                    "customer" => c.t("idc.party.customer").to_owned(),
+                    "operator" => c.t("idc.party.operator").to_owned(),
+                    other => k
+                        .third_parties
+                        .iter()
+                        .find(|t| t.id == other)
+                        .map_or_else(|| other.to_owned(), |t| t.name.clone()),
+                })
+                .collect();
+            ContractCard {
+                id: k.id.clone(),
+                title: k.title.clone(),
+                customer: name_of(&k.customer),
+                signed_on: k.signed_on.clone(),
+                parties: party_names,
+                rows,
+                complete: k.complete,
+                findings: k
+                    .findings
+                    .iter()
+                    .map(|f| format!("{}: {}", c.tk("idc.duty.", &f.duty), f.problem))
+                    .collect(),
+            }
+        })
+        .collect();
+    let open: Vec<&str> = o
+        .destructions
+        .iter()
+        .filter(|d| matches!(d.state.as_str(), "requested" | "approved"))
+        .map(|d| d.asset.as_str())
+        .collect();
+    let assets = o
+        .assets
+        .iter()
+        .map(|a| AssetRow {
+            id: a.id.clone(),
+            name: a
+                .name
+                .clone()
+                .unwrap_or_else(|| c.t("idc.destroyed_asset").to_owned()),
+            customer: name_of(&a.customer),
+            kind: c.tk("idc.kind.", &a.kind),
+            class: c.tk("idc.class.", &a.classification),
+            class_id: a.classification.clone(),
+            personal: a.personal,
+            sensitive: a.sensitive_personal,
+            unit: a.isolation_unit.clone(),
+            location: a.location.clone(),
+            copies: a.copies.join(", "),
+            fingerprint: a.key_fingerprint.clone().unwrap_or_default(),
+            active: a.state == "active",
+            open_destruction: open.contains(&a.id.as_str()),
+        })
+        .collect();
+    let destructions = o
+        .destructions
+        .iter()
+        .map(|d| DestructionRow {
+            id: d.id.clone(),
+            asset: asset_name(&d.asset),
+            customer: name_of(&d.customer),
+            state_label: c.tk("idc.state.", &d.state),
+            state: d.state.clone(),
+            approvals: d.approvals.len(),
+            needed: d.approvals_needed,
+            approvers: d
+                .approvals
+                .iter()
+                .map(|a| a.user.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            requested: local_time(d.requested_at_ms),
+            requested_by: d.requested_by.clone(),
+            reason: d.reason.clone(),
+            certificate: d.certificate.clone().unwrap_or_default(),
+            mine: d.approvals.iter().any(|a| a.user == page.p.username()),
+        })
+        .collect();
+    let incidents = o
+        .incidents
+        .iter()
+        .map(|i| IncidentRow {
+            id: i.id.clone(),
+            title: i.title.clone(),
+            severity_label: c.tk("idc.severity.", &i.severity),
+            severity: i.severity.clone(),
+            detected: local_time(i.detected_at_ms),
+            notified: i
+                .regulator_notified_at_ms
+                .map(local_time)
+                .unwrap_or_default(),
+            minutes: i
+                .detection_to_notice_ms
+                .map(|ms| format!("{}", ms / 60_000))
+                .unwrap_or_default(),
+            caused_by_idc: i.caused_by_idc,
+            customers: i
+                .customers
+                .iter()
+                .map(|a| name_of(&a.customer))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    let isolation = o
+        .isolation
+        .iter()
+        .map(|b| {
+            let names: Vec<String> = b
+                .assets
+                .iter()
+                .map(|a| {
+                    let id = a.rsplit('/').next().unwrap_or(a);
+                    asset_name(id)
+                })
+                .collect();
+            (b.isolation_unit.clone(), names.join(", "))
+        })
+        .collect();
+    let operator = !o.customer_view;
+    let page_data = IdcPage {
+        officer_cite: o.programme.cited.cite.clone(),
+        isolation_cite: pack
+            .duty("isolation")
+            .map(|d| d.cite.clone())
+            .unwrap_or_default(),
+        customer_ids: o
+            .customers
+            .iter()
+            .map(|x| (x.id.clone(), x.name.clone()))
+            .collect(),
+        customers,
+        contracts,
+        assets,
+        destructions,
+        incidents,
+        isolation,
+        operator,
+        can_write: operator && page.p.may(Action::Write),
+        can_approve: !operator
+            && page.p.may(Action::Read)
+            && page
+                .p
+                .roles()
+                .iter()
+                .any(|r| *r == dengbao_app::Role::SecurityLead),
+        error,
+        o,
+        c,
+    };
+    Ok(render_status(status, &page_data))
+}
+
+pub async fn overview(State(state): State<AppState>, page: Page) -> Response {
+    idc_page(&state, &page, String::new(), StatusCode::OK)
+        .await
+        .unwrap_or_else(|e| page.fail(e))
+}
+
+async fn after<T>(
+    state: &AppState,
+    page: &Page,
+    r: Result<T, dengbao_app::AppError>,
+    ok: &str,
+) -> Response {
+    match r.map_err(ApiError::from) {
+        Ok(_) => see_other(&format!("/idc?ok={ok}")),
+        Err(e)
+            if matches!(
+                e.status,
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT | StatusCode::FORBIDDEN
+            ) =>
+        {
+            let detail = match &e.field {
+                Some(f) => format!("{} {f}: {}", page.cat().get("err.invalid"), e.detail),
+                None => format!("{} {}", page.cat().get("err.invalid"), e.detail),
+            };
+            idc_page(state, page, detail, e.status)
+                .await
+                .unwrap_or_else(|e| page.fail(e))
+        }
+        Err(e) => page.fail(e),
+    }
+}
+
+pub async fn programme(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { page, form } = posted;
+    let i = ProgrammeInput {
+        officer: form.get("officer").to_owned(),
+        department: form.get("department").to_owned(),
+    };
+    let r = idc::set_programme(&state, &page.p, i).await;
+    after(&state, &page, r, "idc.programme_ok").await
+}
+
+pub async fn create_asset(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { page, form } = posted;
+    let i = NewAsset {
+        customer: form.get("customer").to_owned(),
+        name: form.get("name").to_owned(),
+        description: form.get("description").to_owned(),
+        kind: form.get("kind").to_owned(),
+        location: form.get("location").to_owned(),
+        isolation_unit: form.get("isolation_unit").to_owned(),
+        classification: form.get("classification").to_owned(),
+        personal: form.opt("personal").is_some(),
+        sensitive_personal: form.opt("sensitive_personal").is_some(),
+    };
+    let r = idc::create_asset(&state, &page.p, i).await;
+    after(&state, &page, r, "idc.asset_ok").await
+}
+
+pub async fn request_destruction(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let i = DestructionInput {
+        reason: form.get("reason").to_owned(),
+    };
+    let r = idc::request_destruction(&state, &page.p, &id, i).await;
+    after(&state, &page, r, "idc.requested_ok").await
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let i = ApprovalInput {
+        decision: form.get("decision").to_owned(),
+    };
+    let r = idc::decide_destruction(&state, &page.p, &id, i).await;
+    after(&state, &page, r, "idc.decided_ok").await
+}
+
+pub async fn execute(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let page = posted.page;
+    match idc::execute_destruction(&state, &page.p, &id).await {
+        Ok(cert) => see_other(&format!("/idc/certificates/{}", urlpath(&cert.number))),
+        Err(e) => after::<()>(&state, &page, Err(e), "").await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "idc_certificate.html")]
+struct CertificatePage {
+    c: Chrome,
+    cert: DestructionCertificateView,
+    issued: String,
+}
+
+pub async fn certificate(
+    State(state): State<AppState>,
+    page: Page,
+    Path(number): Path<String>,
+) -> Response {
+    match idc::certificate(&state, &page.p, &number).await {
+        Ok(cert) => {
+            let c = page.chrome(
+                "idc",
+                format!("{} {}", page.cat().get("idc.cert.title"), cert.number),
+            );
+            render(&CertificatePage {
+                issued: local_time(cert.issued_at_ms),
+                cert,
+                c,
+            })
+        }
+        Err(e) => page.fail(e.into()),
+    }
+}
+
+pub async fn report(State(state): State<AppState>, page: Page, Path(id): Path<String>) -> Response {
+    match idc::regulator_report(&state, &page.p, &id).await {
+        Ok((name, text)) => (
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            text,
+        )
+            .into_response(),
+        Err(e) => page.fail(e.into()),
+    }
+}
