@@ -925,8 +925,19 @@ pub async fn create_contract(app: &App, c: &Caller, i: NewContract) -> AppResult
         signed_on: i.signed_on,
         created_at: now,
     };
+    let terms = format!("{}\n{}\n{}", row.title, row.matrix, row.third_parties);
+    let mac = app
+        .vault
+        .mac(
+            &row.customer_id,
+            Purpose::Records,
+            &row.customer_id,
+            terms.as_bytes(),
+            now,
+        )
+        .await?;
     app.store
-        .insert_contract(&row, &c.audit("idc.contract.create", &row.id, now))
+        .insert_contract(&row, &mac, &c.audit("idc.contract.create", &row.id, now))
         .await?;
     contract_view(pack()?, &row)
 }

@@ -19,6 +19,9 @@ pub enum Purpose {
     Secrets,
     Files,
     Asset,
+    /// What the IDC operator records about one customer (contracts): keyed hashes for the
+    /// ledger under a key that dies with the customer's.
+    Records,
 }
 
 impl Purpose {
@@ -27,6 +30,7 @@ impl Purpose {
             Purpose::Secrets => "secrets",
             Purpose::Files => "files",
             Purpose::Asset => "asset",
+            Purpose::Records => "records",
         }
     }
 }

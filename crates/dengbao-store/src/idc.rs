@@ -296,7 +296,13 @@ impl Store {
 
     // ----- contracts ---------------------------------------------------------------------
 
-    pub async fn insert_contract(&self, c: &ContractRow, audit: &Audit<'_>) -> Result<()> {
+    /// Records a contract; `mac` is the keyed hash of its terms for the ledger entry.
+    pub async fn insert_contract(
+        &self,
+        c: &ContractRow,
+        mac: &[u8],
+        audit: &Audit<'_>,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO idc_contracts (id, idc_id, customer_id, title, third_parties, matrix, signed_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&c.id)
@@ -310,8 +316,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| conflict_or(e, "contract id"))?;
-        let state = format!("{}:{}:{}", c.customer_id, c.matrix, c.third_parties);
-        Self::finish_with(tx, &c.idc_id, audit, state.as_bytes()).await
+        Self::finish_with(tx, &c.idc_id, audit, mac).await
     }
 
     pub async fn contracts(&self, idc: &str, customer: Option<&str>) -> Result<Vec<ContractRow>> {

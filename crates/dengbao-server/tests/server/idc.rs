@@ -315,6 +315,28 @@ async fn customers_contracts_assets_and_destruction_by_crypto_shredding() {
                 .try_get("wrapped")
                 .unwrap();
 
+        // The ledger keeps ids and a keyed hash: no name, and not the unkeyed hash of one.
+        let entries = env
+            .call(&ops, "GET", "/api/v1/ledger/entries?limit=1000", None)
+            .await;
+        let created = entries
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| {
+                x["entry"]["object"] == asset.as_str() && x["entry"]["action"] == "idc.asset.create"
+            })
+            .unwrap_or_else(|| panic!("{}", entries.text));
+        // The label exactly as the app serializes it (name, then description).
+        let label = r#"{"name":"Loan book 贷款台账","description":""}"#;
+        let unkeyed: String = sm3(&[label.as_bytes()])
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_ne!(created["entry"]["state"].as_str().unwrap(), unkeyed);
+        assert!(!entries.text.contains("Loan book") && !entries.text.contains("Example Bank"));
+
         // Destruction: requested by the operator, two distinct approvers of the bank.
         let r = env
             .call(
