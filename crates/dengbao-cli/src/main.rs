@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: server::AdminCommand,
     },
+    /// The vault's keys: where the master key is, how many keys it wraps, rotation.
+    Vault {
+        #[command(subcommand)]
+        command: server::VaultCommand,
+    },
     /// Tamper-evident ledger: keys, proofs, offline verification.
     Ledger {
         #[command(subcommand)]
@@ -132,6 +137,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(a) => server::serve(a),
         Command::Migrate(a) => server::migrate(a),
         Command::Admin { command } => server::admin(command),
+        Command::Vault { command } => server::vault(command),
         Command::Rules {
             command: RulesCommand::List,
         } => {

@@ -281,6 +281,80 @@ fn print_logins(logins: &[import::DemoLogin]) {
     eprintln!();
 }
 
+#[derive(clap::Subcommand)]
+pub enum VaultCommand {
+    /// Where the master key is kept and how many live keys it covers.
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// A new master key version: every key-encryption key re-wrapped under it, the old
+    /// version forgotten. Servers using the same key file follow the file.
+    RotateMaster {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// A new key-encryption key for one organisation: its data keys re-wrapped, the data
+    /// untouched, the old key destroyed.
+    RotateKek {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Organisation name.
+        #[arg(long)]
+        org: String,
+    },
+}
+
+pub fn vault(cmd: VaultCommand) -> Result<ExitCode> {
+    init_logs(false);
+    runtime()?.block_on(async move {
+        match cmd {
+            VaultCommand::Status { db } => {
+                let store = db.connect(2).await?;
+                let v = db.vault(&store)?;
+                let keks = store.vault_keks().await?;
+                println!("master key: {}", v.describe());
+                println!("key-encryption keys: {}", keks.len());
+                let mut by_version = std::collections::BTreeMap::<String, usize>::new();
+                for k in &keks {
+                    *by_version.entry(k.master_version.clone().unwrap_or_default()).or_default() += 1;
+                }
+                for (version, n) in by_version {
+                    println!("  under {version}: {n}");
+                }
+            }
+            VaultCommand::RotateMaster { db } => {
+                let store = db.connect(2).await?;
+                let v = db.vault(&store)?;
+                match v.rotate_master().await.map_err(|e| anyhow!("{e}"))? {
+                    Some(r) => println!(
+                        "master key rotated {} -> {}: {} key-encryption keys re-wrapped; old version {}",
+                        r.old_version,
+                        r.new_version,
+                        r.rewrapped,
+                        if r.retired { "forgotten" } else { "kept (keys still under it)" }
+                    ),
+                    None => anyhow::bail!(
+                        "{} cannot rotate: set a new $DENGBAO_MASTER_KEY and re-wrap, or use a key file",
+                        v.describe()
+                    ),
+                }
+            }
+            VaultCommand::RotateKek { db, org } => {
+                let store = db.connect(2).await?;
+                let o = store.organisation_by_name(&org).await.map_err(|_| anyhow!("--org: no organisation named `{org}`"))?;
+                let v = db.vault(&store)?;
+                let r = v.rotate_kek(&o.id, now_ms()).await.map_err(|e| anyhow!("{e}"))?;
+                println!(
+                    "key-encryption key of `{org}` rotated {} -> {}: {} data keys re-wrapped",
+                    r.old_fingerprint, r.new_fingerprint, r.rewrapped
+                );
+            }
+        }
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })
+}
+
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));

@@ -735,3 +735,110 @@ fn ledger_verify_finds_rows_edited_directly_in_the_database() {
             .status();
     }
 }
+
+/// The vault's master key lives beside the data directory (0600), administrators' TOTP
+/// secrets are sealed under it, and `vault rotate-master` re-wraps every key and forgets the
+/// old version; a key from the environment is refused rotation with the reason.
+#[test]
+fn vault_master_key_beside_the_data_directory_rotates() {
+    let dir = std::env::temp_dir().join(format!("dengbao-cli-vault-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    let d = data.to_str().unwrap();
+    let run = |args: &[&str], env: Option<(&str, &str)>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dengbao"));
+        c.args(args)
+            .current_dir(&dir)
+            .env("DENGBAO_PASSWORD", "Vault#Test-2026x");
+        c.env_remove("DENGBAO_MASTER_KEY");
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let ok = |o: Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    ok(run(
+        &[
+            "admin",
+            "create-org",
+            "--data-dir",
+            d,
+            "--name",
+            "Vault Org",
+        ],
+        None,
+    ));
+    ok(run(
+        &[
+            "admin",
+            "create-user",
+            "--data-dir",
+            d,
+            "--org",
+            "Vault Org",
+            "--username",
+            "keeper",
+            "--role",
+            "system_admin",
+        ],
+        None,
+    ));
+    let key = dir.join("data.master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(
+        !data.join("data.master.key").exists(),
+        "the key is not in the data directory"
+    );
+    let status = ok(run(&["vault", "status", "--data-dir", d], None));
+    assert!(status.contains("key-encryption keys: 1"), "{status}");
+    let before = std::fs::read_to_string(&key).unwrap();
+    let out = ok(run(&["vault", "rotate-master", "--data-dir", d], None));
+    assert!(
+        out.contains("1 key-encryption keys re-wrapped") && out.contains("forgotten"),
+        "{out}"
+    );
+    let after = std::fs::read_to_string(&key).unwrap();
+    let old_version = before.lines().nth(1).unwrap().split(' ').next().unwrap();
+    assert!(!after.contains(old_version), "{after}");
+    let status = ok(run(&["vault", "status", "--data-dir", d], None));
+    assert!(
+        status.contains(&format!(
+            "under {}",
+            after.lines().nth(1).unwrap().split(' ').next().unwrap()
+        )),
+        "{status}"
+    );
+    // A key from the environment: used, but never rotated by the vault.
+    let env = Some(("DENGBAO_MASTER_KEY", "00112233445566778899aabbccddeeff"));
+    let o = run(
+        &[
+            "vault",
+            "rotate-master",
+            "--data-dir",
+            dir.join("other").to_str().unwrap(),
+        ],
+        env,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot rotate"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(
+        &["vault", "status", "--data-dir", d],
+        Some(("DENGBAO_MASTER_KEY", "xyz")),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("32 hexadecimal digits"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -100,7 +100,14 @@ impl MasterKey for EnvMasterKey {
 /// the last current. Rewritten atomically (a new file renamed over the old).
 pub struct FileMasterKey {
     path: PathBuf,
-    versions: Mutex<Vec<(String, Key)>>,
+    /// The versions, and the file's modification time when they were read: another process
+    /// (`dengbao vault rotate-master`) may rewrite the file, and a stale list would wrap new
+    /// keys under a version that is about to be forgotten.
+    versions: Mutex<(Vec<(String, Key)>, Option<std::time::SystemTime>)>,
+}
+
+fn mtime(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 impl FileMasterKey {
@@ -122,14 +129,28 @@ impl FileMasterKey {
         };
         Ok(FileMasterKey {
             path: path.to_owned(),
-            versions: Mutex::new(versions),
+            versions: Mutex::new((versions, mtime(path))),
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Key)>> {
+    /// The versions, re-read first when the file changed since (or `force`).
+    fn lock(
+        &self,
+        force: bool,
+    ) -> Result<std::sync::MutexGuard<'_, (Vec<(String, Key)>, Option<std::time::SystemTime>)>>
+    {
         // A panic while holding the lock leaves the list as it was (every change is made on
         // a copy and stored only after the file is written).
-        self.versions.lock().unwrap_or_else(|p| p.into_inner())
+        let mut g = self.versions.lock().unwrap_or_else(|p| p.into_inner());
+        let now = mtime(&self.path);
+        if force || now != g.1 {
+            check_private(&self.path).map_err(|e| self.file_err(e))?;
+            let text =
+                std::fs::read_to_string(&self.path).map_err(|e| self.file_err(e.to_string()))?;
+            g.0 = parse(&text).map_err(|e| self.file_err(e))?;
+            g.1 = now;
+        }
+        Ok(g)
     }
 
     fn file_err(&self, reason: String) -> VaultError {
@@ -218,48 +239,50 @@ fn write_atomically(path: &Path, versions: &[(String, Key)]) -> Result<(), Strin
 
 impl MasterKey for FileMasterKey {
     fn current(&self) -> String {
-        self.lock()
-            .last()
-            .map(|(v, _)| v.clone())
+        self.lock(false)
+            .ok()
+            .and_then(|g| g.0.last().map(|(v, _)| v.clone()))
             .unwrap_or_default()
     }
     fn wrap(&self, key: &Key, aad: &[u8]) -> Result<(String, Vec<u8>)> {
-        let versions = self.lock();
-        let (v, k) = versions
-            .last()
-            .ok_or_else(|| self.file_err("holds no key".to_owned()))?;
+        let g = self.lock(false)?;
+        let (v, k) =
+            g.0.last()
+                .ok_or_else(|| self.file_err("holds no key".to_owned()))?;
         Ok((v.clone(), wrap(k, key, aad)?))
     }
     fn unwrap(&self, version: &str, wrapped: &[u8], aad: &[u8]) -> Result<Key> {
-        let versions = self.lock();
-        let (_, k) = versions
-            .iter()
-            .find(|(v, _)| v == version)
-            .ok_or_else(|| VaultError::UnknownMaster(version.to_owned()))?;
+        let g = self.lock(false)?;
+        if let Some((_, k)) = g.0.iter().find(|(v, _)| v == version) {
+            return unwrap(k, wrapped, aad);
+        }
+        // A version written since (within the file's timestamp resolution): read again.
+        drop(g);
+        let g = self.lock(true)?;
+        let (_, k) =
+            g.0.iter()
+                .find(|(v, _)| v == version)
+                .ok_or_else(|| VaultError::UnknownMaster(version.to_owned()))?;
         unwrap(k, wrapped, aad)
     }
     fn rotate(&self) -> Result<Option<String>> {
-        let mut versions = self.lock();
+        let mut g = self.lock(true)?;
         let k = Key::generate()?;
         let v = version_of(&k);
-        let mut next = versions.clone();
+        let mut next = g.0.clone();
         next.push((v.clone(), k));
         write_atomically(&self.path, &next).map_err(|e| self.file_err(e))?;
-        *versions = next;
+        *g = (next, mtime(&self.path));
         Ok(Some(v))
     }
     fn retire(&self, version: &str) -> Result<()> {
-        let mut versions = self.lock();
-        if versions.last().is_some_and(|(v, _)| v == version) {
+        let mut g = self.lock(true)?;
+        if g.0.last().is_some_and(|(v, _)| v == version) {
             return Err(self.file_err(format!("{version} is the current version")));
         }
-        let next: Vec<_> = versions
-            .iter()
-            .filter(|(v, _)| v != version)
-            .cloned()
-            .collect();
+        let next: Vec<_> = g.0.iter().filter(|(v, _)| v != version).cloned().collect();
         write_atomically(&self.path, &next).map_err(|e| self.file_err(e))?;
-        *versions = next;
+        *g = (next, mtime(&self.path));
         Ok(())
     }
     fn describe(&self) -> String {

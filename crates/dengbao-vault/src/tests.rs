@@ -180,6 +180,29 @@ fn master_key_file_is_private_rotates_and_forgets() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn a_master_key_file_rotated_by_another_process_is_followed() {
+    let dir = temp_dir("follow");
+    let path = dir.join("master.key");
+    let server = FileMasterKey::open_or_create(&path).unwrap();
+    let old = server.current();
+    // `dengbao vault rotate-master` in another process: a new version, the old forgotten.
+    let cli = FileMasterKey::open_or_create(&path).unwrap();
+    let new = cli.rotate().unwrap().unwrap();
+    let kek = Key::generate().unwrap();
+    let (v, w) = cli.wrap(&kek, b"k").unwrap();
+    assert_eq!(v, new);
+    cli.retire(&old).unwrap();
+    // The server opens what was wrapped under the new version, and wraps under it too.
+    assert_eq!(
+        server.unwrap(&v, &w, b"k").unwrap().fingerprint(),
+        kek.fingerprint()
+    );
+    assert_eq!(server.wrap(&kek, b"k").unwrap().0, new);
+    assert_eq!(server.current(), new);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[cfg(unix)]
 #[test]
 fn a_master_key_file_others_can_read_is_refused() {
