@@ -103,8 +103,11 @@ pub struct FileMasterKey {
     /// The versions, and the file's modification time when they were read: another process
     /// (`dengbao vault rotate-master`) may rewrite the file, and a stale list would wrap new
     /// keys under a version that is about to be forgotten.
-    versions: Mutex<(Vec<(String, Key)>, Option<std::time::SystemTime>)>,
+    versions: Mutex<Keyring>,
 }
+
+/// The versions in file order, and the file's modification time when read.
+type Keyring = (Vec<(String, Key)>, Option<std::time::SystemTime>);
 
 fn mtime(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
@@ -134,11 +137,7 @@ impl FileMasterKey {
     }
 
     /// The versions, re-read first when the file changed since (or `force`).
-    fn lock(
-        &self,
-        force: bool,
-    ) -> Result<std::sync::MutexGuard<'_, (Vec<(String, Key)>, Option<std::time::SystemTime>)>>
-    {
+    fn lock(&self, force: bool) -> Result<std::sync::MutexGuard<'_, Keyring>> {
         // A panic while holding the lock leaves the list as it was (every change is made on
         // a copy and stored only after the file is written).
         let mut g = self.versions.lock().unwrap_or_else(|p| p.into_inner());
