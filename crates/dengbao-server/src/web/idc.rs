@@ -8,8 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dengbao_app::Action;
 use dengbao_app::idc::{
-    self, ApprovalInput, DestructionCertificateView, DestructionInput, NewAsset, Overview,
-    ProgrammeInput,
+    self, AffectedInput, ApprovalInput, DestructionCertificateView, DestructionInput, NewAsset,
+    NewCustomer, NewIncident, Overview, ProgrammeInput,
 };
 
 use super::pages::urlpath;
@@ -408,6 +408,72 @@ pub async fn create_asset(State(state): State<AppState>, posted: Posted) -> Resp
     };
     let r = idc::create_asset(&state, &page.p, i).await;
     after(&state, &page, r, "idc.asset_ok").await
+}
+
+pub async fn create_customer(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { page, form } = posted;
+    let mut overrides = dengbao_core::idc::ProfileOverrides::default();
+    if let Some(n) = form.opt("approvals_for_destruction") {
+        match n.trim().parse::<u32>() {
+            Ok(n) => overrides.approvals_for_destruction = Some(n),
+            Err(_) => {
+                let e = dengbao_app::AppError::invalid(
+                    "overrides.approvals_for_destruction",
+                    "a whole number",
+                );
+                return after::<()>(&state, &page, Err(e), "").await;
+            }
+        }
+    }
+    let i = NewCustomer {
+        name: form.get("name").to_owned(),
+        sector: form.get("sector").to_owned(),
+        declared_class: form.get("declared_class").to_owned(),
+        overrides,
+    };
+    let r = idc::create_customer(&state, &page.p, i).await;
+    after(&state, &page, r, "idc.customer_ok").await
+}
+
+/// `YYYY-MM-DDTHH:MM` in Beijing time (a `datetime-local` field) as epoch ms.
+fn beijing_ms(s: &str) -> Option<i64> {
+    let (d, t) = s.trim().split_once('T')?;
+    let date: dengbao_core::Date = d.parse().ok()?;
+    let (h, m) = t.split_once(':')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.get(..2)?.parse().ok()?);
+    if !(0..24).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    Some(
+        (i64::from(date.days_since_epoch()) * 86_400 + h * 3600 + m * 60
+            - super::SHANGHAI_OFFSET_S)
+            * 1000,
+    )
+}
+
+pub async fn record_incident(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { page, form } = posted;
+    let Some(detected) = beijing_ms(form.get("detected")) else {
+        let e = dengbao_app::AppError::invalid("detected_at_ms", "a date and time (Beijing time)");
+        return after::<()>(&state, &page, Err(e), "").await;
+    };
+    let i = NewIncident {
+        title: form.get("title").to_owned(),
+        description: form.get("description").to_owned(),
+        severity: form.get("severity").to_owned(),
+        caused_by_idc: form.opt("caused_by_idc").is_some(),
+        detected_at_ms: detected,
+        customers: form
+            .all("customer")
+            .into_iter()
+            .map(|customer| AffectedInput {
+                customer,
+                assets: Vec::new(),
+            })
+            .collect(),
+    };
+    let r = idc::record_incident(&state, &page.p, i).await;
+    after(&state, &page, r, "idc.incident_ok").await
 }
 
 pub async fn request_destruction(

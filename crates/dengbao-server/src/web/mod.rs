@@ -79,6 +79,8 @@ pub fn router() -> Router<AppState> {
         .route("/idc", get(idc::overview))
         .route("/idc/programme", post(idc::programme))
         .route("/idc/assets", post(idc::create_asset))
+        .route("/idc/customers", post(idc::create_customer))
+        .route("/idc/incidents", post(idc::record_incident))
         .route(
             "/idc/assets/{id}/destruction",
             post(idc::request_destruction),

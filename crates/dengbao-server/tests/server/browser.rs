@@ -906,6 +906,30 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     assert!(d.text("#cert-verified").contains("The signature verifies"));
     assert!(d.text("#cert-body").contains("crypto-shred"));
     d.shot("idc-certificate-en");
+    // Onboarding a customer and recording an incident through the page's forms.
+    d.go("/idc");
+    d.click("#customers-h ~ details summary");
+    d.type_into("#nc-name", "E2E Clinic");
+    d.type_into("#nc-sector", "healthcare");
+    d.choose("#nc-class", "personal");
+    d.submit("#new-customer button[type=submit]");
+    d.check_page();
+    let row = d.text("#idc-customers");
+    assert!(
+        row.contains("E2E Clinic") && row.contains("c3"),
+        "a critical sector starts at c3: {row}"
+    );
+    d.click("#incidents-h ~ details summary");
+    d.type_into("#ni-title", "E2E cooling failure");
+    d.set_value("#ni-detected", "2026-01-05T09:30");
+    d.click("#new-incident input[name=customer]");
+    d.submit("#new-incident button[type=submit]");
+    d.check_page();
+    assert!(
+        d.text("#idc-incidents").contains("E2E cooling failure"),
+        "{}",
+        d.body()
+    );
     d.go("/lang/zh-CN?next=%2Fidc");
     d.check_page();
     d.shot("idc-operator-zh");
