@@ -503,11 +503,7 @@ fn customer_view(row: &IdcCustomerRow, assets: &[&AssetRow]) -> AppResult<Custom
     }
     let cat = p.categorize(&row.sector, highest);
     let overrides = overrides_of(row)?;
-    let profile = cat
-        .category
-        .profile
-        .with(&overrides)
-        .map_err(|(f, m)| AppError::internal(format!("stored override {f}: {m}")))?;
+    let profile = cat.category.profile.tightened(&overrides);
     Ok(CustomerView {
         id: row.id.clone(),
         name: row.name.clone(),
@@ -856,8 +852,11 @@ pub async fn create_customer(app: &App, c: &Caller, i: NewCustomer) -> AppResult
         ));
     }
     let _: DataClass = parse_enum("declared_class", &i.declared_class)?;
-    // The overrides must hold against the category the customer starts in (and, because an
-    // override may only tighten, against any higher one too).
+    // The overrides must tighten the category the customer starts in; against a category it
+    // moves up to later they apply as far as they still tighten (`Profile::tightened`).
+    i.overrides
+        .check()
+        .map_err(|(f, m)| AppError::invalid(format!("overrides.{f}"), m))?;
     let base = pack()?.categorize(
         &i.sector,
         i.declared_class.parse().map_err(AppError::internal)?,
@@ -1198,6 +1197,7 @@ pub async fn decide_destruction(
             d.state
         )));
     }
+    let read = d.approvals.clone();
     let mut approvals: Vec<Approval> =
         serde_json::from_str(&d.approvals).map_err(AppError::internal)?;
     let now = app.clock.now_ms();
@@ -1224,6 +1224,7 @@ pub async fn decide_destruction(
         .update_destruction(
             &d,
             "requested",
+            &read,
             &c.audit("idc.destruction.decide", &d.id, now),
         )
         .await?;
@@ -1245,100 +1246,136 @@ pub async fn execute_destruction(
         return Err(AppError::not_found());
     }
     let d = app.store.destruction(&idc, None, id).await?;
-    if d.state != "approved" {
-        return Err(AppError::conflict(format!(
-            "the destruction is `{}`: it needs the customer's approval first",
-            d.state
-        )));
+    // Nothing is destroyed that could not be certified.
+    if app.ledger.public_key().is_none() {
+        return Err(AppError::new(
+            ErrorKind::Unavailable,
+            "no-signer",
+            "no ledger signing key is loaded: a destruction certificate could not be signed",
+        ));
     }
-    let key = app
-        .vault
-        .key_row(&d.customer_id, Purpose::Asset, &d.asset_id)
-        .await?
-        .ok_or_else(|| AppError::conflict("the asset has no live key"))?;
-    let asset = app.store.asset(&idc, None, &d.asset_id).await?;
     let now = app.clock.now_ms();
-    let seq = app
-        .store
-        .execute_destruction(
-            &d,
-            &key.id,
-            now,
-            &c.audit("idc.destruction.execute", &d.id, now),
-        )
-        .await?;
+    let (key, seq) = match (d.state.as_str(), &d.certificate) {
+        ("approved", _) => {
+            let key = app
+                .vault
+                .key_row(&d.customer_id, Purpose::Asset, &d.asset_id)
+                .await?
+                .ok_or_else(|| AppError::conflict("the asset has no live key"))?;
+            let audit = c.audit("idc.destruction.execute", &d.id, now);
+            let seq = app
+                .store
+                .execute_destruction(&d, &key.id, now, &audit)
+                .await?;
+            (key, seq)
+        }
+        // Executed, but what follows the key's destruction did not finish (a failure after
+        // its transaction): do it again. Rotations repeat harmlessly; the certificate cites
+        // the same ledger entry.
+        ("executed", None) => {
+            let key = app
+                .vault
+                .key_history(&d.customer_id, Purpose::Asset, &d.asset_id)
+                .await?
+                .pop()
+                .ok_or_else(|| AppError::internal("an executed destruction without its key"))?;
+            let seq = app
+                .store
+                .destruction_seq(&idc, &d.id)
+                .await?
+                .ok_or_else(|| AppError::internal("an executed destruction without its entry"))?;
+            (key, seq)
+        }
+        (state, _) => {
+            return Err(AppError::conflict(format!(
+                "the destruction is `{state}`: it needs the customer's approval first, and is executed once"
+            )));
+        }
+    };
+    let d = app.store.destruction(&idc, None, id).await?;
+    let asset = app.store.asset(&idc, None, &d.asset_id).await?;
     let kek = app.vault.rotate_kek(&d.customer_id, now).await?;
     let master = app.vault.rotate_master().await?;
     app.vault.purge().await;
     let approvals: Vec<Approval> =
         serde_json::from_str(&d.approvals).map_err(AppError::internal)?;
-    let today = app.clock.today();
-    let mut r = [0u8; 6];
-    getrandom::fill(&mut r).map_err(AppError::internal)?;
-    let number = format!(
-        "D-{}-{}",
-        today.ymd().0,
-        dengbao_ledger::to_hex(&r).to_ascii_uppercase()
-    );
     let master_line = match &master {
+        Some(m) if m.retired => format!(
+            "rotated {} -> {}; every older version forgotten",
+            m.old_version, m.new_version
+        ),
         Some(m) => format!(
-            "rotated {} -> {}, {} key-encryption keys re-wrapped, old version {}",
-            m.old_version,
-            m.new_version,
-            m.rewrapped,
-            if m.retired {
-                "forgotten"
-            } else {
-                "kept (still in use)"
-            }
+            "rotated {} -> {}; an older version is still kept, so a copy of the database made before may still open the destroyed key",
+            m.old_version, m.new_version
         ),
         None => format!(
             "not rotated ({}): a copy of the database made before this destruction stays readable to whoever holds that master key",
             app.vault.describe()
         ),
     };
-    let body = format!(
-        "Dengbao destruction certificate 数据销毁证明\nnumber: {number}\nidc: {idc}\ncustomer: {}\nasset: {}\nkind: {}\nclassification: {}{}{}\nmethod: {}\nreason-digest: {}\nrequested: {} by {}\napproved: {}\nexecuted: {now}\ndata-key: {} (created {}, destroyed {now}; never exported: the vault has no operation that returns a key)\nkek: {} -> {} ({} data keys re-wrapped)\nmaster: {master_line}\nledger-seq: {seq}\ncite: {}\n",
-        d.customer_id,
-        d.asset_id,
-        asset.kind,
-        asset.classification,
-        if asset.personal { ", personal" } else { "" },
-        if asset.sensitive_personal {
-            ", sensitive_personal"
-        } else {
-            ""
-        },
-        d.method,
-        dengbao_ledger::to_hex(&dengbao_ledger::tree::sm3(d.reason.as_bytes())),
-        d.requested_at,
-        d.requested_by,
-        approvals
-            .iter()
-            .map(|a| format!("{}@{}", a.user, a.at_ms))
-            .collect::<Vec<_>>()
-            .join(", "),
-        key.fingerprint,
-        key.created_at,
-        kek.old_fingerprint,
-        kek.new_fingerprint,
-        kek.rewrapped,
-        cited("destruction")?.cite,
-    );
-    let signed = app.ledger.sign_note(&body)?;
-    let cert = DestructionCertificateRow {
-        number,
-        idc_id: idc.clone(),
-        customer_id: d.customer_id.clone(),
-        destruction_id: d.id.clone(),
-        body,
-        signed,
-        issued_at: now,
+    let executed = d.executed_at.unwrap_or(now);
+    let cite = cited("destruction")?.cite;
+    let body_for = |number: &str| {
+        format!(
+            "Dengbao destruction certificate 数据销毁证明\nnumber: {number}\nidc: {idc}\ncustomer: {}\nasset: {}\nkind: {}\nclassification: {}{}{}\nmethod: {}\nreason-digest: {}\nrequested: {} by {}\napproved: {}\nexecuted: {executed}\ndata-key: {} (created {}, destroyed {}; never exported: the vault has no operation that returns a key)\nkek: {} -> {}\nmaster: {master_line}\nledger-seq: {seq}\ncite: {cite}\n",
+            d.customer_id,
+            d.asset_id,
+            asset.kind,
+            asset.classification,
+            if asset.personal { ", personal" } else { "" },
+            if asset.sensitive_personal {
+                ", sensitive_personal"
+            } else {
+                ""
+            },
+            d.method,
+            dengbao_ledger::to_hex(&dengbao_ledger::tree::sm3(d.reason.as_bytes())),
+            d.requested_at,
+            d.requested_by,
+            approvals
+                .iter()
+                .map(|a| format!("{}@{}", a.user, a.at_ms))
+                .collect::<Vec<_>>()
+                .join(", "),
+            key.fingerprint,
+            key.created_at,
+            key.destroyed_at.unwrap_or(executed),
+            kek.old_fingerprint,
+            kek.new_fingerprint,
+        )
     };
-    app.store
-        .insert_destruction_certificate(&cert, &c.audit("idc.destruction.certify", &d.id, now))
-        .await?;
-    Ok(certificate_view(app, cert))
+    let year = app.clock.today().ymd().0;
+    for _ in 0..3 {
+        let mut r = [0u8; 6];
+        getrandom::fill(&mut r).map_err(AppError::internal)?;
+        let number = format!(
+            "D-{year}-{}",
+            dengbao_ledger::to_hex(&r).to_ascii_uppercase()
+        );
+        let body = body_for(&number);
+        let signed = app.ledger.sign_note(&body)?;
+        let cert = DestructionCertificateRow {
+            number,
+            idc_id: idc.clone(),
+            customer_id: d.customer_id.clone(),
+            destruction_id: d.id.clone(),
+            body,
+            signed,
+            issued_at: now,
+        };
+        let audit = c.audit("idc.destruction.certify", &d.id, now);
+        match app
+            .store
+            .insert_destruction_certificate(&cert, &audit)
+            .await
+        {
+            Ok(()) => return Ok(certificate_view(app, cert)),
+            // 48 random bits met a number in use: draw again.
+            Err(StoreError::Conflict(m)) if m == "certificate number" => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::internal("no free certificate number"))
 }
 
 fn certificate_view(app: &App, c: DestructionCertificateRow) -> DestructionCertificateView {

@@ -82,7 +82,7 @@ pub struct MasterRotation {
     pub old_version: String,
     pub new_version: String,
     pub rewrapped: usize,
-    /// The old version is forgotten (no KEK was left under it).
+    /// Every older version is forgotten (no KEK was left under any).
     pub retired: bool,
 }
 
@@ -138,6 +138,9 @@ impl Vault {
             }
             let key = Key::generate()?;
             let id = new_id();
+            // The epoch first: if a master rotation ends between here and the insert, the
+            // insert is refused and the key wrapped again under the new version.
+            let epoch = self.store.vault_epoch().await?;
             let (version, wrapped) = self.master.wrap(&key, &Self::kek_aad(owner, &id))?;
             let row = VaultKeyRow {
                 id,
@@ -152,10 +155,10 @@ impl Vault {
                 created_at: at,
                 destroyed_at: None,
             };
-            match self.store.insert_vault_key(&row).await {
+            match self.store.insert_vault_key(&row, Some(epoch)).await {
                 Ok(()) => return Ok((row, key)),
-                // Another request created it first: use that one.
-                Err(StoreError::Conflict(_)) => continue,
+                // Another request created it first, or the master rotated: again.
+                Err(StoreError::Conflict(_) | StoreError::Stale { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -184,12 +187,28 @@ impl Vault {
                     return Err(VaultError::Destroyed(row.fingerprint.clone()).into());
                 };
                 let kek_row = self.store.vault_key_by_id(parent).await?;
+                if kek_row.state != "active" {
+                    // A KEK rotation committed between the two reads: the data key has a
+                    // new parent now.
+                    continue;
+                }
                 let kek = self.unwrap_kek(&kek_row)?;
                 let key = dengbao_vault::unwrap(&kek, w, &Self::dek_aad(&row))?;
                 return Ok(Some((row, key)));
             }
             if !create {
                 return Ok(None);
+            }
+            // A subject whose key was destroyed never gets a new one: what was shredded
+            // stays shredded, even for a write racing the destruction.
+            if let Some(gone) = self
+                .store
+                .vault_key_history(owner, purpose.as_str(), subject)
+                .await?
+                .into_iter()
+                .find(|k| k.state == "destroyed")
+            {
+                return Err(VaultError::Destroyed(gone.fingerprint).into());
             }
             let (kek_row, kek) = self.kek(owner, at).await?;
             let key = Key::generate()?;
@@ -207,7 +226,7 @@ impl Vault {
                 destroyed_at: None,
             };
             row.wrapped = Some(dengbao_vault::wrap(&kek, &key, &Self::dek_aad(&row))?);
-            match self.store.insert_vault_key(&row).await {
+            match self.store.insert_vault_key(&row, None).await {
                 Ok(()) => return Ok(Some((row, key))),
                 // Lost a race, or the KEK was rotated meanwhile: read again.
                 Err(StoreError::Conflict(_) | StoreError::Stale { .. }) => continue,
@@ -355,6 +374,7 @@ impl Vault {
             let children = self.store.vault_children(&old_row.id).await?;
             let new = Key::generate()?;
             let id = new_id();
+            let epoch = self.store.vault_epoch().await?;
             let (version, wrapped) = self.master.wrap(&new, &Self::kek_aad(owner, &id))?;
             let new_row = VaultKeyRow {
                 id,
@@ -380,7 +400,7 @@ impl Vault {
             }
             match self
                 .store
-                .rotate_vault_kek(&old_row.id, &new_row, &rewrapped, at)
+                .rotate_vault_kek(&old_row.id, &new_row, &rewrapped, epoch, at)
                 .await
             {
                 Ok(()) => {
@@ -400,15 +420,19 @@ impl Vault {
         ))
     }
 
-    /// A new master version: every KEK re-wrapped under it, and the old version forgotten
-    /// when no KEK is left under it. `None` when the provider cannot rotate.
+    /// A new master version: every KEK re-wrapped under it, then every older version that
+    /// no KEK uses forgotten. `None` when the provider cannot rotate. The rotation holds the
+    /// master row's lock (see `Store::begin_master_rotation`): no KEK wrapped under an older
+    /// version can be stored while or after it runs, and two rotations run one after the
+    /// other.
     pub async fn rotate_master(&self) -> AppResult<Option<MasterRotation>> {
         let old = self.master.current();
+        let mut tx = self.store.begin_master_rotation().await?;
         let Some(new) = self.master.rotate()? else {
             return Ok(None);
         };
         let mut rewrapped = 0;
-        for k in self.store.vault_keks().await? {
+        for k in tx.keks().await? {
             let Some(from) = k.master_version.clone() else {
                 continue;
             };
@@ -419,13 +443,21 @@ impl Vault {
             let (v, w) = self
                 .master
                 .wrap(&key, &Self::kek_aad(&k.tenant_id, &k.id))?;
-            if self.store.rewrap_vault_kek(&k.id, &from, &v, &w).await? {
+            if tx.rewrap(&k.id, &from, &v, &w).await? {
                 rewrapped += 1;
             }
         }
-        let retired = self.store.vault_keks_under(&old).await? == 0;
-        if retired {
-            self.master.retire(&old)?;
+        tx.commit().await?;
+        let mut retired = true;
+        for v in self.master.versions().into_iter().filter(|v| *v != new) {
+            if self.store.vault_keks_under(&v).await? == 0 {
+                if let Err(e) = self.master.retire(&v) {
+                    tracing::warn!(error = %e, version = %v, "could not forget an old master key version");
+                    retired = false;
+                }
+            } else {
+                retired = false;
+            }
         }
         Ok(Some(MasterRotation {
             old_version: old,

@@ -229,6 +229,54 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// The profile with `o` applied as far as it tightens: a stored override meets a
+    /// category the customer moved up to since, so a number below the category's or a
+    /// permission it withholds is ignored, never an error.
+    pub fn tightened(&self, o: &ProfileOverrides) -> Profile {
+        let up = |base: u32, v: Option<u32>| v.map_or(base, |v| v.max(base));
+        Profile {
+            approvals_for_destruction: up(
+                self.approvals_for_destruction,
+                o.approvals_for_destruction,
+            ),
+            approvals_for_sharing: up(self.approvals_for_sharing, o.approvals_for_sharing),
+            approvals_for_high_risk: up(self.approvals_for_high_risk, o.approvals_for_high_risk),
+            retention_days: o.retention_days.unwrap_or(self.retention_days),
+            backup_copies: up(self.backup_copies, o.backup_copies),
+            sites: up(self.sites, o.sites),
+            shared_isolation_unit: self.shared_isolation_unit
+                && o.shared_isolation_unit.unwrap_or(true),
+            external_sharing: self.external_sharing && o.external_sharing.unwrap_or(true),
+        }
+    }
+}
+
+/// The largest number an override may set (approvers, copies, sites): beyond it a
+/// destruction could never be approved or content never stored.
+pub const MAX_OVERRIDE: u32 = 10;
+
+impl ProfileOverrides {
+    /// Bounds a customer's overrides before they are stored; the field that breaks them.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        for (f, v) in [
+            ("approvals_for_destruction", self.approvals_for_destruction),
+            ("approvals_for_sharing", self.approvals_for_sharing),
+            ("approvals_for_high_risk", self.approvals_for_high_risk),
+            ("backup_copies", self.backup_copies),
+            ("sites", self.sites),
+        ] {
+            if v.is_some_and(|v| v > MAX_OVERRIDE) {
+                return Err((f.to_owned(), format!("at most {MAX_OVERRIDE}")));
+            }
+        }
+        if self.retention_days.is_some_and(|d| d > 36_500) {
+            return Err(("retention_days".to_owned(), "at most 36500 days".to_owned()));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Duty {
     pub id: String,
@@ -630,7 +678,26 @@ mod tests {
             base.with(&looser).unwrap_err().0,
             "approvals_for_destruction"
         );
+        // A stored override meets a stricter category later: tightened, never an error.
         let c4 = &pack().categories[3].profile;
+        let shared = ProfileOverrides {
+            shared_isolation_unit: Some(true),
+            approvals_for_destruction: Some(2),
+            ..Default::default()
+        };
+        let t = c4.tightened(&shared);
+        assert!(!t.shared_isolation_unit);
+        assert_eq!(t.approvals_for_destruction, 3);
+        assert_eq!(
+            ProfileOverrides {
+                backup_copies: Some(u32::MAX),
+                ..Default::default()
+            }
+            .check()
+            .unwrap_err()
+            .0,
+            "backup_copies"
+        );
         let share = ProfileOverrides {
             external_sharing: Some(true),
             ..Default::default()

@@ -477,7 +477,8 @@ impl Store {
         .bind(d.executed_at)
         .bind(&d.certificate)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| conflict_or(e, "a destruction of this asset is already open"))?;
         Self::finish_with(tx, &d.idc_id, audit, d.id.as_bytes()).await
     }
 
@@ -518,28 +519,32 @@ impl Store {
         .ok_or(StoreError::NotFound)
     }
 
-    /// Records an approval (or a refusal: `state = "refused"`) if the destruction is still in
-    /// state `from`.
+    /// Records an approval (or a refusal: `state = "refused"`) if the destruction is still
+    /// in state `from` with the approvals `from_approvals` the caller read (compare and set:
+    /// two approvers at once cannot overwrite each other).
     pub async fn update_destruction(
         &self,
         d: &DestructionRow,
         from: &str,
+        from_approvals: &str,
         audit: &Audit<'_>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE destructions SET approvals = $1, state = $2 WHERE id = $3 AND idc_id = $4 AND state = $5")
+        let n = sqlx::query("UPDATE destructions SET approvals = $1, state = $2 WHERE id = $3 AND idc_id = $4 AND state = $5 AND approvals = $6")
             .bind(&d.approvals)
             .bind(&d.state)
             .bind(&d.id)
             .bind(&d.idc_id)
             .bind(from)
+            .bind(from_approvals)
             .execute(&mut *tx)
             .await?
             .rows_affected();
         if n != 1 {
-            return Err(StoreError::Conflict(format!(
-                "the destruction is no longer `{from}`"
-            )));
+            return Err(StoreError::Conflict(
+                "the destruction changed meanwhile (another decision was recorded): read it again"
+                    .to_owned(),
+            ));
         }
         let state = format!("{}:{}:{}", d.id, d.state, d.approvals);
         Self::finish_with(tx, &d.idc_id, audit, state.as_bytes()).await
@@ -578,6 +583,20 @@ impl Store {
             .await?;
         let state = format!("{}:{}:executed", d.id, d.asset_id);
         Self::finish_seq(tx, &d.idc_id, audit, state.as_bytes()).await
+    }
+
+    /// The sequence number of the ledger entry that executed destruction `id` (a certificate
+    /// issued on a second attempt cites the same entry).
+    pub async fn destruction_seq(&self, idc: &str, id: &str) -> Result<Option<i64>> {
+        // Canonical entries have sorted keys: action, actor, object, … An id is hex.
+        let pattern =
+            format!("{{\"action\":\"idc.destruction.execute\",\"actor\":%,\"object\":\"{id}\",%");
+        let r = sqlx::query("SELECT seq FROM ledger_entries WHERE tenant_id = $1 AND entry LIKE $2 ORDER BY seq LIMIT 1")
+            .bind(idc)
+            .bind(pattern)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.map(|r| r.try_get("seq")).transpose()?)
     }
 
     /// Stores the signed certificate of an executed destruction (once).

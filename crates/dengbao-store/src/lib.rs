@@ -569,4 +569,4 @@ mod systems;
 mod vault;
 
 pub use idc::*;
-pub use vault::VaultKeyRow;
+pub use vault::{MasterRotation, VaultKeyRow};

@@ -276,6 +276,11 @@ CREATE TABLE vault_keys (
 );
 CREATE UNIQUE INDEX vault_keys_one_active ON vault_keys (tenant_id, purpose, subject) WHERE state = 'active';
 CREATE INDEX vault_keys_by_parent ON vault_keys (parent_id);
+CREATE TABLE vault_master (
+    id BIGINT PRIMARY KEY,
+    epoch BIGINT NOT NULL
+);
+INSERT INTO vault_master (id, epoch) VALUES (1, 0);
 CREATE TABLE idc_customers (
     id TEXT PRIMARY KEY REFERENCES organisations(id),
     idc_id TEXT NOT NULL REFERENCES organisations(id),
@@ -343,6 +348,7 @@ CREATE TABLE destructions (
     certificate TEXT
 );
 CREATE INDEX destructions_by_customer ON destructions (idc_id, customer_id);
+CREATE UNIQUE INDEX destructions_one_open ON destructions (asset_id) WHERE state IN ('requested', 'approved');
 CREATE TABLE destruction_certificates (
     number TEXT PRIMARY KEY,
     idc_id TEXT NOT NULL REFERENCES organisations(id),

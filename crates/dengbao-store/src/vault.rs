@@ -97,11 +97,44 @@ impl Store {
         .ok_or(StoreError::NotFound)
     }
 
+    /// The master key's epoch: it moves with every master rotation. A KEK is wrapped after
+    /// reading it and stored only if it has not moved (see [`Store::insert_vault_key`]).
+    pub async fn vault_epoch(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT epoch FROM vault_master WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("epoch")?)
+    }
+
+    /// Takes the master row's lock and checks the epoch is still `epoch`; `Stale` if a master
+    /// rotation happened since the caller wrapped its KEK (the version it used may be about
+    /// to be forgotten: wrap again).
+    async fn check_epoch(tx: &mut Tx, epoch: i64) -> Result<()> {
+        let n = sqlx::query("UPDATE vault_master SET epoch = epoch WHERE id = 1 AND epoch = $1")
+            .bind(epoch)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Stale {
+                expected: epoch,
+                actual: -1,
+            })
+        }
+    }
+
     /// Stores a new key. A data key's KEK is locked and must still be active (a KEK being
-    /// rotated away takes no new children); `Conflict` when another active key of the same
-    /// `(owner, purpose, subject)` won a race, `Stale` when the KEK went away.
-    pub async fn insert_vault_key(&self, k: &VaultKeyRow) -> Result<()> {
+    /// rotated away takes no new children); a KEK (`epoch: Some`) is stored only while the
+    /// master epoch it was wrapped at holds. `Conflict` when another active key of the same
+    /// `(owner, purpose, subject)` won a race, `Stale` when the KEK went away or the epoch
+    /// moved.
+    pub async fn insert_vault_key(&self, k: &VaultKeyRow, epoch: Option<i64>) -> Result<()> {
         let mut tx = self.begin().await?;
+        if let Some(e) = epoch {
+            Self::check_epoch(&mut tx, e).await?;
+        }
         if let Some(parent) = &k.parent_id {
             Self::lock_active_key(&mut tx, parent).await?;
         }
@@ -180,9 +213,11 @@ impl Store {
         old: &str,
         new: &VaultKeyRow,
         rewrapped: &[(String, Vec<u8>)],
+        epoch: i64,
         at: i64,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
+        Self::check_epoch(&mut tx, epoch).await?;
         Self::lock_active_key(&mut tx, old).await?;
         let children: Vec<String> = sqlx::query(
             "SELECT id FROM vault_keys WHERE parent_id = $1 AND state = 'active' ORDER BY id",
@@ -238,23 +273,15 @@ impl Store {
         Ok(())
     }
 
-    /// Re-wraps a KEK under another master version (only if still under `from`).
-    pub async fn rewrap_vault_kek(
-        &self,
-        id: &str,
-        from: &str,
-        to: &str,
-        wrapped: &[u8],
-    ) -> Result<bool> {
-        let n = sqlx::query("UPDATE vault_keys SET master_version = $1, wrapped = $2 WHERE id = $3 AND master_version = $4 AND state = 'active'")
-            .bind(to)
-            .bind(wrapped)
-            .bind(id)
-            .bind(from)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(n == 1)
+    /// Starts a master rotation: moves the epoch and holds the master row's lock until
+    /// [`MasterRotation::commit`], so no KEK wrapped under an older version can be stored
+    /// meanwhile or afterwards, and two rotations (two processes) run one after the other.
+    pub async fn begin_master_rotation(&self) -> Result<MasterRotation> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE vault_master SET epoch = epoch + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        Ok(MasterRotation { tx })
     }
 
     /// How many active KEKs are still wrapped under master version `v`.
@@ -282,6 +309,45 @@ impl Store {
                 }
             }
         }
+        Ok(())
+    }
+}
+
+/// A master rotation in progress (one transaction holding the master row's lock).
+pub struct MasterRotation {
+    tx: Tx,
+}
+
+impl MasterRotation {
+    /// Every active KEK.
+    pub async fn keks(&mut self) -> Result<Vec<VaultKeyRow>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            key_cols!(),
+            " FROM vault_keys WHERE purpose = 'kek' AND state = 'active' ORDER BY id"
+        ))
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(key_from)
+        .collect()
+    }
+
+    /// Re-wraps a KEK under another master version (only if still under `from`).
+    pub async fn rewrap(&mut self, id: &str, from: &str, to: &str, wrapped: &[u8]) -> Result<bool> {
+        let n = sqlx::query("UPDATE vault_keys SET master_version = $1, wrapped = $2 WHERE id = $3 AND master_version = $4 AND state = 'active'")
+            .bind(to)
+            .bind(wrapped)
+            .bind(id)
+            .bind(from)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
         Ok(())
     }
 }

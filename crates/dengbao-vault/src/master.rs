@@ -27,6 +27,8 @@ pub trait MasterKey: Send + Sync {
     fn rotate(&self) -> Result<Option<String>>;
     /// Forgets an old version. Refuses the current one.
     fn retire(&self, version: &str) -> Result<()>;
+    /// Every version held, the current last.
+    fn versions(&self) -> Vec<String>;
     /// Where the key is kept, for the operator (never the key).
     fn describe(&self) -> String;
 }
@@ -85,6 +87,9 @@ impl MasterKey for EnvMasterKey {
     fn rotate(&self) -> Result<Option<String>> {
         Ok(None)
     }
+    fn versions(&self) -> Vec<String> {
+        vec![self.version.clone()]
+    }
     fn retire(&self, version: &str) -> Result<()> {
         Err(VaultError::Env(format!(
             "cannot retire {version}: a key from {} is not the vault's to change",
@@ -122,7 +127,9 @@ impl FileMasterKey {
         };
         let versions = if path.exists() {
             check_private(path).map_err(err)?;
-            let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?,
+            );
             parse(&text).map_err(err)?
         } else {
             let k = Key::generate()?;
@@ -144,8 +151,9 @@ impl FileMasterKey {
         let now = mtime(&self.path);
         if force || now != g.1 {
             check_private(&self.path).map_err(|e| self.file_err(e))?;
-            let text =
-                std::fs::read_to_string(&self.path).map_err(|e| self.file_err(e.to_string()))?;
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(&self.path).map_err(|e| self.file_err(e.to_string()))?,
+            );
             g.0 = parse(&text).map_err(|e| self.file_err(e))?;
             g.1 = now;
         }
@@ -216,7 +224,10 @@ fn write_atomically(path: &Path, versions: &[(String, Key)]) -> Result<(), Strin
         text.push_str(&k.to_hex());
         text.push('\n');
     }
-    let tmp = path.with_extension("new");
+    // A name of its own per writer: two processes never write the same temporary file.
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("new.{}.{n}", std::process::id()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -283,6 +294,11 @@ impl MasterKey for FileMasterKey {
         write_atomically(&self.path, &next).map_err(|e| self.file_err(e))?;
         *g = (next, mtime(&self.path));
         Ok(())
+    }
+    fn versions(&self) -> Vec<String> {
+        self.lock(false)
+            .map(|g| g.0.iter().map(|(v, _)| v.clone()).collect())
+            .unwrap_or_default()
     }
     fn describe(&self) -> String {
         format!("file {}", self.path.display())

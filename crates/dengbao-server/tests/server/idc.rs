@@ -716,19 +716,22 @@ async fn totp_secrets_and_dossier_files_are_encrypted_at_rest() {
     }
 }
 
-/// Every IDC route in the OpenAPI document, called with the bank's identifiers by the other
-/// customer, by the studio's and every other party's users: nothing of the bank is shown,
-/// nothing of it changes.
+/// Every IDC route in the OpenAPI document, called with the bank's live identifiers by the
+/// other customer and by every other party: the answer is exactly the answer for an id that
+/// does not exist (status and detail), nothing of the bank is shown, nothing of it changes.
 #[tokio::test]
 async fn isolation_sweep_over_the_idc_routes() {
     for e in envs().await {
         let env = &e.env;
         let ops = e.who("idc-ops").await;
         let a = e.who("cust-a").await;
+        let a2 = e.who("cust-a2").await;
         let o = env.call(&ops, "GET", "/api/v1/idc", None).await;
-        let bank = by_name(&o.body["customers"], "name", "Bank").clone();
-        let bank_id = bank["id"].as_str().unwrap().to_owned();
-        let asset = by_name(&o.body["assets"], "name", "Core ledger")["id"]
+        let bank_id = by_name(&o.body["customers"], "name", "Bank")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let ledger_db = by_name(&o.body["assets"], "name", "Core ledger")["id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -736,22 +739,21 @@ async fn isolation_sweep_over_the_idc_routes() {
             .as_str()
             .unwrap()
             .to_owned();
-        // A destruction of the bank's, executed, for a certificate number.
+        // An executed destruction (for a certificate number) and an open one on a live asset.
         let d = env
             .call(
                 &ops,
                 "POST",
-                &format!("/api/v1/idc/assets/{asset}/destruction"),
+                &format!("/api/v1/idc/assets/{ledger_db}/destruction"),
                 Some(json!({ "reason": "r" })),
             )
             .await;
-        let d_id = d.body["id"].as_str().unwrap().to_owned();
-        let a2 = e.who("cust-a2").await;
+        let done = d.body["id"].as_str().unwrap().to_owned();
         for who in [&a, &a2] {
             env.call(
                 who,
                 "POST",
-                &format!("/api/v1/idc/destructions/{d_id}/decision"),
+                &format!("/api/v1/idc/destructions/{done}/decision"),
                 Some(json!({ "decision": "approve" })),
             )
             .await;
@@ -760,17 +762,27 @@ async fn isolation_sweep_over_the_idc_routes() {
             .call(
                 &ops,
                 "POST",
-                &format!("/api/v1/idc/destructions/{d_id}/execute"),
+                &format!("/api/v1/idc/destructions/{done}/execute"),
                 None,
             )
             .await;
         let number = cert.body["number"].as_str().unwrap().to_owned();
+        let d = env
+            .call(
+                &ops,
+                "POST",
+                &format!("/api/v1/idc/assets/{archive}/destruction"),
+                Some(json!({ "reason": "r" })),
+            )
+            .await;
+        let open = d.body["id"].as_str().unwrap().to_owned();
         let before = env.call(&a, "GET", "/api/v1/idc", None).await.text;
         let markers = [
             bank_id.as_str(),
-            asset.as_str(),
+            ledger_db.as_str(),
             archive.as_str(),
-            d_id.as_str(),
+            done.as_str(),
+            open.as_str(),
             number.as_str(),
             "Example Bank",
             "Core ledger",
@@ -792,69 +804,94 @@ async fn isolation_sweep_over_the_idc_routes() {
                 )
             })
             .collect();
-        assert!(paths.len() >= 12, "{paths:?}");
-        let callers = [
+        assert!(paths.len() >= 14, "{paths:?}");
+        let body_for = |path: &str, method: &str, name: &str| match method {
+            "post" | "put" => Some(match path {
+                "/api/v1/idc/assets" => {
+                    json!({ "customer": bank_id, "name": "x", "kind": "bucket", "location": "l", "isolation_unit": "u", "classification": "general" })
+                }
+                "/api/v1/idc/contracts" => {
+                    json!({ "customer": bank_id, "title": "t", "signed_on": "2026-01-01", "matrix": {} })
+                }
+                "/api/v1/idc/incidents" => {
+                    json!({ "title": "t", "severity": "low", "caused_by_idc": true, "detected_at_ms": 1, "customers": [{ "customer": bank_id }] })
+                }
+                "/api/v1/idc/customers" => {
+                    json!({ "name": format!("{}evil", e.tag), "sector": "internet", "declared_class": "general" })
+                }
+                "/api/v1/idc/programme" => json!({ "officer": name, "department": "d" }),
+                p if p.ends_with("/decision") => json!({ "decision": "refuse" }),
+                p if p.ends_with("/content") => json!({ "content_base64": "AAAA" }),
+                p if p.ends_with("/destruction") => json!({ "reason": "r" }),
+                _ => json!({}),
+            }),
+            _ => None,
+        };
+        let fill = |path: &str, asset: &str, destruction: &str, cert: &str| {
+            path.replace(
+                "{id}",
+                if path.contains("destructions") {
+                    destruction
+                } else {
+                    asset
+                },
+            )
+            .replace("{copy}", "primary")
+            .replace("{number}", cert)
+        };
+        let answer = |r: &crate::api::Resp| {
+            let mut b = r.body.clone();
+            if let Some(o) = b.as_object_mut() {
+                o.remove("instance");
+                o.remove("request_id");
+            }
+            (r.status, b)
+        };
+        let mut checked = 0;
+        for name in [
             "cust-b",
             "lead",
             "member",
             "sysadmin",
             "auditor",
             "hospital-lead",
-        ];
-        let mut checked = 0;
-        for name in callers {
+        ] {
             let who = e.who(name).await;
             for (path, methods) in &paths {
                 for method in methods {
-                    let url = path
-                        .replace(
-                            "{id}",
-                            if path.contains("destructions") {
-                                &d_id
-                            } else {
-                                &asset
-                            },
-                        )
-                        .replace("{copy}", "primary")
-                        .replace("{number}", &number);
-                    let body = match method.as_str() {
-                        "post" | "put" => Some(match path.as_str() {
-                            "/api/v1/idc/assets" => {
-                                json!({ "customer": bank_id, "name": "x", "kind": "bucket", "location": "l", "isolation_unit": "u", "classification": "general" })
-                            }
-                            "/api/v1/idc/contracts" => {
-                                json!({ "customer": bank_id, "title": "t", "signed_on": "2026-01-01", "matrix": {} })
-                            }
-                            "/api/v1/idc/incidents" => {
-                                json!({ "title": "t", "severity": "low", "caused_by_idc": true, "detected_at_ms": 1, "customers": [{ "customer": bank_id }] })
-                            }
-                            "/api/v1/idc/customers" => {
-                                json!({ "name": format!("{}evil", e.tag), "sector": "internet", "declared_class": "general" })
-                            }
-                            "/api/v1/idc/programme" => {
-                                json!({ "officer": name, "department": "d" })
-                            }
-                            p if p.ends_with("/decision") => json!({ "decision": "refuse" }),
-                            p if p.ends_with("/content") => json!({ "content_base64": "AAAA" }),
-                            p if p.ends_with("/destruction") => json!({ "reason": "r" }),
-                            _ => json!({}),
-                        }),
-                        _ => None,
-                    };
-                    let r = env.call(&who, &method.to_uppercase(), &url, body).await;
+                    let body = body_for(path, method, name);
+                    let url = fill(path, &archive, &open, &number);
+                    let r = env
+                        .call(&who, &method.to_uppercase(), &url, body.clone())
+                        .await;
                     assert!(
                         matches!(
                             r.status,
                             StatusCode::NOT_FOUND
                                 | StatusCode::FORBIDDEN
                                 | StatusCode::UNPROCESSABLE_ENTITY
-                                | StatusCode::CONFLICT
                         ) || (r.status == StatusCode::OK && url == "/api/v1/idc"),
                         "{} as {name}: {method} {url} → {} {}",
                         env.backend,
                         r.status,
                         r.text
                     );
+                    if path.contains('{') {
+                        // Indistinguishable from an id nobody has.
+                        let ghost = fill(path, &new_id(), &new_id(), "D-2026-000000000000");
+                        let g = env.call(&who, &method.to_uppercase(), &ghost, body).await;
+                        assert_eq!(
+                            answer(&r),
+                            answer(&g),
+                            "{} as {name}: {method} {url} differs from a missing id",
+                            env.backend
+                        );
+                        // The other customer reads nothing there (the regulator's report is
+                        // the operator's alone, refused the same for every id).
+                        if name == "cust-b" && method == "get" && !path.ends_with("/report") {
+                            assert_eq!(r.status, StatusCode::NOT_FOUND, "{url}: {}", r.text);
+                        }
+                    }
                     let mut shown = r.body.clone();
                     if let Some(o) = shown.as_object_mut() {
                         o.remove("instance");
@@ -871,11 +908,214 @@ async fn isolation_sweep_over_the_idc_routes() {
                 }
             }
         }
-        assert!(checked >= 6 * 12, "{checked}");
+        assert!(checked >= 6 * 14, "{checked}");
         assert_eq!(
             env.call(&a, "GET", "/api/v1/idc", None).await.text,
             before,
             "nothing of the bank changed"
+        );
+    }
+}
+
+/// With the master key in a file, a copy of the database taken before a destruction opens
+/// the asset until the destruction, and not after: the customer's KEK was rotated and the
+/// master version that wrapped the old KEK is forgotten.
+#[tokio::test]
+async fn a_database_copy_from_before_the_destruction_cannot_open_the_data() {
+    let dir = temp_dir("idc-copy");
+    let url = format!("sqlite://{}", dir.join("live.db").display());
+    let store = Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let key_file = dir.join("master.key");
+    let master = || -> std::sync::Arc<dyn dengbao_vault::MasterKey> {
+        std::sync::Arc::new(dengbao_vault::FileMasterKey::open_or_create(&key_file).unwrap())
+    };
+    let vault = dengbao_app::vault::Vault::new(store.clone(), master());
+    let (pack, _) = example();
+    let state = dengbao_server::AppState::new(
+        store.clone(),
+        Config::default(),
+        pack,
+        Default::default(),
+        vault,
+        None,
+    );
+    state
+        .ledger
+        .set_signer(dengbao_ledger::NoteSigner::generate("copy.example/ledger").unwrap());
+    let logins = seed_idc(&state.app, "").await.unwrap();
+    let env = Env {
+        backend: "sqlite",
+        app: dengbao_server::app(state.clone()),
+        state,
+        logins,
+    };
+    let who = |n: &str| {
+        let l = env.logins.iter().find(|l| l.username == n).unwrap();
+        env.login(l)
+    };
+    let (ops, a, a2) = (
+        who("idc-ops").await,
+        who("cust-a").await,
+        who("cust-a2").await,
+    );
+    let o = env.call(&ops, "GET", "/api/v1/idc", None).await;
+    let archive = by_name(&o.body["assets"], "name", "Statement archive").clone();
+    let (asset, bank) = (
+        archive["id"].as_str().unwrap().to_owned(),
+        archive["customer"].as_str().unwrap().to_owned(),
+    );
+    let d = env
+        .call(
+            &ops,
+            "POST",
+            &format!("/api/v1/idc/assets/{asset}/destruction"),
+            Some(json!({ "reason": "end" })),
+        )
+        .await;
+    let d = d.body["id"].as_str().unwrap().to_owned();
+    for w in [&a, &a2] {
+        env.call(
+            w,
+            "POST",
+            &format!("/api/v1/idc/destructions/{d}/decision"),
+            Some(json!({ "decision": "approve" })),
+        )
+        .await;
+    }
+    // The backup.
+    let copy = dir.join("copy.db");
+    let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "VACUUM INTO '{}'",
+        copy.display()
+    )))
+    .execute(&raw)
+    .await
+    .unwrap();
+    let copy_store = Store::connect(&format!("sqlite://{}", copy.display()), 2)
+        .await
+        .unwrap();
+    let idc_id: String = sqlx::query("SELECT idc_id FROM data_assets WHERE id = $1")
+        .bind(&asset)
+        .fetch_one(&raw)
+        .await
+        .unwrap()
+        .try_get("idc_id")
+        .unwrap();
+    let sealed: Vec<u8> =
+        sqlx::query("SELECT sealed FROM asset_copies WHERE asset_id = $1 AND copy = 'primary'")
+            .bind(&asset)
+            .fetch_one(&raw)
+            .await
+            .unwrap()
+            .try_get("sealed")
+            .unwrap();
+    let aad = format!("asset-copy/{idc_id}/{asset}/primary");
+    let from_copy = || async {
+        dengbao_app::vault::Vault::new(copy_store.clone(), master())
+            .open(
+                &bank,
+                dengbao_app::vault::Purpose::Asset,
+                &asset,
+                aad.as_bytes(),
+                &sealed,
+            )
+            .await
+    };
+    assert!(
+        from_copy().await.is_ok(),
+        "before the destruction the copy opens: the test can tell"
+    );
+    let cert = env
+        .call(
+            &ops,
+            "POST",
+            &format!("/api/v1/idc/destructions/{d}/execute"),
+            None,
+        )
+        .await;
+    assert_eq!(cert.status, StatusCode::OK, "{}", cert.text);
+    assert!(
+        cert.text.contains("every older version forgotten"),
+        "{}",
+        cert.text
+    );
+    let after = from_copy().await;
+    assert!(
+        after.is_err(),
+        "the copy taken before still opens the destroyed data"
+    );
+    let key_text = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(
+        key_text.lines().count(),
+        2,
+        "one master version left: {key_text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Two of the customer's approvers at once: every approval answered 200 is counted (compare
+/// and set), the loser is told to read again, and two open destructions of one asset cannot
+/// both exist.
+#[tokio::test]
+async fn concurrent_approvals_are_never_lost() {
+    for e in envs().await {
+        let env = &e.env;
+        let ops = e.who("idc-ops").await;
+        let (a, a2) = (e.who("cust-a").await, e.who("cust-a2").await);
+        let o = env.call(&ops, "GET", "/api/v1/idc", None).await;
+        let asset = by_name(&o.body["assets"], "name", "Core ledger")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let url = format!("/api/v1/idc/assets/{asset}/destruction");
+        let (r1, r2) = tokio::join!(
+            env.call(&ops, "POST", &url, Some(json!({ "reason": "one" }))),
+            env.call(&ops, "POST", &url, Some(json!({ "reason": "two" })))
+        );
+        let mut codes = [r1.status, r2.status];
+        codes.sort();
+        assert_eq!(
+            codes,
+            [StatusCode::CREATED, StatusCode::CONFLICT],
+            "{} {}",
+            r1.text,
+            r2.text
+        );
+        let d = if r1.status == StatusCode::CREATED {
+            r1
+        } else {
+            r2
+        };
+        let id = d.body["id"].as_str().unwrap().to_owned();
+        let decide = format!("/api/v1/idc/destructions/{id}/decision");
+        let body = Some(json!({ "decision": "approve" }));
+        let (x, y) = tokio::join!(
+            env.call(&a, "POST", &decide, body.clone()),
+            env.call(&a2, "POST", &decide, body.clone())
+        );
+        let ok = [&x, &y]
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .count();
+        assert!(
+            [&x, &y]
+                .iter()
+                .all(|r| matches!(r.status, StatusCode::OK | StatusCode::CONFLICT))
+        );
+        let now = env.call(&ops, "GET", "/api/v1/idc", None).await;
+        let row = now.body["destructions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(
+            row["approvals"].as_array().unwrap().len(),
+            ok,
+            "an acknowledged approval was lost: {row}"
         );
     }
 }
