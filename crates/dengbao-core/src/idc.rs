@@ -305,6 +305,20 @@ pub struct IdcPack {
     pub category_status: String,
     pub critical_sectors: Vec<String>,
     pub critical_sector_floor: String,
+    /// Time limits of authorization requests.
+    pub access: crate::access::Timing,
+    pub access_cite: String,
+    pub access_status: String,
+    pub access_basis: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    cite: String,
+    status: String,
+    basis: String,
+    timing: crate::access::Timing,
 }
 
 #[derive(Deserialize)]
@@ -317,6 +331,7 @@ struct RawPack {
     duty: Vec<RawDuty>,
     categories: RawCategories,
     category: Vec<RawCategory>,
+    access: RawAccess,
 }
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -407,6 +422,16 @@ impl IdcPack {
                 format!("no category covers class `{}`", <&str>::from(missing)),
             ));
         }
+        let t = &raw.access.timing;
+        if t.default_duration_hours == 0
+            || t.default_duration_hours > t.max_duration_hours
+            || t.pending_expiry_hours == 0
+        {
+            return Err(err(
+                "access.timing".into(),
+                "durations must be positive, the default at most the maximum".into(),
+            ));
+        }
         let floor = &raw.categories.critical_sector_floor;
         if !raw.category.iter().any(|c| &c.id == floor) {
             return Err(err(
@@ -442,6 +467,10 @@ impl IdcPack {
             category_status: raw.categories.status,
             critical_sectors: raw.categories.critical_sectors,
             critical_sector_floor: raw.categories.critical_sector_floor,
+            access: raw.access.timing,
+            access_cite: raw.access.cite,
+            access_status: raw.access.status,
+            access_basis: raw.access.basis,
         })
     }
 
