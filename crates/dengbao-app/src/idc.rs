@@ -107,7 +107,22 @@ async fn place(app: &App, c: &Caller, action: Action, customer: Option<&str>) ->
     }
 }
 
-fn not_idc() -> AppError {
+/// The guard's decision on `action` over one customer's data, for the caller.
+pub(crate) async fn authorize_customer(
+    app: &App,
+    c: &Caller,
+    action: Action,
+    customer: &str,
+) -> AppResult<()> {
+    place(app, c, action, Some(customer)).await.map(|_| ())
+}
+
+/// A customer's effective protection profile, given its assets.
+pub(crate) fn profile_of(row: &IdcCustomerRow, assets: &[AssetRow]) -> AppResult<Profile> {
+    Ok(customer_view(row, &assets.iter().collect::<Vec<_>>())?.profile)
+}
+
+pub(crate) fn not_idc() -> AppError {
     AppError::new(
         ErrorKind::Forbidden,
         "not-idc",
@@ -117,7 +132,7 @@ fn not_idc() -> AppError {
 
 /// Refuses customer-data operations while the operator has named no data-security officer
 /// and department (MIIT IDC notice: a customer-data security management system).
-async fn require_programme(app: &App, idc: &str) -> AppResult<()> {
+pub(crate) async fn require_programme(app: &App, idc: &str) -> AppResult<()> {
     if app.store.idc_programme(idc).await?.is_none() {
         let d = pack()?
             .duty("security_officer")
@@ -824,7 +839,7 @@ pub async fn set_programme(app: &App, c: &Caller, i: ProgrammeInput) -> AppResul
 }
 
 /// The operator's own organisation, for acts only its staff do.
-async fn own_idc(app: &App, c: &Caller, action: Action) -> AppResult<String> {
+pub(crate) async fn own_idc(app: &App, c: &Caller, action: Action) -> AppResult<String> {
     if c.principal.org_kind != OrgKind::IdcOperator {
         return Err(match c.principal.org_kind {
             OrgKind::IdcCustomer => AppError::forbidden(
@@ -1070,20 +1085,32 @@ pub async fn put_content(app: &App, c: &Caller, id: &str, content: &[u8]) -> App
     asset_view(app, &a).await
 }
 
-/// The asset's content, opened from `copy` — for the customer only: the operator opens a
-/// customer's data only against the customer's authorization (the authorization gates).
+/// The asset's content, opened from `copy`: for the customer, and for the operator only
+/// against a live grant of the customer's (`Operation::Read` on that asset) — the use is
+/// recorded in the ledger before the data key is unwrapped.
 pub async fn content(app: &App, c: &Caller, id: &str, copy: &str) -> AppResult<Vec<u8>> {
-    if c.principal.org_kind != OrgKind::IdcCustomer {
-        if c.principal.org_kind == OrgKind::IdcOperator {
-            return Err(AppError::new(
-                ErrorKind::Forbidden,
-                "customer-authorization-required",
-                "opening a customer's data needs the customer's explicit authorization (MIIT IDC notice)",
-            ));
+    let a = match c.principal.org_kind {
+        OrgKind::IdcCustomer => visible_asset(app, c, Action::Read, id).await?,
+        OrgKind::IdcOperator => {
+            let idc = own_idc(app, c, Action::Write).await?;
+            if !plausible_id(id) {
+                return Err(AppError::not_found());
+            }
+            let a = app.store.asset(&idc, None, id).await?;
+            crate::access::use_grant(
+                app,
+                c,
+                &idc,
+                &a.customer_id,
+                &a.id,
+                dengbao_core::access::Operation::Read,
+                &format!("read {copy}"),
+            )
+            .await?;
+            a
         }
-        return Err(not_idc());
-    }
-    let a = visible_asset(app, c, Action::Read, id).await?;
+        _ => return Err(not_idc()),
+    };
     let copies = app.store.asset_copies(&a.idc_id, &a.id).await?;
     let found = copies
         .iter()

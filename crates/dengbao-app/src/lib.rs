@@ -10,6 +10,7 @@
 //! **Architecture invariant:** no HTTP here (no status codes, headers or cookies) and no
 //! SQL; the clock is [`Clock`], which tests move.
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod calendar;

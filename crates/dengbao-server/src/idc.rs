@@ -1,7 +1,7 @@
 //! IDC customer data (MIIT's notice): adapters over `dengbao_app::idc`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use dengbao_app::idc::{
@@ -163,4 +163,100 @@ pub async fn regulator_report(
         ],
         text,
     ))
+}
+
+// ----- the customer's authorization ------------------------------------------------------
+
+use dengbao_app::access::{
+    self, AccessDecisionInput, AccessView, AnswerInput, ApproverKeyInput, ApproverKeyView,
+    NewAccessRequest,
+};
+
+#[utoipa::path(post, path = "/api/v1/idc/access", tag = "idc", request_body = NewAccessRequest, responses((status = 201, body = AccessView, description = "Requested: pending the customer's approvers, or pre-approved (a routine backup; break-glass where the policy allows it, told to the customer at once)"), (status = 403, description = "policy-denied, or not the IDC operator"), (status = 409), (status = 422)))]
+pub async fn request_access(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Body(i): Body<NewAccessRequest>,
+) -> ApiResult<(axum::http::StatusCode, Json<AccessView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(access::request(&s, &c, i).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/idc/access", tag = "idc", responses((status = 200, body = Vec<AccessView>, description = "Every request with its signed decisions and each use of the grant (the customer's transparency view)"), (status = 403)))]
+pub async fn list_access(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+) -> ApiResult<Json<Vec<AccessView>>> {
+    Ok(Json(access::list(&s, &c).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/idc/access/{id}", tag = "idc", params(("id" = String, Path)), responses((status = 200, body = AccessView), (status = 404)))]
+pub async fn get_access(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AccessView>> {
+    Ok(Json(access::get(&s, &c, &id).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct PayloadQuery {
+    /// The decision to sign: approve, deny, more_info, revoke, extend or review.
+    #[serde(default)]
+    pub decision: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/idc/access/{id}/payload", tag = "idc", params(("id" = String, Path), PayloadQuery), responses((status = 200, content_type = "text/plain", body = String, description = "The exact text an approver holding its own key signs (a C2SP note body)"), (status = 403), (status = 404), (status = 422)))]
+pub async fn access_payload(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+    Query(q): Query<PayloadQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let text = access::payload_for(&s, &c, &id, &q.decision).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/access/{id}/decision", tag = "idc", params(("id" = String, Path)), request_body = AccessDecisionInput, responses((status = 200, body = AccessView, description = "The customer approver's decision, signed with its SM2 key"), (status = 403), (status = 404), (status = 409, description = "Not possible in the request's state, or no approver key"), (status = 422)))]
+pub async fn decide_access(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+    Body(i): Body<AccessDecisionInput>,
+) -> ApiResult<Json<AccessView>> {
+    Ok(Json(access::decide(&s, &c, &id, i).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/access/{id}/answer", tag = "idc", params(("id" = String, Path)), request_body = AnswerInput, responses((status = 200, body = AccessView, description = "The operator's answer to the customer's question: pending again"), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn answer_access(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+    Body(i): Body<AnswerInput>,
+) -> ApiResult<Json<AccessView>> {
+    Ok(Json(
+        access::operator_act(&s, &c, &id, "answer", Some(i)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/access/{id}/complete", tag = "idc", params(("id" = String, Path)), responses((status = 200, body = AccessView, description = "The operator is done: the grant opens nothing more"), (status = 403), (status = 404), (status = 409)))]
+pub async fn complete_access(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AccessView>> {
+    Ok(Json(
+        access::operator_act(&s, &c, &id, "complete", None).await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/idc/approver-key", tag = "idc", request_body = ApproverKeyInput, responses((status = 200, body = ApproverKeyView, description = "The caller's approver key: its own public key, or one the platform keeps sealed for it"), (status = 403), (status = 422)))]
+pub async fn set_approver_key(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Body(i): Body<ApproverKeyInput>,
+) -> ApiResult<Json<ApproverKeyView>> {
+    Ok(Json(access::set_approver_key(&s, &c, i).await?))
 }

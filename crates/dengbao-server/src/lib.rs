@@ -265,6 +265,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(idc::certificate))
         .routes(routes!(idc::record_incident))
         .routes(routes!(idc::regulator_report))
+        .routes(routes!(idc::request_access, idc::list_access))
+        .routes(routes!(idc::get_access))
+        .routes(routes!(idc::access_payload))
+        .routes(routes!(idc::decide_access))
+        .routes(routes!(idc::answer_access))
+        .routes(routes!(idc::complete_access))
+        .routes(routes!(idc::set_approver_key))
         .split_for_parts()
 }
 

@@ -557,6 +557,7 @@ impl Store {
 }
 
 // Each aggregate in its own module, after the column macros they use.
+mod access;
 mod audit;
 mod calendar;
 mod idc;
@@ -568,5 +569,6 @@ mod reviews;
 mod systems;
 mod vault;
 
+pub use access::*;
 pub use idc::*;
 pub use vault::{MasterRotation, VaultKeyRow};

@@ -379,6 +379,65 @@ CREATE TABLE incident_customers (
 )
 "#,
     ),
+    (
+        9,
+        "customer authorization requests",
+        r#"
+CREATE TABLE approver_keys (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    public_key TEXT NOT NULL,
+    custody TEXT NOT NULL,
+    secret {BLOB},
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE access_requests (
+    id TEXT PRIMARY KEY,
+    idc_id TEXT NOT NULL REFERENCES organisations(id),
+    customer_id TEXT NOT NULL REFERENCES organisations(id),
+    requester_id TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    assets TEXT NOT NULL,
+    justification TEXT NOT NULL,
+    ticket TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    window_end BIGINT NOT NULL,
+    approvals_needed BIGINT NOT NULL,
+    approvers TEXT NOT NULL,
+    state TEXT NOT NULL,
+    break_glass BIGINT NOT NULL,
+    reviewed_at BIGINT,
+    policy TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE INDEX access_requests_by_customer ON access_requests (idc_id, customer_id, created_at);
+CREATE TABLE access_decisions (
+    request_id TEXT NOT NULL REFERENCES access_requests(id),
+    n BIGINT NOT NULL,
+    user_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    custody TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (request_id, n)
+);
+CREATE TABLE grant_uses (
+    request_id TEXT NOT NULL REFERENCES access_requests(id),
+    n BIGINT NOT NULL,
+    asset_id TEXT NOT NULL,
+    what TEXT NOT NULL,
+    username TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    ledger_seq BIGINT NOT NULL,
+    PRIMARY KEY (request_id, n)
+)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -1066,6 +1066,8 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("put", "/api/v1/idc/assets/{id}/content") => json!({ "content_base64": "AAAA" }),
         ("post", "/api/v1/idc/assets/{id}/destruction") => json!({ "reason": "r" }),
         ("post", "/api/v1/idc/destructions/{id}/decision") => json!({ "decision": "approve" }),
+        ("post", "/api/v1/idc/access/{id}/decision") => json!({ "decision": "approve" }),
+        ("post", "/api/v1/idc/access/{id}/answer") => json!({ "text": "t" }),
         ("put", "/api/v1/registry/{category}/{id}") => {
             json!({ "id": "fw-1", "name": "x", "facts": {}, "version": 1 })
         }

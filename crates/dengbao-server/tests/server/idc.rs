@@ -823,6 +823,10 @@ async fn isolation_sweep_over_the_idc_routes() {
                 p if p.ends_with("/decision") => json!({ "decision": "refuse" }),
                 p if p.ends_with("/content") => json!({ "content_base64": "AAAA" }),
                 p if p.ends_with("/destruction") => json!({ "reason": "r" }),
+                p if p.ends_with("/answer") => json!({ "text": "t" }),
+                "/api/v1/idc/access" => {
+                    json!({ "customer": bank_id, "operation": "read", "assets": [archive], "justification": "customer_initiated_support" })
+                }
                 _ => json!({}),
             }),
             _ => None,
@@ -870,7 +874,11 @@ async fn isolation_sweep_over_the_idc_routes() {
                             StatusCode::NOT_FOUND
                                 | StatusCode::FORBIDDEN
                                 | StatusCode::UNPROCESSABLE_ENTITY
-                        ) || (r.status == StatusCode::OK && url == "/api/v1/idc"),
+                        ) || (r.status == StatusCode::OK
+                            && matches!(
+                                url.as_str(),
+                                "/api/v1/idc" | "/api/v1/idc/access" | "/api/v1/idc/approver-key"
+                            )),
                         "{} as {name}: {method} {url} → {} {}",
                         env.backend,
                         r.status,
@@ -1116,6 +1124,357 @@ async fn concurrent_approvals_are_never_lost() {
             row["approvals"].as_array().unwrap().len(),
             ok,
             "an acknowledged approval was lost: {row}"
+        );
+    }
+}
+
+/// The customer's explicit authorization: without a grant the operator opens nothing; two
+/// of the bank's approvers (one with a key the platform keeps, one signing with its own key)
+/// approve, each decision an SM2 note this test verifies itself; the grant opens the data and
+/// each use is in the ledger; a revocation stops the next use; questions, break-glass,
+/// policy refusals and expiry.
+#[tokio::test]
+async fn access_needs_the_customers_signed_approval_and_stops_when_revoked() {
+    for e in envs().await {
+        let env = &e.env;
+        let ops = e.who("idc-ops").await;
+        let (a, a2, b) = (
+            e.who("cust-a").await,
+            e.who("cust-a2").await,
+            e.who("cust-b").await,
+        );
+        let o = env.call(&ops, "GET", "/api/v1/idc", None).await;
+        let archive = by_name(&o.body["assets"], "name", "Statement archive").clone();
+        let (asset, bank) = (
+            archive["id"].as_str().unwrap().to_owned(),
+            archive["customer"].as_str().unwrap().to_owned(),
+        );
+        let read = format!("/api/v1/idc/assets/{asset}/copies/primary");
+        let ask = |extra: Value| {
+            let mut body = json!({ "customer": bank, "operation": "read", "assets": [asset], "justification": "customer_initiated_support", "ticket": "CS-1024" });
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            body
+        };
+        // No grant, no plaintext.
+        assert_eq!(
+            env.call(&ops, "GET", &read, None).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let r = env
+            .call(&ops, "POST", "/api/v1/idc/access", Some(ask(json!({}))))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert_eq!(
+            (
+                r.body["state"].as_str(),
+                r.body["approvals_needed"].as_i64()
+            ),
+            (Some("pending"), Some(2))
+        );
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        let decide = format!("/api/v1/idc/access/{id}/decision");
+        let r = env.call(&ops, "GET", &read, None).await;
+        assert_eq!(
+            r.body["type"], "/problems/customer-authorization-required",
+            "pending opens nothing"
+        );
+        assert_eq!(
+            env.call(&b, "GET", &format!("/api/v1/idc/access/{id}"), None)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        // Every decision is signed: no key, no decision.
+        let r = env
+            .call(&a, "POST", &decide, Some(json!({ "decision": "approve" })))
+            .await;
+        assert_eq!(
+            r.body["type"], "/problems/approver-key-required",
+            "{}",
+            r.text
+        );
+        let k = env
+            .call(&a, "PUT", "/api/v1/idc/approver-key", Some(json!({})))
+            .await;
+        assert_eq!(k.body["custody"], "platform", "{}", k.text);
+        let own = dengbao_ledger::NoteSigner::generate("bank-approver-2").unwrap();
+        let k2 = env
+            .call(
+                &a2,
+                "PUT",
+                "/api/v1/idc/approver-key",
+                Some(json!({ "public_key": own.verifier().to_key_string() })),
+            )
+            .await;
+        assert_eq!(k2.body["custody"], "customer", "{}", k2.text);
+        assert_eq!(
+            env.call(
+                &ops,
+                "POST",
+                &decide,
+                Some(json!({ "decision": "approve" }))
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN,
+            "the operator never approves"
+        );
+        // The first approver asks a question; the operator answers; then approves.
+        let r = env
+            .call(
+                &a,
+                "POST",
+                &decide,
+                Some(json!({ "decision": "more_info" })),
+            )
+            .await;
+        assert_eq!(r.body["state"], "more_info", "{}", r.text);
+        let r = env
+            .call(
+                &ops,
+                "POST",
+                &format!("/api/v1/idc/access/{id}/answer"),
+                Some(json!({ "text": "the customer's ticket CS-1024 asks us to check a balance" })),
+            )
+            .await;
+        assert_eq!(r.body["state"], "pending", "{}", r.text);
+        let r = env
+            .call(&a, "POST", &decide, Some(json!({ "decision": "approve" })))
+            .await;
+        assert_eq!(
+            (
+                r.body["state"].as_str(),
+                r.body["approvers"].as_array().unwrap().len()
+            ),
+            (Some("pending"), 1),
+            "{}",
+            r.text
+        );
+        assert_eq!(
+            env.call(&a, "POST", &decide, Some(json!({ "decision": "approve" })))
+                .await
+                .status,
+            StatusCode::CONFLICT,
+            "one person approves once"
+        );
+        // The second signs with its own key what the server asks it to sign.
+        let text = env
+            .call(
+                &a2,
+                "GET",
+                &format!("/api/v1/idc/access/{id}/payload?decision=approve"),
+                None,
+            )
+            .await
+            .text;
+        assert!(
+            text.contains(&format!("request: {id}\n")) && text.contains("decision: approve\n"),
+            "{text}"
+        );
+        let forged = own
+            .sign(&text.replace("ticket: CS-1024", "ticket: CS-9999"))
+            .unwrap();
+        let r = env
+            .call(
+                &a2,
+                "POST",
+                &decide,
+                Some(json!({ "decision": "approve", "signed_note": forged })),
+            )
+            .await;
+        assert_eq!(
+            r.body["field"], "signed_note",
+            "a note over another text is refused: {}",
+            r.text
+        );
+        let note = own.sign(&text).unwrap();
+        let r = env
+            .call(
+                &a2,
+                "POST",
+                &decide,
+                Some(json!({ "decision": "approve", "signed_note": note })),
+            )
+            .await;
+        assert_eq!(r.body["state"], "approved", "{}", r.text);
+        // Each decision verifies here, with the approver's public key alone.
+        for d in r.body["decisions"].as_array().unwrap() {
+            let body = open_note(
+                d["public_key"].as_str().unwrap(),
+                d["note"].as_str().unwrap(),
+            );
+            assert!(
+                body.contains(&format!("request: {id}\n"))
+                    && body.contains(&format!("decision: {}\n", d["decision"].as_str().unwrap()))
+            );
+            assert_eq!(d["verified"], true);
+        }
+        // The grant opens the data; the use is recorded with its ledger entry.
+        let r = env.call(&ops, "GET", &read, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert!(
+            String::from_utf8(
+                B64.decode(r.body["content_base64"].as_str().unwrap())
+                    .unwrap()
+            )
+            .unwrap()
+            .contains("balance")
+        );
+        let v = env
+            .call(&a, "GET", &format!("/api/v1/idc/access/{id}"), None)
+            .await;
+        assert_eq!(v.body["state"], "active");
+        let uses = v.body["uses"].as_array().unwrap();
+        assert_eq!(uses.len(), 1);
+        assert!(uses[0]["anomaly"].is_null());
+        env.call(&ops, "POST", "/api/v1/ledger/checkpoint", None)
+            .await;
+        let seq = uses[0]["ledger_seq"].as_i64().unwrap();
+        let p = env
+            .call(
+                &ops,
+                "GET",
+                &format!("/api/v1/ledger/entries/{seq}/proof"),
+                None,
+            )
+            .await;
+        let entry = String::from_utf8(
+            B64.decode(p.body["proof"]["entry"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            entry.contains("\"action\":\"idc.access.use\"") && entry.contains(&id),
+            "{entry}"
+        );
+        // The customer revokes: the very next use is refused.
+        let r = env
+            .call(
+                &a2,
+                "GET",
+                &format!("/api/v1/idc/access/{id}/payload?decision=revoke"),
+                None,
+            )
+            .await;
+        let r = env
+            .call(
+                &a2,
+                "POST",
+                &decide,
+                Some(json!({ "decision": "revoke", "signed_note": own.sign(&r.text).unwrap() })),
+            )
+            .await;
+        assert_eq!(r.body["state"], "revoked", "{}", r.text);
+        assert_eq!(
+            env.call(&ops, "GET", &read, None).await.status,
+            StatusCode::FORBIDDEN,
+            "a revoked grant opens nothing"
+        );
+
+        // Break-glass in response to an alert: at once, flagged for the customer's review.
+        let r = env
+            .call(
+                &ops,
+                "POST",
+                "/api/v1/idc/access",
+                Some(ask(
+                    json!({ "justification": "alert_response", "break_glass": true }),
+                )),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.body["state"].as_str()),
+            (StatusCode::CREATED, Some("approved")),
+            "{}",
+            r.text
+        );
+        assert!(r.body["review_due_ms"].is_i64());
+        let bg = r.body["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            env.call(&ops, "GET", &read, None).await.status,
+            StatusCode::OK
+        );
+        let inbox = env.call(&a, "GET", "/api/v1/idc/access", None).await;
+        assert!(
+            inbox
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["id"] == bg.as_str() && x["break_glass"] == true)
+        );
+        let r = env
+            .call(
+                &a,
+                "POST",
+                &format!("/api/v1/idc/access/{bg}/decision"),
+                Some(json!({ "decision": "review" })),
+            )
+            .await;
+        assert!(
+            r.body["reviewed_at_ms"].is_i64() && r.body["review_due_ms"].is_null(),
+            "{}",
+            r.text
+        );
+        env.call(
+            &ops,
+            "POST",
+            &format!("/api/v1/idc/access/{bg}/complete"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            env.call(&ops, "GET", &read, None).await.status,
+            StatusCode::FORBIDDEN,
+            "completed"
+        );
+        // Break-glass only answers an alert; an unknown operation is named.
+        let r = env.call(&ops, "POST", "/api/v1/idc/access", Some(ask(json!({ "justification": "operator_initiated_maintenance", "break_glass": true })))).await;
+        assert_eq!(r.body["type"], "/problems/policy-denied", "{}", r.text);
+        let r = env
+            .call(
+                &ops,
+                "POST",
+                "/api/v1/idc/access",
+                Some(ask(json!({ "operation": "peek" }))),
+            )
+            .await;
+        assert_eq!(r.body["field"], "operation");
+        let r = env
+            .call(
+                &ops,
+                "POST",
+                "/api/v1/idc/access",
+                Some(ask(json!({ "duration_hours": 500 }))),
+            )
+            .await;
+        assert_eq!(r.body["field"], "duration_hours");
+        // Undecided for four days: expired.
+        let r = env
+            .call(&ops, "POST", "/api/v1/idc/access", Some(ask(json!({}))))
+            .await;
+        let late = r.body["id"].as_str().unwrap().to_owned();
+        env.state.clock.advance(97 * 3_600_000);
+        let a = e.who("cust-a").await;
+        let v = env
+            .call(&a, "GET", &format!("/api/v1/idc/access/{late}"), None)
+            .await;
+        assert_eq!(v.body["state"], "expired");
+        let r = env
+            .call(
+                &a,
+                "POST",
+                &format!("/api/v1/idc/access/{late}/decision"),
+                Some(json!({ "decision": "approve" })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.body["type"].as_str()),
+            (StatusCode::CONFLICT, Some("/problems/lifecycle")),
+            "{}",
+            r.text
         );
     }
 }

@@ -1,0 +1,716 @@
+//! The customer's explicit authorization (MIIT's IDC notice): the operator's requests to
+//! operate on customer data, the customer's signed decisions, and the grants that alone let
+//! the vault open a customer's data for the operator.
+//!
+//! A decision is a C2SP signed note over a canonical text of the request (its id, version,
+//! operation, assets, window, justification) and the decision, signed with the approver's
+//! SM2 key: one the approver holds (`custody: customer`; the approver signs the text from
+//! `payload` and sends the note) or one the platform keeps sealed under the customer's key
+//! and uses only from the approver's own session (`custody: platform`). Either verifies
+//! with the approver's public key alone. The note's signature goes into the ledger entry.
+//!
+//! A grant is used only through [`use_grant`], which records the use (and its ledger entry)
+//! in a transaction that succeeds only while the grant is live; the data key is unwrapped
+//! after that, never before — so a revocation stops the next use.
+
+use dengbao_core::access::{self, Act, Justification, Operation, Request, Requirement, State};
+use dengbao_guard::{Action, OrgKind};
+use dengbao_ledger::{NoteSigner, NoteVerifier};
+use dengbao_store::{AccessRequestRow, ApproverKeyRow, DecisionRow, StoreError, new_id};
+use serde::{Deserialize, Serialize};
+
+use crate::dto::{check_free_text, check_text, plausible_id};
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::idc::{Cited, pack};
+use crate::vault::Purpose;
+use crate::{App, Caller};
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewAccessRequest {
+    pub customer: String,
+    /// `read`, `modify`, `migrate`, `restore`, `debug`, `backup` or `export`.
+    pub operation: String,
+    /// The customer's asset ids the operation touches.
+    pub assets: Vec<String>,
+    /// `customer_initiated_support`, `operator_initiated_maintenance`, `alert_response`,
+    /// `third_party_data_request` or `regulator_data_request`.
+    pub justification: String,
+    #[serde(default)]
+    pub ticket: String,
+    #[serde(default)]
+    pub detail: String,
+    /// When the window opens (epoch ms; default now).
+    #[serde(default)]
+    pub window_start_ms: Option<i64>,
+    /// How long it lasts (default from the rule pack, 8 hours).
+    #[serde(default)]
+    pub duration_hours: Option<u32>,
+    /// An emergency: proceed without approval where the policy allows it; the customer is
+    /// told at once and reviews it afterwards.
+    #[serde(default)]
+    pub break_glass: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AccessDecisionInput {
+    /// `approve`, `deny`, `more_info`, `revoke`, `extend` or `review` (a break-glass access
+    /// looked at afterwards).
+    pub decision: String,
+    /// For `extend`: the new end (epoch ms).
+    #[serde(default)]
+    pub until_ms: Option<i64>,
+    /// For an approver holding its own key: the signed note over `GET …/payload`'s text.
+    #[serde(default)]
+    pub signed_note: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AnswerInput {
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ApproverKeyInput {
+    /// The approver's own SM2 public key (`name+id+base64`, as `dengbao ledger keygen`
+    /// writes it); absent: the platform makes one and keeps it sealed for the approver.
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApproverKeyView {
+    pub public_key: String,
+    /// `customer` or `platform`.
+    pub custody: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionView {
+    pub by: String,
+    pub decision: String,
+    pub custody: String,
+    /// The signed note (its body is the canonical text).
+    pub note: String,
+    pub public_key: String,
+    /// The note verifies with `public_key` and its body is this request's text.
+    pub verified: bool,
+    pub at_ms: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UseView {
+    pub asset: String,
+    pub what: String,
+    pub by: String,
+    pub at_ms: i64,
+    /// The use's ledger entry (prove its inclusion with `/api/v1/ledger/entries/{seq}/proof`).
+    pub ledger_seq: i64,
+    /// Outside the window or the scope: should not happen; shown if it did.
+    pub anomaly: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessView {
+    pub id: String,
+    pub customer: String,
+    pub operation: String,
+    pub assets: Vec<String>,
+    pub justification: String,
+    pub ticket: String,
+    pub detail: String,
+    pub requested_by: String,
+    pub window_start_ms: i64,
+    pub window_end_ms: i64,
+    /// The state now (time moves pending to expired, a grant past its window to lapsed).
+    pub state: String,
+    pub approvals_needed: i64,
+    pub approvers: Vec<String>,
+    pub break_glass: bool,
+    /// A break-glass access the customer has not reviewed yet, and by when it should.
+    pub review_due_ms: Option<i64>,
+    pub reviewed_at_ms: Option<i64>,
+    /// The policy's reasoning, for the approver.
+    pub policy: String,
+    pub decisions: Vec<DecisionView>,
+    pub uses: Vec<UseView>,
+    pub created_at_ms: i64,
+    pub version: i64,
+    #[serde(flatten)]
+    pub cited: Cited,
+}
+
+fn parse<T: std::str::FromStr + strum::IntoEnumIterator + Into<&'static str>>(
+    field: &str,
+    s: &str,
+) -> AppResult<T> {
+    s.parse().map_err(|_| {
+        let all: Vec<&'static str> = T::iter().map(Into::into).collect();
+        AppError::invalid(field, format!("one of {}", all.join(", ")))
+    })
+}
+
+fn cited() -> AppResult<Cited> {
+    let p = pack()?;
+    Ok(Cited {
+        cite: p.access_cite.clone(),
+        status: p.access_status.clone(),
+    })
+}
+
+fn assets_of(r: &AccessRequestRow) -> AppResult<Vec<String>> {
+    serde_json::from_str(&r.assets).map_err(AppError::internal)
+}
+
+fn approvers_of(r: &AccessRequestRow) -> AppResult<Vec<String>> {
+    serde_json::from_str(&r.approvers).map_err(AppError::internal)
+}
+
+fn core_request(r: &AccessRequestRow) -> AppResult<Request> {
+    Ok(Request {
+        state: parse("state", &r.state)?,
+        requested_by: r.requested_by.clone(),
+        created_at: r.created_at,
+        window_start: r.window_start,
+        window_end: r.window_end,
+        approvals_needed: r.approvals_needed.max(0) as u32,
+        approvers: approvers_of(r)?,
+    })
+}
+
+/// The text a decision signs: the request as it stands (its version, so a signature cannot
+/// be replayed on a later state) and the decision.
+pub fn payload(r: &AccessRequestRow, decision: &str, by: &str) -> AppResult<String> {
+    Ok(format!(
+        "Dengbao authorization decision 客户授权决定\nrequest: {}\nversion: {}\ndecision: {decision}\nby: {by}\ncustomer: {}\noperation: {}\nassets: {}\nwindow: {} {}\njustification: {}\nticket: {}\nrequested-by: {}\n",
+        r.id,
+        r.version,
+        r.customer_id,
+        r.operation,
+        assets_of(r)?.join(","),
+        r.window_start,
+        r.window_end,
+        r.justification,
+        if r.ticket.is_empty() { "-" } else { &r.ticket },
+        r.requested_by,
+    ))
+}
+
+/// The caller's place: the IDC operator and the customer the request is for.
+async fn idc_of(app: &App, c: &Caller) -> AppResult<(String, Option<String>)> {
+    match c.principal.org_kind {
+        OrgKind::IdcOperator => Ok((c.org().to_owned(), None)),
+        OrgKind::IdcCustomer => match app.store.idc_customer(c.org()).await {
+            Ok(h) => Ok((h.idc_id, Some(c.org().to_owned()))),
+            Err(StoreError::NotFound) => Err(crate::idc::not_idc()),
+            Err(e) => Err(e.into()),
+        },
+        _ => Err(crate::idc::not_idc()),
+    }
+}
+
+/// A request the caller may see (the guard: the operator's own data, or the customer's own).
+async fn visible(app: &App, c: &Caller, action: Action, id: &str) -> AppResult<AccessRequestRow> {
+    if !plausible_id(id) {
+        return Err(AppError::not_found());
+    }
+    let (idc, customer) = idc_of(app, c).await?;
+    let row = app
+        .store
+        .access_request(&idc, customer.as_deref(), id)
+        .await?;
+    crate::idc::authorize_customer(app, c, action, &row.customer_id).await?;
+    Ok(row)
+}
+
+async fn view(app: &App, r: &AccessRequestRow) -> AppResult<AccessView> {
+    let t = &pack()?.access;
+    let now = app.clock.now_ms();
+    let state = access::state_at(&core_request(r)?, t, now);
+    let assets = assets_of(r)?;
+    let mut decisions = Vec::new();
+    for d in app.store.access_decisions(&r.id).await? {
+        let key = app
+            .store
+            .approver_key(&r.customer_id, &d.user_id)
+            .await?
+            .map(|k| k.public_key)
+            .unwrap_or_default();
+        let verified = NoteVerifier::parse(&key)
+            .ok()
+            .and_then(|v| v.open(&d.signature).ok().map(|b| b == d.payload))
+            .unwrap_or(false);
+        decisions.push(DecisionView {
+            by: d.username,
+            decision: d.decision,
+            custody: d.custody,
+            note: d.signature,
+            public_key: key,
+            verified,
+            at_ms: d.at,
+        });
+    }
+    let uses = app
+        .store
+        .grant_uses(&r.id)
+        .await?
+        .into_iter()
+        .map(|u| UseView {
+            anomaly: if !assets.contains(&u.asset_id) {
+                Some("an asset outside the request's scope".into())
+            } else if u.at < r.window_start || u.at >= r.window_end {
+                Some("a use outside the window".into())
+            } else {
+                None
+            },
+            asset: u.asset_id,
+            what: u.what,
+            by: u.username,
+            at_ms: u.at,
+            ledger_seq: u.ledger_seq,
+        })
+        .collect();
+    Ok(AccessView {
+        id: r.id.clone(),
+        customer: r.customer_id.clone(),
+        operation: r.operation.clone(),
+        assets,
+        justification: r.justification.clone(),
+        ticket: r.ticket.clone(),
+        detail: r.detail.clone(),
+        requested_by: r.requested_by.clone(),
+        window_start_ms: r.window_start,
+        window_end_ms: r.window_end,
+        state: <&str>::from(state).to_owned(),
+        approvals_needed: r.approvals_needed,
+        approvers: approvers_of(r)?,
+        break_glass: r.break_glass,
+        review_due_ms: (r.break_glass && r.reviewed_at.is_none())
+            .then(|| r.created_at + i64::from(t.break_glass_review_hours) * 3_600_000),
+        reviewed_at_ms: r.reviewed_at,
+        policy: r.policy.clone(),
+        decisions,
+        uses,
+        created_at_ms: r.created_at,
+        version: r.version,
+        cited: cited()?,
+    })
+}
+
+/// The operator asks to operate on a customer's assets. The policy from the customer's
+/// profile decides: refused, pre-approved, or waiting for N of the customer's approvers.
+pub async fn request(app: &App, c: &Caller, i: NewAccessRequest) -> AppResult<AccessView> {
+    let idc = crate::idc::own_idc(app, c, Action::Write).await?;
+    crate::idc::require_programme(app, &idc).await?;
+    let op: Operation = parse("operation", &i.operation)?;
+    let why: Justification = parse("justification", &i.justification)?;
+    if !i.ticket.is_empty() {
+        check_text("ticket", &i.ticket, 100)?;
+    }
+    check_free_text("detail", &i.detail, 2000)?;
+    if i.assets.is_empty() || i.assets.len() > 100 {
+        return Err(AppError::invalid(
+            "assets",
+            "1 to 100 of the customer's asset ids",
+        ));
+    }
+    let rows = app.store.idc_customers(&idc, None).await?;
+    let cust = rows
+        .iter()
+        .find(|r| r.id == i.customer)
+        .ok_or_else(|| AppError::invalid("customer", "not a customer of this IDC operator"))?;
+    let assets = app.store.assets(&idc, Some(&cust.id)).await?;
+    for (n, a) in i.assets.iter().enumerate() {
+        if !assets.iter().any(|x| &x.id == a && x.state == "active") {
+            return Err(AppError::invalid(
+                format!("assets[{n}]"),
+                "not a live asset of that customer",
+            ));
+        }
+    }
+    let profile = crate::idc::profile_of(cust, &assets)?;
+    let p = pack()?;
+    let now = app.clock.now_ms();
+    let (start, end) = access::window(&p.access, now, i.window_start_ms, i.duration_hours)
+        .map_err(|(f, m)| AppError::invalid(f, m))?;
+    let (state, needed, policy) = match access::requirement(op, &profile, why, i.break_glass) {
+        Requirement::Denied { reason } => {
+            return Err(AppError {
+                extra: Some(
+                    serde_json::json!({ "cite": p.access_cite, "cite_status": p.access_status }),
+                ),
+                ..AppError::new(ErrorKind::Forbidden, "policy-denied", reason)
+            });
+        }
+        Requirement::PreApproved { reason } => (State::Approved, 0, reason),
+        Requirement::Approvals { approvers, reason } => {
+            (State::Pending, i64::from(approvers), reason)
+        }
+    };
+    let row = AccessRequestRow {
+        id: new_id(),
+        idc_id: idc.clone(),
+        customer_id: cust.id.clone(),
+        requester_id: c.user_id().to_owned(),
+        requested_by: c.username().to_owned(),
+        operation: i.operation,
+        assets: serde_json::to_string(&i.assets).map_err(AppError::internal)?,
+        justification: i.justification,
+        ticket: i.ticket,
+        detail: i.detail,
+        window_start: start,
+        window_end: end,
+        approvals_needed: needed,
+        approvers: "[]".into(),
+        state: <&str>::from(state).to_owned(),
+        break_glass: i.break_glass,
+        reviewed_at: None,
+        policy,
+        created_at: now,
+        version: 1,
+    };
+    let action = if row.break_glass {
+        "idc.access.break_glass"
+    } else {
+        "idc.access.request"
+    };
+    app.store
+        .insert_access_request(&row, &c.audit(action, &row.id, now))
+        .await?;
+    view(app, &row).await
+}
+
+pub async fn list(app: &App, c: &Caller) -> AppResult<Vec<AccessView>> {
+    let (idc, customer) = idc_of(app, c).await?;
+    match &customer {
+        Some(cust) => crate::idc::authorize_customer(app, c, Action::Read, cust).await?,
+        None => {
+            app.own(c, Action::Read).await?;
+        }
+    }
+    let mut out = Vec::new();
+    for r in app.store.access_requests(&idc, customer.as_deref()).await? {
+        out.push(view(app, &r).await?);
+    }
+    Ok(out)
+}
+
+pub async fn get(app: &App, c: &Caller, id: &str) -> AppResult<AccessView> {
+    let r = visible(app, c, Action::Read, id).await?;
+    view(app, &r).await
+}
+
+/// The text the caller would sign for `decision` on this request now.
+pub async fn payload_for(app: &App, c: &Caller, id: &str, decision: &str) -> AppResult<String> {
+    let r = visible(app, c, Action::Approve, id).await?;
+    decision_kind(decision)?;
+    payload(&r, decision, c.username())
+}
+
+fn decision_kind(d: &str) -> AppResult<()> {
+    if matches!(
+        d,
+        "approve" | "deny" | "more_info" | "revoke" | "extend" | "review"
+    ) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "decision",
+            "one of approve, deny, more_info, revoke, extend, review",
+        ))
+    }
+}
+
+/// A customer approver's decision, signed with its SM2 key.
+pub async fn decide(
+    app: &App,
+    c: &Caller,
+    id: &str,
+    i: AccessDecisionInput,
+) -> AppResult<AccessView> {
+    let r = visible(app, c, Action::Approve, id).await?;
+    decision_kind(&i.decision)?;
+    let t = &pack()?.access;
+    let now = app.clock.now_ms();
+    let who = c.username().to_owned();
+    let mut next = r.clone();
+    next.version = r.version + 1;
+    if i.decision == "review" {
+        if !r.break_glass || r.reviewed_at.is_some() {
+            return Err(AppError::conflict(
+                "only an unreviewed break-glass access is reviewed",
+            ));
+        }
+        next.reviewed_at = Some(now);
+    } else {
+        let act = match i.decision.as_str() {
+            "approve" => Act::Approve { by: who.clone() },
+            "deny" => Act::Deny { by: who.clone() },
+            "more_info" => Act::AskMoreInfo { by: who.clone() },
+            "revoke" => Act::Revoke { by: who.clone() },
+            _ => Act::Extend {
+                by: who.clone(),
+                until: i
+                    .until_ms
+                    .ok_or_else(|| AppError::invalid("until_ms", "the new end of the grant"))?,
+            },
+        };
+        let after = access::apply(&core_request(&r)?, &act, t, now)
+            .map_err(|e| AppError::new(ErrorKind::Conflict, "lifecycle", e.0))?;
+        next.state = <&str>::from(after.state).to_owned();
+        next.approvers = serde_json::to_string(&after.approvers).map_err(AppError::internal)?;
+        next.window_end = after.window_end;
+    }
+    let text = payload(&r, &i.decision, &who)?;
+    let key = app
+        .store
+        .approver_key(c.org(), c.user_id())
+        .await?
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorKind::Conflict,
+                "approver-key-required",
+                "register your SM2 approver key first (PUT /api/v1/idc/approver-key): every decision is signed",
+            )
+        })?;
+    let note = match (&i.signed_note, key.custody.as_str()) {
+        (Some(note), _) => {
+            let v = NoteVerifier::parse(&key.public_key).map_err(AppError::internal)?;
+            match v.open(note) {
+                Ok(body) if body == text => note.clone(),
+                Ok(_) => {
+                    return Err(AppError::invalid(
+                        "signed_note",
+                        "signs another text: sign exactly what GET …/payload answers for this decision",
+                    ));
+                }
+                Err(_) => {
+                    return Err(AppError::invalid(
+                        "signed_note",
+                        "does not verify with your registered approver key",
+                    ));
+                }
+            }
+        }
+        (None, "platform") => {
+            let sealed = key
+                .secret
+                .as_ref()
+                .ok_or_else(|| AppError::internal("a platform key without its secret"))?;
+            let secret = app
+                .vault
+                .open(
+                    c.org(),
+                    Purpose::Secrets,
+                    c.org(),
+                    approver_aad(c.user_id()).as_bytes(),
+                    sealed,
+                )
+                .await?;
+            let s = std::str::from_utf8(&secret).map_err(AppError::internal)?;
+            NoteSigner::parse(s)
+                .and_then(|k| k.sign(&text))
+                .map_err(AppError::internal)?
+        }
+        (None, _) => {
+            return Err(AppError::invalid(
+                "signed_note",
+                "your approver key is your own: send the signed note over GET …/payload's text",
+            ));
+        }
+    };
+    let d = DecisionRow {
+        n: 0,
+        user_id: c.user_id().to_owned(),
+        username: who,
+        decision: i.decision.clone(),
+        payload: text,
+        signature: note,
+        custody: key.custody,
+        at: now,
+    };
+    app.store
+        .update_access_request(&next, Some(&d), &c.audit("idc.access.decide", &r.id, now))
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => AppError::conflict(m),
+            e => e.into(),
+        })?;
+    view(app, &next).await
+}
+
+fn approver_aad(user: &str) -> String {
+    format!("approver-key/{user}")
+}
+
+/// The operator answers a question (`more_info` back to `pending`) or completes a grant.
+pub async fn operator_act(
+    app: &App,
+    c: &Caller,
+    id: &str,
+    act: &str,
+    answer: Option<AnswerInput>,
+) -> AppResult<AccessView> {
+    let idc = crate::idc::own_idc(app, c, Action::Write).await?;
+    if !plausible_id(id) {
+        return Err(AppError::not_found());
+    }
+    let r = app.store.access_request(&idc, None, id).await?;
+    let t = &pack()?.access;
+    let now = app.clock.now_ms();
+    let core_act = match act {
+        "answer" => Act::Answer,
+        _ => Act::Complete,
+    };
+    let after = access::apply(&core_request(&r)?, &core_act, t, now)
+        .map_err(|e| AppError::new(ErrorKind::Conflict, "lifecycle", e.0))?;
+    let mut next = r.clone();
+    next.version = r.version + 1;
+    next.state = <&str>::from(after.state).to_owned();
+    if let Some(a) = answer {
+        check_free_text("text", &a.text, 2000)?;
+        if a.text.trim().is_empty() {
+            return Err(AppError::invalid(
+                "text",
+                "the answer to the customer's question",
+            ));
+        }
+        // The answer is kept with the request (its detail grows; the change is audited).
+        next.detail = format!("{}\n[{}] {}", r.detail, c.username(), a.text);
+    }
+    app.store
+        .update_access_request(
+            &next,
+            None,
+            &c.audit(&format!("idc.access.{act}"), &r.id, now),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => AppError::conflict(m),
+            e => e.into(),
+        })?;
+    view(app, &next).await
+}
+
+/// Registers the caller's approver key: its own public key, or one the platform makes and
+/// keeps sealed under the customer's key.
+pub async fn set_approver_key(
+    app: &App,
+    c: &Caller,
+    i: ApproverKeyInput,
+) -> AppResult<ApproverKeyView> {
+    if c.principal.org_kind != OrgKind::IdcCustomer {
+        return Err(AppError::forbidden(
+            "approver keys are for a customer's approvers",
+        ));
+    }
+    crate::idc::authorize_customer(app, c, Action::Approve, c.org()).await?;
+    let now = app.clock.now_ms();
+    let row = match i.public_key {
+        Some(pk) => {
+            NoteVerifier::parse(&pk).map_err(|e| AppError::invalid("public_key", e.to_string()))?;
+            ApproverKeyRow {
+                user_id: c.user_id().to_owned(),
+                tenant_id: c.org().to_owned(),
+                public_key: pk.trim().to_owned(),
+                custody: "customer".into(),
+                secret: None,
+                created_at: now,
+            }
+        }
+        None => {
+            let k = NoteSigner::generate(&format!("dengbao-approver/{}", c.username()))
+                .map_err(AppError::internal)?;
+            let secret = zeroize::Zeroizing::new(k.to_key_string());
+            let sealed = app
+                .vault
+                .seal(
+                    c.org(),
+                    Purpose::Secrets,
+                    c.org(),
+                    approver_aad(c.user_id()).as_bytes(),
+                    secret.as_bytes(),
+                    now,
+                )
+                .await?;
+            ApproverKeyRow {
+                user_id: c.user_id().to_owned(),
+                tenant_id: c.org().to_owned(),
+                public_key: k.verifier().to_key_string(),
+                custody: "platform".into(),
+                secret: Some(sealed),
+                created_at: now,
+            }
+        }
+    };
+    app.store
+        .set_approver_key(&row, &c.audit("idc.approver_key.set", c.user_id(), now))
+        .await?;
+    Ok(ApproverKeyView {
+        public_key: row.public_key,
+        custody: row.custody,
+    })
+}
+
+/// The live grant letting the operator do `op` on `asset` now; records the use and answers
+/// its ledger sequence number. Refused (403 `customer-authorization-required`) without one.
+pub(crate) async fn use_grant(
+    app: &App,
+    c: &Caller,
+    idc: &str,
+    customer: &str,
+    asset: &str,
+    op: Operation,
+    what: &str,
+) -> AppResult<i64> {
+    let t = &pack()?.access;
+    let now = app.clock.now_ms();
+    let op_name: &str = op.into();
+    for r in app.store.access_requests(idc, Some(customer)).await? {
+        if r.operation != op_name || !assets_of(&r)?.iter().any(|a| a == asset) {
+            continue;
+        }
+        let state = access::state_at(&core_request(&r)?, t, now);
+        if !state.grants() || now < r.window_start {
+            continue;
+        }
+        let mac = app
+            .vault
+            .mac(customer, Purpose::Asset, asset, what.as_bytes(), now)
+            .await?;
+        match app
+            .store
+            .use_grant(
+                &r,
+                asset,
+                what,
+                c.username(),
+                now,
+                &mac,
+                &c.audit("idc.access.use", &r.id, now),
+            )
+            .await
+        {
+            Ok(seq) => return Ok(seq),
+            // Revoked, ended or changed meanwhile: the next grant, if any.
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::new(
+        ErrorKind::Forbidden,
+        "customer-authorization-required",
+        "opening a customer's data needs the customer's explicit authorization (MIIT IDC notice): request it (POST /api/v1/idc/access) and wait for the approval",
+    ))
+}
