@@ -714,3 +714,11 @@ pub(crate) async fn use_grant(
         "opening a customer's data needs the customer's explicit authorization (MIIT IDC notice): request it (POST /api/v1/idc/access) and wait for the approval",
     ))
 }
+
+/// The ledger's evidence of everything done under a request — its creation, each signed
+/// decision, each use of the grant, the end — with inclusion proofs against a signed
+/// checkpoint, for the customer to check without trusting the operator.
+pub async fn evidence(app: &App, c: &Caller, id: &str) -> AppResult<crate::ledger::Evidence> {
+    let r = visible(app, c, Action::Read, id).await?;
+    crate::ledger::evidence_about(app, &r.idc_id, &r.id).await
+}

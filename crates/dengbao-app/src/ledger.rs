@@ -568,3 +568,52 @@ pub async fn verify_ledger(
     }
     Ok(report)
 }
+
+/// Every ledger entry of `tenant` about `object`, each with its inclusion proof against one
+/// signed checkpoint — what a party outside the tenant checks offline with the public key.
+/// The caller has authorized the reader for `object`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Evidence {
+    /// The signed checkpoint (C2SP note) every proof leads to.
+    pub checkpoint: String,
+    /// The key that signs checkpoints (note-verifier form).
+    pub public_key: String,
+    pub tree_size: i64,
+    pub proofs: Vec<InclusionProof>,
+}
+
+pub(crate) async fn evidence_about(app: &App, tenant: &str, object: &str) -> AppResult<Evidence> {
+    let (size, note) = match checkpoint(app).await? {
+        Some(c) => c,
+        None => app.store.latest_checkpoint().await?.ok_or_else(|| {
+            AppError::new(
+                crate::ErrorKind::Unavailable,
+                "no-checkpoint",
+                "no checkpoint is signed yet",
+            )
+        })?,
+    };
+    sync(app).await?;
+    let rows = app.store.ledger_entries_about(tenant, object).await?;
+    let tree = app.ledger.tree.read().map_err(AppError::internal)?;
+    let mut proofs = Vec::new();
+    for r in rows.into_iter().filter(|r| r.seq < size) {
+        let path = tree
+            .inclusion_proof(r.seq as u64, size as u64)
+            .map_err(AppError::internal)?;
+        proofs.push(InclusionProof {
+            kind: "inclusion",
+            index: r.seq,
+            tree_size: size,
+            entry: B64.encode(r.entry.as_bytes()),
+            path: path.iter().map(|h| B64.encode(h)).collect(),
+        });
+    }
+    Ok(Evidence {
+        checkpoint: note,
+        public_key: app.ledger.public_key().unwrap_or_default(),
+        tree_size: size,
+        proofs,
+    })
+}

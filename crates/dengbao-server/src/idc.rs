@@ -260,3 +260,12 @@ pub async fn set_approver_key(
 ) -> ApiResult<Json<ApproverKeyView>> {
     Ok(Json(access::set_approver_key(&s, &c, i).await?))
 }
+
+#[utoipa::path(get, path = "/api/v1/idc/access/{id}/evidence", tag = "idc", params(("id" = String, Path)), responses((status = 200, body = dengbao_app::ledger::Evidence, description = "Every ledger entry of the request (creation, each signed decision, each use, the end) with its inclusion proof against one signed checkpoint: the customer checks it offline with the public key"), (status = 404), (status = 503, description = "No checkpoint signed yet")))]
+pub async fn access_evidence(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<dengbao_app::ledger::Evidence>> {
+    Ok(Json(access::evidence(&s, &c, &id).await?))
+}

@@ -272,6 +272,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(idc::answer_access))
         .routes(routes!(idc::complete_access))
         .routes(routes!(idc::set_approver_key))
+        .routes(routes!(idc::access_evidence))
         .split_for_parts()
 }
 

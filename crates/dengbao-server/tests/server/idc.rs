@@ -1372,6 +1372,71 @@ async fn access_needs_the_customers_signed_approval_and_stops_when_revoked() {
             StatusCode::FORBIDDEN,
             "a revoked grant opens nothing"
         );
+        // The customer checks the whole story against the ledger, with this test's own code:
+        // the checkpoint's signature, then each entry's inclusion under its root.
+        let ev = env
+            .call(
+                &a,
+                "GET",
+                &format!("/api/v1/idc/access/{id}/evidence"),
+                None,
+            )
+            .await;
+        assert_eq!(ev.status, StatusCode::OK, "{}", ev.text);
+        let cp = open_note(
+            ev.body["public_key"].as_str().unwrap(),
+            ev.body["checkpoint"].as_str().unwrap(),
+        );
+        let lines: Vec<&str> = cp.lines().collect();
+        let size: u64 = lines[1].parse().unwrap();
+        let root: [u8; 32] = B64.decode(lines[2]).unwrap().try_into().unwrap();
+        let mut actions = Vec::new();
+        for p in ev.body["proofs"].as_array().unwrap() {
+            let entry = B64.decode(p["entry"].as_str().unwrap()).unwrap();
+            let path: Vec<[u8; 32]> = p["path"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+                .collect();
+            assert_eq!(
+                root_from_inclusion(
+                    p["index"].as_u64().unwrap(),
+                    size,
+                    sm3(&[&[0], &entry]),
+                    &path
+                ),
+                root
+            );
+            let v: Value = serde_json::from_slice(&entry).unwrap();
+            assert_eq!(v["object"], id.as_str());
+            actions.push(v["action"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(
+            actions,
+            [
+                "idc.access.request",
+                "idc.access.decide",
+                "idc.access.answer",
+                "idc.access.decide",
+                "idc.access.decide",
+                "idc.access.use",
+                "idc.access.decide"
+            ],
+            "{}",
+            ev.text
+        );
+        assert_eq!(
+            env.call(
+                &b,
+                "GET",
+                &format!("/api/v1/idc/access/{id}/evidence"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::NOT_FOUND
+        );
 
         // Break-glass in response to an alert: at once, flagged for the customer's review.
         let r = env
