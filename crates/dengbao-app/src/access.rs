@@ -722,3 +722,15 @@ pub async fn evidence(app: &App, c: &Caller, id: &str) -> AppResult<crate::ledge
     let r = visible(app, c, Action::Read, id).await?;
     crate::ledger::evidence_about(app, &r.idc_id, &r.id).await
 }
+
+/// The caller's approver key, if registered (never its secret).
+pub async fn my_key(app: &App, c: &Caller) -> AppResult<Option<ApproverKeyView>> {
+    Ok(app
+        .store
+        .approver_key(c.org(), c.user_id())
+        .await?
+        .map(|k| ApproverKeyView {
+            public_key: k.public_key,
+            custody: k.custody,
+        }))
+}

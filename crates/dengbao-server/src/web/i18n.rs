@@ -126,6 +126,13 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
         for s in ["low", "medium", "high", "critical"] {
             keys.push(format!("idc.severity.{s}"));
         }
+        use dengbao_core::access::{Justification, Operation, State};
+        keys.extend(Operation::iter().map(|o| format!("idc.op.{}", <&str>::from(o))));
+        keys.extend(Justification::iter().map(|j| format!("idc.why.{}", <&str>::from(j))));
+        keys.extend(State::iter().map(|s| format!("idc.access.{}", <&str>::from(s))));
+        for d in ["approve", "deny", "more_info", "revoke", "extend", "review"] {
+            keys.push(format!("idc.decision.{d}"));
+        }
     }
     keys.extend(ObjectKind::iter().map(|k| format!("kind.{}", k.as_str())));
     keys.extend(super::pages::LIFECYCLE.map(|l| format!("life.{l}")));

@@ -88,6 +88,30 @@ pub struct DestructionRow {
     pub mine: bool,
 }
 
+pub struct AccessRow {
+    pub id: String,
+    pub customer: String,
+    pub operation: String,
+    pub assets: String,
+    pub justification: String,
+    pub ticket: String,
+    pub detail: String,
+    pub requested_by: String,
+    pub window: String,
+    pub state: String,
+    pub state_label: String,
+    pub approvals: usize,
+    pub needed: i64,
+    pub approvers: String,
+    pub break_glass: bool,
+    pub review_due: String,
+    pub policy: String,
+    pub decisions: Vec<String>,
+    pub uses: Vec<String>,
+    pub anomalies: usize,
+    pub mine: bool,
+}
+
 pub struct IncidentRow {
     pub id: String,
     pub title: String,
@@ -112,6 +136,10 @@ struct IdcPage {
     assets: Vec<AssetRow>,
     destructions: Vec<DestructionRow>,
     incidents: Vec<IncidentRow>,
+    access: Vec<AccessRow>,
+    /// The caller's approver key custody (`platform`, `customer`), empty without one.
+    key_custody: String,
+    asset_ids: Vec<(String, String)>,
     isolation: Vec<(String, String)>,
     operator: bool,
     can_write: bool,
@@ -323,6 +351,30 @@ async fn idc_page(
         })
         .collect();
     let operator = !o.customer_view;
+    let access = idc_access(state, page, &c, &name_of, &asset_name).await?;
+    let key_custody = if operator {
+        String::new()
+    } else {
+        dengbao_app::access::my_key(state, &page.p)
+            .await?
+            .map(|k| k.custody)
+            .unwrap_or_default()
+    };
+    let asset_ids = o
+        .assets
+        .iter()
+        .filter(|a| a.state == "active")
+        .map(|a| {
+            (
+                a.id.clone(),
+                format!(
+                    "{} — {}",
+                    a.name.clone().unwrap_or_default(),
+                    name_of(&a.customer)
+                ),
+            )
+        })
+        .collect();
     let page_data = IdcPage {
         officer_cite: o.programme.cited.cite.clone(),
         isolation_cite: pack
@@ -339,6 +391,9 @@ async fn idc_page(
         assets,
         destructions,
         incidents,
+        access,
+        key_custody,
+        asset_ids,
         isolation,
         operator,
         can_write: operator && page.p.may(Action::Write),
@@ -349,6 +404,157 @@ async fn idc_page(
         c,
     };
     Ok(render_status(status, &page_data))
+}
+
+async fn idc_access(
+    state: &AppState,
+    page: &Page,
+    c: &Chrome,
+    name_of: &(dyn Fn(&str) -> String + Sync),
+    asset_name: &(dyn Fn(&str) -> String + Sync),
+) -> Result<Vec<AccessRow>, ApiError> {
+    let list = dengbao_app::access::list(state, &page.p).await?;
+    Ok(list
+        .into_iter()
+        .map(|r| AccessRow {
+            customer: name_of(&r.customer),
+            operation: c.tk("idc.op.", &r.operation),
+            assets: r
+                .assets
+                .iter()
+                .map(|a| asset_name(a))
+                .collect::<Vec<_>>()
+                .join(", "),
+            justification: c.tk("idc.why.", &r.justification),
+            window: format!(
+                "{} – {}",
+                local_time(r.window_start_ms),
+                local_time(r.window_end_ms)
+            ),
+            state_label: c.tk("idc.access.", &r.state),
+            approvals: r.approvers.len(),
+            approvers: r.approvers.join(", "),
+            mine: r.approvers.iter().any(|a| a == page.p.username()),
+            review_due: r.review_due_ms.map(local_time).unwrap_or_default(),
+            decisions: r
+                .decisions
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {} · {} · {} {}",
+                        d.by,
+                        c.tk("idc.decision.", &d.decision),
+                        local_time(d.at_ms),
+                        c.t("idc.custody"),
+                        if d.verified {
+                            format!("{} ✓", d.custody)
+                        } else {
+                            format!("{} ✗", d.custody)
+                        }
+                    )
+                })
+                .collect(),
+            anomalies: r.uses.iter().filter(|u| u.anomaly.is_some()).count(),
+            uses: r
+                .uses
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{} · {} · {} · {} #{}{}",
+                        local_time(u.at_ms),
+                        u.by,
+                        asset_name(&u.asset),
+                        u.what,
+                        u.ledger_seq,
+                        u.anomaly
+                            .as_deref()
+                            .map(|a| format!(" ⚠ {a}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect(),
+            id: r.id,
+            ticket: r.ticket,
+            detail: r.detail,
+            requested_by: r.requested_by,
+            state: r.state,
+            needed: r.approvals_needed,
+            break_glass: r.break_glass,
+            policy: r.policy,
+        })
+        .collect())
+}
+
+pub async fn request_access(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { page, form } = posted;
+    let hours = match form.opt("duration_hours").map(|h| h.trim().parse::<u32>()) {
+        None => None,
+        Some(Ok(h)) => Some(h),
+        Some(Err(_)) => {
+            let e = dengbao_app::AppError::invalid("duration_hours", "a whole number of hours");
+            return after::<()>(&state, &page, Err(e), "").await;
+        }
+    };
+    let i = dengbao_app::access::NewAccessRequest {
+        customer: form.get("customer").to_owned(),
+        operation: form.get("operation").to_owned(),
+        assets: form.all("asset"),
+        justification: form.get("justification").to_owned(),
+        ticket: form.get("ticket").to_owned(),
+        detail: form.get("detail").to_owned(),
+        window_start_ms: None,
+        duration_hours: hours,
+        break_glass: form.opt("break_glass").is_some(),
+    };
+    let r = dengbao_app::access::request(&state, &page.p, i).await;
+    after(&state, &page, r, "idc.access_requested_ok").await
+}
+
+pub async fn decide_access(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let i = dengbao_app::access::AccessDecisionInput {
+        decision: form.get("decision").to_owned(),
+        until_ms: None,
+        signed_note: None,
+    };
+    let r = dengbao_app::access::decide(&state, &page.p, &id, i).await;
+    after(&state, &page, r, "idc.decided_ok").await
+}
+
+pub async fn operator_access(
+    State(state): State<AppState>,
+    Path((id, act)): Path<(String, String)>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let r = match act.as_str() {
+        "answer" => {
+            let a = dengbao_app::access::AnswerInput {
+                text: form.get("text").to_owned(),
+            };
+            dengbao_app::access::operator_act(&state, &page.p, &id, "answer", Some(a)).await
+        }
+        "complete" => {
+            dengbao_app::access::operator_act(&state, &page.p, &id, "complete", None).await
+        }
+        _ => Err(dengbao_app::AppError::not_found()),
+    };
+    after(&state, &page, r, "idc.decided_ok").await
+}
+
+pub async fn approver_key(State(state): State<AppState>, posted: Posted) -> Response {
+    let page = posted.page;
+    let r = dengbao_app::access::set_approver_key(
+        &state,
+        &page.p,
+        dengbao_app::access::ApproverKeyInput { public_key: None },
+    )
+    .await;
+    after(&state, &page, r, "idc.key_ok").await
 }
 
 pub async fn overview(State(state): State<AppState>, page: Page) -> Response {

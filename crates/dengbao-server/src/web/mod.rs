@@ -81,6 +81,10 @@ pub fn router() -> Router<AppState> {
         .route("/idc/assets", post(idc::create_asset))
         .route("/idc/customers", post(idc::create_customer))
         .route("/idc/incidents", post(idc::record_incident))
+        .route("/idc/access", post(idc::request_access))
+        .route("/idc/access/{id}/decision", post(idc::decide_access))
+        .route("/idc/access/{id}/{act}", post(idc::operator_access))
+        .route("/idc/approver-key", post(idc::approver_key))
         .route(
             "/idc/assets/{id}/destruction",
             post(idc::request_destruction),

@@ -297,7 +297,8 @@ impl Driver {
 
     /// Logs in; with TOTP required for everyone, enrols the authenticator shown on the page
     /// or, for a user who has one (`secret`), enters its current code.
-    fn login(&self, user: &str, password: &str, secret: Option<&str>, state: &AppState) {
+    /// Logs in; answers the TOTP secret (read from the enrolment page the first time).
+    fn login(&self, user: &str, password: &str, secret: Option<&str>, state: &AppState) -> String {
         // Stay on a login page that carries where to go next.
         if !self.path().starts_with("/login") {
             self.go("/login");
@@ -319,6 +320,7 @@ impl Driver {
         self.check_page();
         self.type_into("#code", &code);
         self.submit(&format!("form[action=\"{form}\"] button[type=submit]"));
+        secret
     }
 }
 
@@ -860,7 +862,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     // for; the data centre executes it and gets the signed certificate; the bank (cust-a)
     // sees nothing of the studio.
     d.submit("form[action=\"/logout\"] button[type=submit]");
-    d.login("cust-b", "Dengbao#2026-1", None, &state);
+    let cust_b = d.login("cust-b", "Dengbao#2026-1", None, &state);
     assert!(
         d.path().starts_with("/idc"),
         "a customer starts at its data: {}",
@@ -930,6 +932,22 @@ fn operator_grades_files_and_a_member_cannot_edit() {
         "{}",
         d.body()
     );
+    // Asking the studio for access to one of its assets.
+    d.click("#access-h ~ details summary");
+    let studio = d.js(
+        "return [...document.querySelectorAll('#na2-customer option')].find(o => o.textContent.includes('Studio')).value;",
+        json!([]),
+    );
+    d.choose("#na2-customer", studio.as_str().unwrap());
+    let box_id = d.js(
+        "return [...document.querySelectorAll('#new-access label')].find(l => l.textContent.includes('Player profiles')).htmlFor;",
+        json!([]),
+    );
+    d.click(&format!("#{}", box_id.as_str().unwrap()));
+    d.type_into("#na2-ticket", "CS-77");
+    d.submit("#new-access button[type=submit]");
+    d.check_page();
+    assert!(d.text("#access").contains("CS-77"), "{}", d.text("#access"));
     d.go("/lang/zh-CN?next=%2Fidc");
     d.check_page();
     d.shot("idc-operator-zh");
@@ -938,4 +956,23 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     d.check_page();
     assert!(d.text("#idc-assets").contains("Core ledger database"));
     assert!(!d.body().contains("Player profiles") && !d.body().contains("Games Studio"));
+    // The studio's approver makes its key and approves, with the policy's reasoning in view.
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    // A fresh TOTP step: the code of the first log-in is spent.
+    state.clock.advance(30_000);
+    d.login("cust-b", "Dengbao#2026-1", Some(&cust_b), &state);
+    d.check_page();
+    d.submit("#make-key button[type=submit]");
+    d.check_page();
+    assert!(d.text("#access").contains("CS-77"));
+    d.shot("idc-access-inbox-zh");
+    d.submit("#access article form[action$=\"/decision\"] button[value=approve]");
+    d.check_page();
+    assert!(
+        d.text("#access article").contains("已批准"),
+        "{}",
+        d.text("#access")
+    );
+    d.go("/lang/en?next=%2Fidc");
+    d.shot("idc-access-inbox-en");
 }
