@@ -13,11 +13,14 @@
 //! in a transaction that succeeds only while the grant is live; the data key is unwrapped
 //! after that, never before — so a revocation stops the next use.
 
-use dengbao_core::access::{self, Act, Justification, Operation, Request, Requirement, State};
+use dengbao_core::access::{self, Act, Justification, Operation, Request, State};
+use dengbao_guard::policy::{AssetFacts, PolicyEngine, PolicyInput, ProfileParams, Verdict};
 use dengbao_guard::{Action, OrgKind};
 use dengbao_ledger::{NoteSigner, NoteVerifier};
+use dengbao_store::PolicyRow;
 use dengbao_store::{AccessRequestRow, ApproverKeyRow, DecisionRow, StoreError, new_id};
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
 use crate::dto::{check_free_text, check_text, plausible_id};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -344,19 +347,73 @@ pub async fn request(app: &App, c: &Caller, i: NewAccessRequest) -> AppResult<Ac
     let now = app.clock.now_ms();
     let (start, end) = access::window(&p.access, now, i.window_start_ms, i.duration_hours)
         .map_err(|(f, m)| AppError::invalid(f, m))?;
-    let (state, needed, policy) = match access::requirement(op, &profile, why, i.break_glass) {
-        Requirement::Denied { reason } => {
+    let category = crate::idc::category_of(cust, &assets)?;
+    let (set, _) = policy_set(app, &idc, cust, &profile).await?;
+    let (hour, weekday) = beijing_hour_weekday(start);
+    let mut verdict: Option<Verdict> = None;
+    for a in i
+        .assets
+        .iter()
+        .filter_map(|id| assets.iter().find(|x| &x.id == id))
+    {
+        let v = engine()?
+            .decide(
+                &set,
+                &PolicyInput {
+                    staff: c.username(),
+                    operation: op.into(),
+                    justification: why.into(),
+                    break_glass: i.break_glass,
+                    hour,
+                    weekday,
+                    has_ticket: !i.ticket.is_empty(),
+                    asset: AssetFacts {
+                        id: &a.id,
+                        classification: &a.classification,
+                        personal: a.personal,
+                        sensitive_personal: a.sensitive_personal,
+                        kind: &a.kind,
+                        category: &category,
+                    },
+                },
+            )
+            .map_err(AppError::internal)?;
+        verdict = Some(match verdict {
+            None => v,
+            Some(prev) => prev.combine(v),
+        });
+    }
+    let (state, needed, policy) = match verdict {
+        None => {
+            return Err(AppError::invalid(
+                "assets",
+                "no live asset of that customer",
+            ));
+        }
+        Some(Verdict::Denied { reason, policies }) => {
             return Err(AppError {
-                extra: Some(
-                    serde_json::json!({ "cite": p.access_cite, "cite_status": p.access_status }),
-                ),
+                extra: Some(Box::new(
+                    serde_json::json!({ "policies": policies, "cite": p.access_cite, "cite_status": p.access_status }),
+                )),
                 ..AppError::new(ErrorKind::Forbidden, "policy-denied", reason)
             });
         }
-        Requirement::PreApproved { reason } => (State::Approved, 0, reason),
-        Requirement::Approvals { approvers, reason } => {
-            (State::Pending, i64::from(approvers), reason)
-        }
+        Some(Verdict::PreApproved { policies }) => (
+            State::Approved,
+            0,
+            format!("pre-approved by {}", policies.join(", ")),
+        ),
+        Some(Verdict::Approvals {
+            approvers,
+            policies,
+        }) => (
+            State::Pending,
+            i64::from(approvers),
+            format!(
+                "needs {approvers} of the customer's approvers ({})",
+                dedup(policies).join(", ")
+            ),
+        ),
     };
     let row = AccessRequestRow {
         id: new_id(),
@@ -733,4 +790,259 @@ pub async fn my_key(app: &App, c: &Caller) -> AppResult<Option<ApproverKeyView>>
             public_key: k.public_key,
             custody: k.custody,
         }))
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The Cedar engine (schema and validator), built once.
+fn engine() -> AppResult<&'static PolicyEngine> {
+    static E: OnceLock<Result<PolicyEngine, String>> = OnceLock::new();
+    E.get_or_init(|| PolicyEngine::new().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| AppError::internal(e.clone()))
+}
+
+/// Hour (0–23) and weekday (1 Monday – 7 Sunday) in Beijing time.
+fn beijing_hour_weekday(ms: i64) -> (i64, i64) {
+    let s = ms.div_euclid(1000) + 8 * 3600;
+    let days = s.div_euclid(86_400);
+    // 1970-01-01 was a Thursday.
+    (s.rem_euclid(86_400) / 3600, (days + 3).rem_euclid(7) + 1)
+}
+
+fn params(p: &dengbao_core::idc::Profile) -> ProfileParams {
+    ProfileParams {
+        approvals_for_high_risk: p.approvals_for_high_risk,
+        approvals_for_sharing: p.approvals_for_sharing,
+        external_sharing: p.external_sharing,
+    }
+}
+
+/// The customer's policies in force: the built-in ones from its profile and its own active
+/// (or still retiring) ones, as one checked set and its text.
+async fn policy_set(
+    app: &App,
+    idc: &str,
+    cust: &dengbao_store::IdcCustomerRow,
+    profile: &dengbao_core::idc::Profile,
+) -> AppResult<(dengbao_guard::policy::PolicySet, String)> {
+    let mut text = PolicyEngine::builtin_text(params(profile));
+    for p in app.store.policies(idc, &cust.id).await? {
+        if matches!(p.state.as_str(), "active" | "retiring") {
+            text.push('\n');
+            text.push_str(&p.text);
+        }
+    }
+    let set = engine()?.check(&text).map_err(AppError::internal)?;
+    Ok((set, text))
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewPolicy {
+    pub name: String,
+    /// Cedar policies (each with an `@id`; `@approvers("N")`, `@pre_approved("true")`,
+    /// `@reason("…")` as the built-in ones), checked against the schema.
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDecisionInput {
+    /// `approve` (put a proposal in force, or finish a retirement), `refuse` (a proposal),
+    /// `retire` (ask to take an active policy out of force).
+    pub decision: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PolicyView {
+    pub id: String,
+    pub name: String,
+    pub text: String,
+    /// `proposed`, `active`, `refused`, `retiring` or `retired`.
+    pub state: String,
+    pub proposed_by: String,
+    pub decided_by: Option<String>,
+    pub created_at_ms: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PoliciesView {
+    pub customer: String,
+    /// The built-in policies from the customer's protection profile (Cedar).
+    pub builtin: String,
+    /// The schema customer policies are checked against (Cedar schema).
+    pub schema: String,
+    pub policies: Vec<PolicyView>,
+    #[serde(flatten)]
+    pub cited: Cited,
+}
+
+fn policy_view(p: PolicyRow) -> PolicyView {
+    PolicyView {
+        id: p.id,
+        name: p.name,
+        text: p.text,
+        state: p.state,
+        proposed_by: p.proposed_by,
+        decided_by: p.decided_by,
+        created_at_ms: p.created_at,
+    }
+}
+
+/// The caller's customer row and IDC (a customer: itself; the operator: `customer`).
+async fn policy_place(
+    app: &App,
+    c: &Caller,
+    customer: Option<&str>,
+    action: Action,
+) -> AppResult<(String, dengbao_store::IdcCustomerRow)> {
+    let (idc, me) = idc_of(app, c).await?;
+    let cust = match (&me, customer) {
+        (Some(m), Some(x)) if m != x => return Err(AppError::not_found()),
+        (Some(m), _) => m.clone(),
+        (None, Some(x)) if plausible_id(x) => x.to_owned(),
+        (None, _) => {
+            return Err(AppError::invalid(
+                "customer",
+                "the customer whose policies to show",
+            ));
+        }
+    };
+    crate::idc::authorize_customer(app, c, action, &cust).await?;
+    let row = app
+        .store
+        .idc_customers(&idc, Some(&cust))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(AppError::not_found)?;
+    Ok((idc, row))
+}
+
+pub async fn policies(app: &App, c: &Caller, customer: Option<&str>) -> AppResult<PoliciesView> {
+    let (idc, cust) = policy_place(app, c, customer, Action::Read).await?;
+    let assets = app.store.assets(&idc, Some(&cust.id)).await?;
+    let profile = crate::idc::profile_of(&cust, &assets)?;
+    Ok(PoliciesView {
+        customer: cust.id.clone(),
+        builtin: PolicyEngine::builtin_text(params(&profile)),
+        schema: PolicyEngine::schema_text().to_owned(),
+        policies: app
+            .store
+            .policies(&idc, &cust.id)
+            .await?
+            .into_iter()
+            .map(policy_view)
+            .collect(),
+        cited: cited()?,
+    })
+}
+
+/// A customer approver proposes a policy of its own; another puts it in force.
+pub async fn propose_policy(app: &App, c: &Caller, i: NewPolicy) -> AppResult<PolicyView> {
+    if c.principal.org_kind != OrgKind::IdcCustomer {
+        return Err(AppError::forbidden("a customer writes its own policies"));
+    }
+    let (idc, cust) = policy_place(app, c, None, Action::Approve).await?;
+    check_text("name", &i.name, MAX_POLICY_NAME)?;
+    if i.text.len() > 20_000 || i.text.contains('\0') {
+        return Err(AppError::invalid(
+            "text",
+            "at most 20,000 bytes of Cedar, no NUL",
+        ));
+    }
+    let assets = app.store.assets(&idc, Some(&cust.id)).await?;
+    let profile = crate::idc::profile_of(&cust, &assets)?;
+    let (_, in_force) = policy_set(app, &idc, &cust, &profile).await?;
+    // Checked alone (its own mistakes) and with what is in force (duplicate ids and the like).
+    let e = engine()?;
+    e.check(&i.text)
+        .and_then(|_| e.check(&format!("{in_force}\n{}", i.text)))
+        .map_err(|e| AppError::invalid("text", e.to_string()))?;
+    let now = app.clock.now_ms();
+    let row = PolicyRow {
+        id: new_id(),
+        idc_id: idc.clone(),
+        customer_id: cust.id.clone(),
+        name: i.name,
+        text: i.text,
+        state: "proposed".into(),
+        proposed_by: c.username().to_owned(),
+        decided_by: None,
+        created_at: now,
+        decided_at: None,
+        version: 1,
+    };
+    app.store
+        .insert_policy(&row, &c.audit("idc.policy.propose", &row.id, now))
+        .await?;
+    Ok(policy_view(row))
+}
+
+const MAX_POLICY_NAME: usize = 200;
+
+pub async fn decide_policy(
+    app: &App,
+    c: &Caller,
+    id: &str,
+    i: PolicyDecisionInput,
+) -> AppResult<PolicyView> {
+    if !plausible_id(id) {
+        return Err(AppError::not_found());
+    }
+    let (idc, cust) = policy_place(app, c, None, Action::Approve).await?;
+    let mut p = app
+        .store
+        .policies(&idc, &cust.id)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(AppError::not_found)?;
+    let me = c.username().to_owned();
+    let next = match (p.state.as_str(), i.decision.as_str()) {
+        ("proposed" | "retiring", "approve")
+            if p.decided_by.as_deref() == Some(&me)
+                || (p.state == "proposed" && p.proposed_by == me) =>
+        {
+            return Err(AppError::conflict(
+                "a policy change needs a second approver: not the one who asked for it",
+            ));
+        }
+        ("proposed", "approve") => "active",
+        ("proposed", "refuse") => "refused",
+        ("active", "retire") => "retiring",
+        ("retiring", "approve") => "retired",
+        ("retiring", "refuse") => "active",
+        (state, d) => {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                "lifecycle",
+                format!(
+                    "a `{state}` policy cannot be `{d}`d: approve or refuse a proposal, retire an active policy"
+                ),
+            ));
+        }
+    };
+    let now = app.clock.now_ms();
+    p.state = next.to_owned();
+    p.decided_by = Some(me);
+    p.decided_at = Some(now);
+    p.version += 1;
+    app.store
+        .update_policy(&p, &c.audit("idc.policy.decide", &p.id, now))
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => AppError::conflict(m),
+            e => e.into(),
+        })?;
+    Ok(policy_view(p))
 }

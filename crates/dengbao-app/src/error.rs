@@ -37,7 +37,7 @@ pub struct AppError {
     /// The input field the problem is about (`assessment.business_information[0].degree`).
     pub field: Option<String>,
     /// Extra members for the problem body (`missing`, `locked_until_ms`, …).
-    pub extra: Option<Value>,
+    pub extra: Option<Box<Value>>,
     /// Seconds until a throttled request may be repeated.
     pub retry_after_s: Option<u64>,
 }
@@ -84,7 +84,7 @@ impl AppError {
         }
     }
     pub fn with_extra(mut self, extra: Value) -> AppError {
-        self.extra = Some(extra);
+        self.extra = Some(Box::new(extra));
         self
     }
     /// A failure that is ours: logged in full here, answered generically.

@@ -117,6 +117,13 @@ pub(crate) async fn authorize_customer(
     place(app, c, action, Some(customer)).await.map(|_| ())
 }
 
+/// A customer's category id, given its assets.
+pub(crate) fn category_of(row: &IdcCustomerRow, assets: &[AssetRow]) -> AppResult<String> {
+    Ok(customer_view(row, &assets.iter().collect::<Vec<_>>())?
+        .category
+        .id)
+}
+
 /// A customer's effective protection profile, given its assets.
 pub(crate) fn profile_of(row: &IdcCustomerRow, assets: &[AssetRow]) -> AppResult<Profile> {
     Ok(customer_view(row, &assets.iter().collect::<Vec<_>>())?.profile)
@@ -139,7 +146,9 @@ pub(crate) async fn require_programme(app: &App, idc: &str) -> AppResult<()> {
             .map(|d| d.cite.clone())
             .unwrap_or_default();
         return Err(AppError {
-            extra: Some(serde_json::json!({ "cite": d, "cite_status": "unconfirmed" })),
+            extra: Some(Box::new(
+                serde_json::json!({ "cite": d, "cite_status": "unconfirmed" }),
+            )),
             ..AppError::new(
                 ErrorKind::Conflict,
                 "officer-required",

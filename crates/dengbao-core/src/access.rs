@@ -7,11 +7,10 @@
 //! (possibly for a future window) | `denied` | `expired`; `approved` → `active` on first use
 //! inside the window → `extended` → `completed` | `revoked` | `lapsed` (the window ended).
 //! Break-glass starts `active` without approval where the policy allows it, and must be
-//! reviewed by the customer afterwards.
+//! reviewed by the customer afterwards. What a request needs is decided by the IDC policies
+//! in Cedar (`dengbao_guard::policy`), not here.
 
 use serde::{Deserialize, Serialize};
-
-use crate::idc::Profile;
 
 /// What the operator wants to do with customer data.
 #[derive(
@@ -76,64 +75,6 @@ pub enum Justification {
     ThirdPartyDataRequest,
     /// A regulator or public security organ asks for the data.
     RegulatorDataRequest,
-}
-
-/// What the policy says a request needs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Requirement {
-    /// Refused outright; the reason names the rule.
-    Denied { reason: String },
-    /// Allowed without asking (the reason says which rule).
-    PreApproved { reason: String },
-    /// This many distinct customer approvers.
-    Approvals { approvers: u32, reason: String },
-}
-
-/// The built-in policy from the customer's protection profile. Break-glass is allowed only
-/// for a high-risk operation in response to an alert, never for export.
-pub fn requirement(
-    op: Operation,
-    profile: &Profile,
-    why: Justification,
-    break_glass: bool,
-) -> Requirement {
-    if break_glass {
-        return if op.high_risk() && why == Justification::AlertResponse {
-            Requirement::PreApproved {
-                reason: "break-glass in response to an alert: allowed, the customer is told at once and reviews it afterwards".into(),
-            }
-        } else {
-            Requirement::Denied {
-                reason:
-                    "break-glass is allowed only for a high-risk operation in response to an alert"
-                        .into(),
-            }
-        };
-    }
-    match op {
-        Operation::Backup => Requirement::PreApproved {
-            reason: "a routine backup is pre-approved (the profile's backup and redundancy duty)"
-                .into(),
-        },
-        Operation::Export if !profile.external_sharing => Requirement::Denied {
-            reason: "the customer's category does not allow its data to be given to others".into(),
-        },
-        Operation::Export => Requirement::Approvals {
-            approvers: profile.approvals_for_sharing.max(1),
-            reason: format!(
-                "giving data to others needs {} of the customer's approvers",
-                profile.approvals_for_sharing.max(1)
-            ),
-        },
-        _ => Requirement::Approvals {
-            approvers: profile.approvals_for_high_risk.max(1),
-            reason: format!(
-                "a high-risk operation needs {} of the customer's approvers",
-                profile.approvals_for_high_risk.max(1)
-            ),
-        },
-    }
 }
 
 /// Where a request stands.
@@ -498,43 +439,6 @@ mod tests {
             apply(&ok, &Act::Use, &T, NOW + 2 * HOUR).unwrap().state,
             State::Active
         );
-    }
-
-    #[test]
-    fn the_built_in_policy_follows_the_profile() {
-        let p = crate::idc::IdcPack::builtin().unwrap();
-        let c2 = &p.categories[1].profile;
-        let c4 = &p.categories[3].profile;
-        use Justification as J;
-        use Operation as O;
-        assert!(matches!(
-            requirement(O::Backup, c2, J::OperatorInitiatedMaintenance, false),
-            Requirement::PreApproved { .. }
-        ));
-        assert!(matches!(
-            requirement(O::Read, c4, J::CustomerInitiatedSupport, false),
-            Requirement::Approvals { approvers: 2, .. }
-        ));
-        assert!(matches!(
-            requirement(O::Export, c4, J::RegulatorDataRequest, false),
-            Requirement::Denied { .. }
-        ));
-        assert!(matches!(
-            requirement(O::Export, c2, J::ThirdPartyDataRequest, false),
-            Requirement::Approvals { approvers: 1, .. }
-        ));
-        assert!(matches!(
-            requirement(O::Debug, c4, J::AlertResponse, true),
-            Requirement::PreApproved { .. }
-        ));
-        assert!(matches!(
-            requirement(O::Debug, c4, J::OperatorInitiatedMaintenance, true),
-            Requirement::Denied { .. }
-        ));
-        assert!(matches!(
-            requirement(O::Export, c2, J::AlertResponse, true),
-            Requirement::Denied { .. }
-        ));
     }
 
     #[test]

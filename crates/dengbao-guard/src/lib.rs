@@ -12,6 +12,8 @@
 //! **Architecture invariant:** pure. No I/O, no clock (time is a parameter), no store, no
 //! HTTP. The relations are loaded by `dengbao-app` and handed in.
 
+pub mod policy;
+
 use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
 
@@ -425,10 +427,10 @@ pub fn authorize(
     now_ms: i64,
 ) -> Decision {
     // A read-only token reads, whatever the roles.
-    if let Credential::Token { write: false } = p.credential {
-        if action.writes() {
-            return forbidden("a read-only API token cannot change anything");
-        }
+    if let Credential::Token { write: false } = p.credential
+        && action.writes()
+    {
+        return forbidden("a read-only API token cannot change anything");
     }
     match resource.org() {
         // The ledger is the platform's: its audit administrator reads every organisation's
@@ -493,17 +495,17 @@ fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
     if !p.roles.iter().any(|r| grants(*r, action)) {
         return forbidden(format!("your roles ({}) do not allow this", roles_text(p)));
     }
-    if let Resource::Account { user_id, .. } = resource {
-        if *user_id == p.user_id {
-            match action {
-                Action::AssignRoles => {
-                    return forbidden("nobody changes their own roles (separation of duties)");
-                }
-                Action::ManageAccounts => {
-                    return forbidden("you cannot disable or enable your own account");
-                }
-                _ => {}
+    if let Resource::Account { user_id, .. } = resource
+        && *user_id == p.user_id
+    {
+        match action {
+            Action::AssignRoles => {
+                return forbidden("nobody changes their own roles (separation of duties)");
             }
+            Action::ManageAccounts => {
+                return forbidden("you cannot disable or enable your own account");
+            }
+            _ => {}
         }
     }
     Decision::Allow(Scope::Org(p.org.clone()))

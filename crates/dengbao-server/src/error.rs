@@ -16,7 +16,7 @@ pub struct ApiError {
     pub detail: String,
     /// The input field the problem is about (`assessment.business_information[0].degree`).
     pub field: Option<String>,
-    pub extra: Option<Value>,
+    pub extra: Option<Box<Value>>,
     /// `Retry-After` seconds of a 429.
     pub retry_after_s: Option<u64>,
 }
@@ -115,7 +115,7 @@ impl IntoResponse for ApiError {
         if let Some(f) = self.field {
             body["field"] = json!(f);
         }
-        if let Some(Value::Object(extra)) = self.extra {
+        if let Some(Value::Object(extra)) = self.extra.map(|b| *b) {
             for (k, v) in extra {
                 body[k] = v;
             }

@@ -269,3 +269,40 @@ pub async fn access_evidence(
 ) -> ApiResult<Json<dengbao_app::ledger::Evidence>> {
     Ok(Json(access::evidence(&s, &c, &id).await?))
 }
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct PolicyQuery {
+    /// The customer (the IDC operator names one; a customer sees its own).
+    pub customer: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/idc/policies", tag = "idc", params(PolicyQuery), responses((status = 200, body = access::PoliciesView, description = "The customer's policies in Cedar: the built-in ones from its profile, its own, and the schema they are checked against"), (status = 403), (status = 404), (status = 422)))]
+pub async fn list_policies(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Query(q): Query<PolicyQuery>,
+) -> ApiResult<Json<access::PoliciesView>> {
+    Ok(Json(access::policies(&s, &c, q.customer.as_deref()).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/policies", tag = "idc", request_body = access::NewPolicy, responses((status = 201, body = access::PolicyView, description = "Proposed (checked against the schema); in force once another of the customer's approvers approves it"), (status = 403), (status = 422, description = "The policy does not parse or fit the schema; the detail names each problem")))]
+pub async fn propose_policy(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Body(i): Body<access::NewPolicy>,
+) -> ApiResult<(axum::http::StatusCode, Json<access::PolicyView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(access::propose_policy(&s, &c, i).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/idc/policies/{id}/decision", tag = "idc", params(("id" = String, Path)), request_body = access::PolicyDecisionInput, responses((status = 200, body = access::PolicyView), (status = 403), (status = 404), (status = 409, description = "Not possible in the policy's state, or the same person twice")))]
+pub async fn decide_policy(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+    Body(i): Body<access::PolicyDecisionInput>,
+) -> ApiResult<Json<access::PolicyView>> {
+    Ok(Json(access::decide_policy(&s, &c, &id, i).await?))
+}

@@ -273,6 +273,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(idc::complete_access))
         .routes(routes!(idc::set_approver_key))
         .routes(routes!(idc::access_evidence))
+        .routes(routes!(idc::list_policies, idc::propose_policy))
+        .routes(routes!(idc::decide_policy))
         .split_for_parts()
 }
 

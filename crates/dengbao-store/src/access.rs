@@ -342,3 +342,93 @@ impl Store {
             .transpose()
     }
 }
+
+/// A customer's own IDC policy (Cedar text), proposed by one approver and put in force by
+/// another.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyRow {
+    pub id: String,
+    pub idc_id: String,
+    pub customer_id: String,
+    pub name: String,
+    pub text: String,
+    /// `proposed`, `active`, `refused`, `retiring` or `retired`.
+    pub state: String,
+    pub proposed_by: String,
+    pub decided_by: Option<String>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+    pub version: i64,
+}
+
+fn policy_from(r: &AnyRow) -> Result<PolicyRow> {
+    Ok(PolicyRow {
+        id: r.try_get("id")?,
+        idc_id: r.try_get("idc_id")?,
+        customer_id: r.try_get("customer_id")?,
+        name: r.try_get("name")?,
+        text: r.try_get("text")?,
+        state: r.try_get("state")?,
+        proposed_by: r.try_get("proposed_by")?,
+        decided_by: r.try_get("decided_by")?,
+        created_at: r.try_get("created_at")?,
+        decided_at: r.try_get("decided_at")?,
+        version: r.try_get("version")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_policy(&self, p: &PolicyRow, audit: &Audit<'_>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO idc_policies (id, idc_id, customer_id, name, text, state, proposed_by, decided_by, created_at, decided_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            .bind(&p.id)
+            .bind(&p.idc_id)
+            .bind(&p.customer_id)
+            .bind(&p.name)
+            .bind(&p.text)
+            .bind(&p.state)
+            .bind(&p.proposed_by)
+            .bind(&p.decided_by)
+            .bind(p.created_at)
+            .bind(p.decided_at)
+            .bind(p.version)
+            .execute(&mut *tx)
+            .await?;
+        Self::finish_with(tx, &p.idc_id, audit, p.text.as_bytes()).await
+    }
+
+    pub async fn policies(&self, idc: &str, customer: &str) -> Result<Vec<PolicyRow>> {
+        sqlx::query("SELECT id, idc_id, customer_id, name, text, state, proposed_by, decided_by, created_at, decided_at, version FROM idc_policies WHERE idc_id = $1 AND customer_id = $2 ORDER BY created_at, id")
+            .bind(idc)
+            .bind(customer)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(policy_from)
+            .collect()
+    }
+
+    /// Moves a policy to `p.state` if it is still at `p.version - 1`.
+    pub async fn update_policy(&self, p: &PolicyRow, audit: &Audit<'_>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE idc_policies SET state = $1, decided_by = $2, decided_at = $3, version = $4 WHERE id = $5 AND idc_id = $6 AND customer_id = $7 AND version = $8")
+            .bind(&p.state)
+            .bind(&p.decided_by)
+            .bind(p.decided_at)
+            .bind(p.version)
+            .bind(&p.id)
+            .bind(&p.idc_id)
+            .bind(&p.customer_id)
+            .bind(p.version - 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the policy changed meanwhile: read it again".to_owned(),
+            ));
+        }
+        let state = format!("{}:{}:{}", p.id, p.state, p.version);
+        Self::finish_with(tx, &p.idc_id, audit, state.as_bytes()).await
+    }
+}

@@ -426,6 +426,20 @@ CREATE TABLE access_decisions (
     at BIGINT NOT NULL,
     PRIMARY KEY (request_id, n)
 );
+CREATE TABLE idc_policies (
+    id TEXT PRIMARY KEY,
+    idc_id TEXT NOT NULL REFERENCES organisations(id),
+    customer_id TEXT NOT NULL REFERENCES organisations(id),
+    name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    state TEXT NOT NULL,
+    proposed_by TEXT NOT NULL,
+    decided_by TEXT,
+    created_at BIGINT NOT NULL,
+    decided_at BIGINT,
+    version BIGINT NOT NULL
+);
+CREATE INDEX idc_policies_by_customer ON idc_policies (idc_id, customer_id);
 CREATE TABLE grant_uses (
     request_id TEXT NOT NULL REFERENCES access_requests(id),
     n BIGINT NOT NULL,

@@ -1068,6 +1068,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/idc/destructions/{id}/decision") => json!({ "decision": "approve" }),
         ("post", "/api/v1/idc/access/{id}/decision") => json!({ "decision": "approve" }),
         ("post", "/api/v1/idc/access/{id}/answer") => json!({ "text": "t" }),
+        ("post", "/api/v1/idc/policies/{id}/decision") => json!({ "decision": "approve" }),
         ("put", "/api/v1/registry/{category}/{id}") => {
             json!({ "id": "fw-1", "name": "x", "facts": {}, "version": 1 })
         }

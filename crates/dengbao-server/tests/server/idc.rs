@@ -827,6 +827,9 @@ async fn isolation_sweep_over_the_idc_routes() {
                 "/api/v1/idc/access" => {
                     json!({ "customer": bank_id, "operation": "read", "assets": [archive], "justification": "customer_initiated_support" })
                 }
+                "/api/v1/idc/policies" => {
+                    json!({ "name": "p", "text": "@id(\"p\") forbid (principal, action, resource);" })
+                }
                 _ => json!({}),
             }),
             _ => None,
@@ -874,11 +877,17 @@ async fn isolation_sweep_over_the_idc_routes() {
                             StatusCode::NOT_FOUND
                                 | StatusCode::FORBIDDEN
                                 | StatusCode::UNPROCESSABLE_ENTITY
-                        ) || (r.status == StatusCode::OK
-                            && matches!(
-                                url.as_str(),
-                                "/api/v1/idc" | "/api/v1/idc/access" | "/api/v1/idc/approver-key"
-                            )),
+                        ) || (r.status == StatusCode::CREATED
+                            && name == "cust-b"
+                            && url == "/api/v1/idc/policies")
+                            || (r.status == StatusCode::OK
+                                && matches!(
+                                    url.as_str(),
+                                    "/api/v1/idc"
+                                        | "/api/v1/idc/access"
+                                        | "/api/v1/idc/approver-key"
+                                        | "/api/v1/idc/policies"
+                                )),
                         "{} as {name}: {method} {url} → {} {}",
                         env.backend,
                         r.status,
@@ -1541,5 +1550,139 @@ async fn access_needs_the_customers_signed_approval_and_stops_when_revoked() {
             "{}",
             r.text
         );
+    }
+}
+
+/// A customer's own Cedar policy: checked against the schema, put in force only by a second
+/// approver, and then it decides — here three approvers for personal data, where the
+/// profile asked two; a policy cannot loosen.
+#[tokio::test]
+async fn customer_policies_in_cedar_are_checked_approved_and_applied() {
+    for e in envs().await {
+        let env = &e.env;
+        let ops = e.who("idc-ops").await;
+        let (a, a2) = (e.who("cust-a").await, e.who("cust-a2").await);
+        let o = env.call(&ops, "GET", "/api/v1/idc", None).await;
+        let archive = by_name(&o.body["assets"], "name", "Statement archive").clone();
+        let (asset, bank) = (
+            archive["id"].as_str().unwrap().to_owned(),
+            archive["customer"].as_str().unwrap().to_owned(),
+        );
+        let v = env.call(&a, "GET", "/api/v1/idc/policies", None).await;
+        assert!(
+            v.body["builtin"]
+                .as_str()
+                .unwrap()
+                .contains("@approvers(\"2\")"),
+            "{}",
+            v.text
+        );
+        assert!(v.body["schema"].as_str().unwrap().contains("entity Asset"));
+        let bad = env.call(&a, "POST", "/api/v1/idc/policies", Some(json!({ "name": "x", "text": "@id(\"x\") permit (principal, action == Action::\"read\", resource) when { resource.colour == \"red\" };" }))).await;
+        assert_eq!(
+            (bad.status, bad.body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("text")),
+            "{}",
+            bad.text
+        );
+        assert!(bad.text.contains("schema"), "{}", bad.text);
+        let text = "@id(\"three-for-personal-data\")\n@approvers(\"3\")\npermit (principal, action == Action::\"read\", resource) when { resource.personal };\n@id(\"loosen\")\n@pre_approved(\"true\")\npermit (principal, action == Action::\"read\", resource);";
+        let p = env
+            .call(
+                &a,
+                "POST",
+                "/api/v1/idc/policies",
+                Some(json!({ "name": "Three approvers for personal data", "text": text })),
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
+        let pid = p.body["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            env.call(
+                &ops,
+                "POST",
+                "/api/v1/idc/policies",
+                Some(json!({ "name": "x", "text": text }))
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN,
+            "the operator writes no customer policy"
+        );
+        let ask = json!({ "customer": bank, "operation": "read", "assets": [asset], "justification": "customer_initiated_support" });
+        // Proposed is not in force.
+        let r = env
+            .call(&ops, "POST", "/api/v1/idc/access", Some(ask.clone()))
+            .await;
+        assert_eq!(r.body["approvals_needed"], 2, "{}", r.text);
+        let decide = format!("/api/v1/idc/policies/{pid}/decision");
+        assert_eq!(
+            env.call(&a, "POST", &decide, Some(json!({ "decision": "approve" })))
+                .await
+                .status,
+            StatusCode::CONFLICT,
+            "not by its proposer"
+        );
+        let r = env
+            .call(&a2, "POST", &decide, Some(json!({ "decision": "approve" })))
+            .await;
+        assert_eq!(r.body["state"], "active", "{}", r.text);
+        let r = env
+            .call(&ops, "POST", "/api/v1/idc/access", Some(ask.clone()))
+            .await;
+        assert_eq!(r.body["approvals_needed"], 3, "{}", r.text);
+        assert!(
+            r.body["policy"]
+                .as_str()
+                .unwrap()
+                .contains("three-for-personal-data"),
+            "{}",
+            r.text
+        );
+        // The operator sees the customer's policies too, with the customer named.
+        let v = env
+            .call(
+                &ops,
+                "GET",
+                &format!("/api/v1/idc/policies?customer={bank}"),
+                None,
+            )
+            .await;
+        assert_eq!(v.body["policies"][0]["state"], "active", "{}", v.text);
+        // Retiring takes two people as well.
+        assert_eq!(
+            env.call(&a, "POST", &decide, Some(json!({ "decision": "retire" })))
+                .await
+                .body["state"],
+            "retiring"
+        );
+        assert_eq!(
+            env.call(&a, "POST", &decide, Some(json!({ "decision": "approve" })))
+                .await
+                .status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            env.call(&a2, "POST", &decide, Some(json!({ "decision": "approve" })))
+                .await
+                .body["state"],
+            "retired"
+        );
+        let r = env
+            .call(&ops, "POST", "/api/v1/idc/access", Some(ask))
+            .await;
+        assert_eq!(r.body["approvals_needed"], 2, "{}", r.text);
+        // The changes are in the ledger under the policy's id.
+        let entries = env
+            .call(&ops, "GET", "/api/v1/ledger/entries?limit=1000", None)
+            .await;
+        let n = entries
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["entry"]["object"] == pid.as_str())
+            .count();
+        assert_eq!(n, 4, "propose, approve, retire, approve: {}", entries.text);
     }
 }
