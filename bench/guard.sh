@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Access-decision latency on one core: the role/relation decision, and the IDC policy
+# verdict over a customer's 1,000 Cedar policies next to Cedar's raw evaluation of the same
+# set in the same run. $1: decisions for the role check (default 1,000,000; the policy runs
+# take a hundredth of that, at least 1,000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p dengbao-guard --example guard_latency
+bin=target/release/examples/guard_latency
+taskset -c 0 "$bin" "${1:-1000000}" 2>/dev/null || "$bin" "${1:-1000000}"
