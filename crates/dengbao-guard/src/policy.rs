@@ -224,59 +224,7 @@ impl PolicyEngine {
 
     /// The verdict of `set` on one operation on one asset.
     pub fn decide(&self, set: &PolicySet, i: &PolicyInput<'_>) -> Result<Verdict, PolicyError> {
-        let principal = uid("Staff", i.staff)?;
-        let resource = uid("Asset", i.asset.id)?;
-        let action = uid("Action", i.operation)?;
-        let attrs = HashMap::from([
-            (
-                "classification".to_owned(),
-                RestrictedExpression::new_string(i.asset.classification.to_owned()),
-            ),
-            (
-                "personal".to_owned(),
-                RestrictedExpression::new_bool(i.asset.personal),
-            ),
-            (
-                "sensitive_personal".to_owned(),
-                RestrictedExpression::new_bool(i.asset.sensitive_personal),
-            ),
-            (
-                "kind".to_owned(),
-                RestrictedExpression::new_string(i.asset.kind.to_owned()),
-            ),
-            (
-                "category".to_owned(),
-                RestrictedExpression::new_string(i.asset.category.to_owned()),
-            ),
-        ]);
-        let bad = |e: String| PolicyError::Invalid(vec![e]);
-        let asset =
-            Entity::new(resource.clone(), attrs, HashSet::new()).map_err(|e| bad(e.to_string()))?;
-        let staff = Entity::new_no_attrs(principal.clone(), HashSet::new());
-        let entities = Entities::from_entities([asset, staff], Some(&self.schema))
-            .map_err(|e| bad(e.to_string()))?;
-        let context = Context::from_pairs([
-            (
-                "justification".to_owned(),
-                RestrictedExpression::new_string(i.justification.to_owned()),
-            ),
-            (
-                "break_glass".to_owned(),
-                RestrictedExpression::new_bool(i.break_glass),
-            ),
-            ("hour".to_owned(), RestrictedExpression::new_long(i.hour)),
-            (
-                "weekday".to_owned(),
-                RestrictedExpression::new_long(i.weekday),
-            ),
-            (
-                "has_ticket".to_owned(),
-                RestrictedExpression::new_bool(i.has_ticket),
-            ),
-        ])
-        .map_err(|e| bad(e.to_string()))?;
-        let request = Request::new(principal, action, resource, context, Some(&self.schema))
-            .map_err(|e| bad(format!("operation `{}`: {e}", i.operation)))?;
+        let (request, entities) = self.request_of(i)?;
         let r = self.authorizer.is_authorized(&request, set, &entities);
         let names: Vec<String> = r
             .diagnostics()
@@ -337,24 +285,15 @@ impl PolicyEngine {
 }
 
 impl PolicyEngine {
-    /// For `bench/guard.sh`: Cedar's own evaluation of `set` on `i`'s request, `n` times,
-    /// the request and entities built once; `(p50, p99)` in microseconds.
-    #[doc(hidden)]
-    pub fn raw_bench(
-        &self,
-        set: &PolicySet,
-        i: &PolicyInput<'_>,
-        n: usize,
-    ) -> Result<(f64, f64), PolicyError> {
+    /// The Cedar request and entities of one decision.
+    fn request_of(&self, i: &PolicyInput<'_>) -> Result<(Request, Entities), PolicyError> {
         let bad = |e: String| PolicyError::Invalid(vec![e]);
         let principal = uid("Staff", i.staff)?;
         let resource = uid("Asset", i.asset.id)?;
         let action = uid("Action", i.operation)?;
+        let s = |v: &str| RestrictedExpression::new_string(v.to_owned());
         let attrs = HashMap::from([
-            (
-                "classification".to_owned(),
-                RestrictedExpression::new_string(i.asset.classification.to_owned()),
-            ),
+            ("classification".to_owned(), s(i.asset.classification)),
             (
                 "personal".to_owned(),
                 RestrictedExpression::new_bool(i.asset.personal),
@@ -363,14 +302,8 @@ impl PolicyEngine {
                 "sensitive_personal".to_owned(),
                 RestrictedExpression::new_bool(i.asset.sensitive_personal),
             ),
-            (
-                "kind".to_owned(),
-                RestrictedExpression::new_string(i.asset.kind.to_owned()),
-            ),
-            (
-                "category".to_owned(),
-                RestrictedExpression::new_string(i.asset.category.to_owned()),
-            ),
+            ("kind".to_owned(), s(i.asset.kind)),
+            ("category".to_owned(), s(i.asset.category)),
         ]);
         let asset =
             Entity::new(resource.clone(), attrs, HashSet::new()).map_err(|e| bad(e.to_string()))?;
@@ -378,10 +311,7 @@ impl PolicyEngine {
         let entities = Entities::from_entities([asset, staff], Some(&self.schema))
             .map_err(|e| bad(e.to_string()))?;
         let context = Context::from_pairs([
-            (
-                "justification".to_owned(),
-                RestrictedExpression::new_string(i.justification.to_owned()),
-            ),
+            ("justification".to_owned(), s(i.justification)),
             (
                 "break_glass".to_owned(),
                 RestrictedExpression::new_bool(i.break_glass),
@@ -398,7 +328,20 @@ impl PolicyEngine {
         ])
         .map_err(|e| bad(e.to_string()))?;
         let request = Request::new(principal, action, resource, context, Some(&self.schema))
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(format!("operation `{}`: {e}", i.operation)))?;
+        Ok((request, entities))
+    }
+
+    /// For `bench/guard.sh`: Cedar's own evaluation of `set` on `i`'s request, `n` times,
+    /// the request and entities built once; `(p50, p99)` in microseconds.
+    #[doc(hidden)]
+    pub fn raw_bench(
+        &self,
+        set: &PolicySet,
+        i: &PolicyInput<'_>,
+        n: usize,
+    ) -> Result<(f64, f64), PolicyError> {
+        let (request, entities) = self.request_of(i)?;
         let mut lat: Vec<u64> = Vec::with_capacity(n);
         for _ in 0..n {
             let t = std::time::Instant::now();
