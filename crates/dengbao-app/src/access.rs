@@ -17,8 +17,8 @@ use dengbao_core::access::{self, Act, Justification, Operation, Request, State};
 use dengbao_guard::policy::{AssetFacts, PolicyEngine, PolicyInput, ProfileParams, Verdict};
 use dengbao_guard::{Action, OrgKind};
 use dengbao_ledger::{NoteSigner, NoteVerifier};
-use dengbao_store::PolicyRow;
 use dengbao_store::{AccessRequestRow, ApproverKeyRow, DecisionRow, StoreError, new_id};
+use dengbao_store::{PolicyRow, ShareRow};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -1045,4 +1045,219 @@ pub async fn decide_policy(
             e => e.into(),
         })?;
     Ok(policy_view(p))
+}
+
+// ----- the external-sharing gate ---------------------------------------------------------
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ShareInput {
+    /// The asset (of the export request) whose content is to leave.
+    pub asset: String,
+    /// Who receives it.
+    pub recipient: String,
+    pub purpose: String,
+    /// The legal basis for giving it (a contract clause, a regulator's order, …).
+    pub legal_basis: String,
+    /// The content was declassified (the MSS warning: no sensitive data out without it).
+    #[serde(default)]
+    pub declassified: bool,
+    /// The recorded risk evaluation; required for important data, sensitive personal
+    /// information and content where the scan finds personal identifiers.
+    #[serde(default)]
+    pub risk_assessment: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShareView {
+    pub id: String,
+    pub asset: String,
+    pub recipient: String,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub declassified: bool,
+    pub classification: String,
+    /// Findings per kind and the masked findings, from `dengbao-scan`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub scan: serde_json::Value,
+    /// `released` or `blocked`.
+    pub verdict: String,
+    pub reason: String,
+    pub evaluated_by: String,
+    pub at_ms: i64,
+    /// The content, base64 — only when released.
+    pub content_base64: Option<String>,
+    #[serde(flatten)]
+    pub cited: Cited,
+}
+
+fn share_view(r: ShareRow, content: Option<String>) -> AppResult<ShareView> {
+    Ok(ShareView {
+        scan: serde_json::from_str(&r.findings).map_err(AppError::internal)?,
+        id: r.id,
+        asset: r.asset_id,
+        recipient: r.recipient,
+        purpose: r.purpose,
+        legal_basis: r.legal_basis,
+        declassified: r.declassified,
+        classification: r.classification,
+        verdict: r.verdict,
+        reason: r.reason,
+        evaluated_by: r.evaluated_by,
+        at_ms: r.at,
+        content_base64: content,
+        cited: Cited {
+            cite: "MIIT IDC notice (2025): explicit authorization before giving customer data to others; MSS warning: no sensitive data shared without declassification and risk evaluation".into(),
+            status: "unconfirmed".into(),
+        },
+    })
+}
+
+/// Giving customer data to someone outside: only under an approved `export` grant (its use
+/// recorded), and only through the gate — the content is scanned (`dengbao-scan`:
+/// identifiers and classification markings), a risk evaluation is recorded, and the result
+/// decides: core data and content marked secret without declassification are blocked;
+/// important data, sensitive personal information and content with personal identifiers
+/// need a written risk assessment. The evaluation, with the masked findings, is kept as
+/// evidence either way.
+pub async fn share(app: &App, c: &Caller, id: &str, i: ShareInput) -> AppResult<ShareView> {
+    let idc = crate::idc::own_idc(app, c, Action::Write).await?;
+    if !plausible_id(id) {
+        return Err(AppError::not_found());
+    }
+    let r = app.store.access_request(&idc, None, id).await?;
+    if r.operation != "export" {
+        return Err(AppError::conflict(
+            "only an export request carries data out: request `export` for these assets",
+        ));
+    }
+    if !assets_of(&r)?.contains(&i.asset) {
+        return Err(AppError::invalid("asset", "not an asset of this request"));
+    }
+    check_text("recipient", &i.recipient, 200)?;
+    check_text("purpose", &i.purpose, 500)?;
+    check_text("legal_basis", &i.legal_basis, 500)?;
+    check_free_text("risk_assessment", &i.risk_assessment, 4000)?;
+    let asset = app
+        .store
+        .asset(&idc, Some(&r.customer_id), &i.asset)
+        .await?;
+    // The grant first: no live export grant, no content — and the use is on record.
+    use_grant(
+        app,
+        c,
+        &idc,
+        &r.customer_id,
+        &asset.id,
+        Operation::Export,
+        &format!("export to {}", i.recipient),
+    )
+    .await?;
+    let copies = app.store.asset_copies(&idc, &asset.id).await?;
+    let primary = copies
+        .iter()
+        .find(|x| x.copy == "primary")
+        .ok_or_else(|| AppError::conflict("the asset has no stored content to share"))?;
+    let content = app
+        .vault
+        .open(
+            &r.customer_id,
+            Purpose::Asset,
+            &asset.id,
+            format!("asset-copy/{idc}/{}/primary", asset.id).as_bytes(),
+            &primary.sealed,
+        )
+        .await?;
+    let scanner =
+        dengbao_scan::Scanner::new(dengbao_scan::Config::default()).map_err(AppError::internal)?;
+    let report = scanner.scan_bytes("export", &content);
+    use dengbao_scan::detect::Kind;
+    let count = |k: Kind| report.counts.get(&k).map_or(0, |c| c.total());
+    let personal_ids = [
+        Kind::ResidentId,
+        Kind::ResidentIdLegacy,
+        Kind::BankCard,
+        Kind::Mobile,
+        Kind::Passport,
+    ]
+    .iter()
+    .map(|k| count(*k))
+    .sum::<u64>();
+    let marked = count(Kind::Classification) > 0;
+    let needs_assessment =
+        asset.classification == "important" || asset.sensitive_personal || personal_ids > 0;
+    let (verdict, reason) = if asset.classification == "core" {
+        ("blocked", "core data is never given to others".to_owned())
+    } else if marked && !i.declassified {
+        (
+            "blocked",
+            "the content carries a classification marking (密级): declassify it first (MSS warning)".to_owned(),
+        )
+    } else if report.unscanned_content
+        || report.status != dengbao_scan::scanner::FileStatus::Scanned
+    {
+        (
+            "blocked",
+            "the content could not be scanned in full, so it cannot be cleared".to_owned(),
+        )
+    } else if needs_assessment && i.risk_assessment.trim().chars().count() < 20 {
+        (
+            "blocked",
+            format!(
+                "{}: a written risk assessment is required (at least 20 characters)",
+                if personal_ids > 0 {
+                    format!("{personal_ids} personal identifiers found")
+                } else {
+                    format!("`{}` data", asset.classification)
+                }
+            ),
+        )
+    } else {
+        (
+            "released",
+            "scanned, evaluated and within the customer's grant".to_owned(),
+        )
+    };
+    let findings = serde_json::json!({
+        "counts": report.counts.iter().map(|(k, v)| (k.as_str(), v.total())).collect::<std::collections::BTreeMap<_, _>>(),
+        "findings": report.findings.iter().take(50).map(|f| serde_json::json!({ "kind": f.kind.as_str(), "line": f.line, "masked": f.masked })).collect::<Vec<_>>(),
+        "bytes": report.bytes,
+    });
+    let now = app.clock.now_ms();
+    let row = ShareRow {
+        id: new_id(),
+        idc_id: idc.clone(),
+        customer_id: r.customer_id.clone(),
+        request_id: r.id.clone(),
+        asset_id: asset.id.clone(),
+        recipient: i.recipient,
+        purpose: i.purpose,
+        legal_basis: i.legal_basis,
+        declassified: i.declassified,
+        risk_assessment: i.risk_assessment,
+        classification: asset.classification.clone(),
+        findings: findings.to_string(),
+        verdict: verdict.to_owned(),
+        reason,
+        evaluated_by: c.username().to_owned(),
+        at: now,
+    };
+    let mac = app
+        .vault
+        .mac(&r.customer_id, Purpose::Asset, &asset.id, &content, now)
+        .await?;
+    // The evaluation is the request's: its evidence lists it.
+    app.store
+        .insert_share(
+            &row,
+            &mac,
+            &c.audit(&format!("idc.share.{verdict}"), &r.id, now),
+        )
+        .await?;
+    use base64::Engine;
+    let out = (verdict == "released")
+        .then(|| base64::engine::general_purpose::STANDARD.encode(&*content));
+    share_view(row, out)
 }

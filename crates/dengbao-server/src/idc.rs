@@ -306,3 +306,13 @@ pub async fn decide_policy(
 ) -> ApiResult<Json<access::PolicyView>> {
     Ok(Json(access::decide_policy(&s, &c, &id, i).await?))
 }
+
+#[utoipa::path(post, path = "/api/v1/idc/access/{id}/share", tag = "idc", params(("id" = String, Path)), request_body = access::ShareInput, responses((status = 200, body = access::ShareView, description = "Through the external-sharing gate: scanned, evaluated, released (with the content) or blocked (with the reason), kept as evidence either way"), (status = 403, description = "No live export grant of the customer's"), (status = 404), (status = 409), (status = 422)))]
+pub async fn share(
+    State(s): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+    Body(i): Body<access::ShareInput>,
+) -> ApiResult<Json<access::ShareView>> {
+    Ok(Json(access::share(&s, &c, &id, i).await?))
+}

@@ -275,6 +275,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(idc::access_evidence))
         .routes(routes!(idc::list_policies, idc::propose_policy))
         .routes(routes!(idc::decide_policy))
+        .routes(routes!(idc::share))
         .split_for_parts()
 }
 

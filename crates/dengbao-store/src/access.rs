@@ -432,3 +432,83 @@ impl Store {
         Self::finish_with(tx, &p.idc_id, audit, state.as_bytes()).await
     }
 }
+
+/// One pass through the external-sharing gate: what was to leave, to whom and why, what the
+/// scan found (masked), and whether it was released or blocked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShareRow {
+    pub id: String,
+    pub idc_id: String,
+    pub customer_id: String,
+    pub request_id: String,
+    pub asset_id: String,
+    pub recipient: String,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub declassified: bool,
+    pub risk_assessment: String,
+    pub classification: String,
+    /// JSON: counts per kind and the masked findings.
+    pub findings: String,
+    /// `released` or `blocked`.
+    pub verdict: String,
+    pub reason: String,
+    pub evaluated_by: String,
+    pub at: i64,
+}
+
+impl Store {
+    pub async fn insert_share(&self, r: &ShareRow, mac: &[u8], audit: &Audit<'_>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO share_evaluations (id, idc_id, customer_id, request_id, asset_id, recipient, purpose, legal_basis, declassified, risk_assessment, classification, findings, verdict, reason, evaluated_by, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
+            .bind(&r.id)
+            .bind(&r.idc_id)
+            .bind(&r.customer_id)
+            .bind(&r.request_id)
+            .bind(&r.asset_id)
+            .bind(&r.recipient)
+            .bind(&r.purpose)
+            .bind(&r.legal_basis)
+            .bind(i64::from(r.declassified))
+            .bind(&r.risk_assessment)
+            .bind(&r.classification)
+            .bind(&r.findings)
+            .bind(&r.verdict)
+            .bind(&r.reason)
+            .bind(&r.evaluated_by)
+            .bind(r.at)
+            .execute(&mut *tx)
+            .await?;
+        Self::finish_with(tx, &r.idc_id, audit, mac).await
+    }
+
+    pub async fn shares(&self, idc: &str, request: &str) -> Result<Vec<ShareRow>> {
+        sqlx::query("SELECT id, idc_id, customer_id, request_id, asset_id, recipient, purpose, legal_basis, declassified, risk_assessment, classification, findings, verdict, reason, evaluated_by, at FROM share_evaluations WHERE idc_id = $1 AND request_id = $2 ORDER BY at, id")
+            .bind(idc)
+            .bind(request)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ShareRow {
+                    id: r.try_get("id")?,
+                    idc_id: r.try_get("idc_id")?,
+                    customer_id: r.try_get("customer_id")?,
+                    request_id: r.try_get("request_id")?,
+                    asset_id: r.try_get("asset_id")?,
+                    recipient: r.try_get("recipient")?,
+                    purpose: r.try_get("purpose")?,
+                    legal_basis: r.try_get("legal_basis")?,
+                    declassified: b(r.try_get("declassified")?),
+                    risk_assessment: r.try_get("risk_assessment")?,
+                    classification: r.try_get("classification")?,
+                    findings: r.try_get("findings")?,
+                    verdict: r.try_get("verdict")?,
+                    reason: r.try_get("reason")?,
+                    evaluated_by: r.try_get("evaluated_by")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+}

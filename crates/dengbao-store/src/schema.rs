@@ -440,6 +440,25 @@ CREATE TABLE idc_policies (
     version BIGINT NOT NULL
 );
 CREATE INDEX idc_policies_by_customer ON idc_policies (idc_id, customer_id);
+CREATE TABLE share_evaluations (
+    id TEXT PRIMARY KEY,
+    idc_id TEXT NOT NULL REFERENCES organisations(id),
+    customer_id TEXT NOT NULL REFERENCES organisations(id),
+    request_id TEXT NOT NULL REFERENCES access_requests(id),
+    asset_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    legal_basis TEXT NOT NULL,
+    declassified BIGINT NOT NULL,
+    risk_assessment TEXT NOT NULL,
+    classification TEXT NOT NULL,
+    findings TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    evaluated_by TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX share_evaluations_by_customer ON share_evaluations (idc_id, customer_id);
 CREATE TABLE grant_uses (
     request_id TEXT NOT NULL REFERENCES access_requests(id),
     n BIGINT NOT NULL,

@@ -1069,6 +1069,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/idc/access/{id}/decision") => json!({ "decision": "approve" }),
         ("post", "/api/v1/idc/access/{id}/answer") => json!({ "text": "t" }),
         ("post", "/api/v1/idc/policies/{id}/decision") => json!({ "decision": "approve" }),
+        ("post", "/api/v1/idc/access/{id}/share") => {
+            json!({ "asset": "a", "recipient": "r", "purpose": "p", "legal_basis": "l" })
+        }
         ("put", "/api/v1/registry/{category}/{id}") => {
             json!({ "id": "fw-1", "name": "x", "facts": {}, "version": 1 })
         }

@@ -830,6 +830,9 @@ async fn isolation_sweep_over_the_idc_routes() {
                 "/api/v1/idc/policies" => {
                     json!({ "name": "p", "text": "@id(\"p\") forbid (principal, action, resource);" })
                 }
+                p if p.ends_with("/share") => {
+                    json!({ "asset": archive, "recipient": "r", "purpose": "p", "legal_basis": "l" })
+                }
                 _ => json!({}),
             }),
             _ => None,
@@ -1684,5 +1687,168 @@ async fn customer_policies_in_cedar_are_checked_approved_and_applied() {
             .filter(|x| x["entry"]["object"] == pid.as_str())
             .count();
         assert_eq!(n, 4, "propose, approve, retire, approve: {}", entries.text);
+    }
+}
+
+/// The external-sharing gate: no export without the customer's approved export grant; the
+/// content is scanned and evaluated; identifiers need a written risk assessment, a secrecy
+/// marking needs declassification; released content leaves, blocked content does not; every
+/// evaluation is kept with masked findings and is in the request's ledger evidence.
+#[tokio::test]
+async fn sharing_goes_through_the_gate() {
+    for e in envs().await {
+        let env = &e.env;
+        let ops = e.who("idc-ops").await;
+        let (a, a2) = (e.who("cust-a").await, e.who("cust-a2").await);
+        let o = env.call(&ops, "GET", "/api/v1/idc", None).await;
+        let archive = by_name(&o.body["assets"], "name", "Statement archive").clone();
+        let (asset, bank) = (
+            archive["id"].as_str().unwrap().to_owned(),
+            archive["customer"].as_str().unwrap().to_owned(),
+        );
+        let id_no = "11010519491231002X";
+        let put = |text: String| {
+            let url = format!("/api/v1/idc/assets/{asset}/content");
+            let ops = ops.clone();
+            async move {
+                env.call(
+                    &ops,
+                    "PUT",
+                    &url,
+                    Some(json!({ "content_base64": B64.encode(text) })),
+                )
+                .await
+            }
+        };
+        assert_eq!(
+            put(format!("name,id\nZhang San,{id_no}\n")).await.status,
+            StatusCode::OK
+        );
+        let r = env.call(&ops, "POST", "/api/v1/idc/access", Some(json!({ "customer": bank, "operation": "export", "assets": [asset], "justification": "regulator_data_request", "ticket": "REG-5" }))).await;
+        assert_eq!(r.body["approvals_needed"], 2, "{}", r.text);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        let share = format!("/api/v1/idc/access/{id}/share");
+        let ask = |extra: Value| {
+            let mut b = json!({ "asset": asset, "recipient": "Shanghai Communications Administration", "purpose": "inspection", "legal_basis": "order 2026-17" });
+            for (k, v) in extra.as_object().unwrap() {
+                b[k] = v.clone();
+            }
+            b
+        };
+        let r = env.call(&ops, "POST", &share, Some(ask(json!({})))).await;
+        assert_eq!(
+            r.body["type"], "/problems/customer-authorization-required",
+            "not approved yet: {}",
+            r.text
+        );
+        for w in [&a, &a2] {
+            env.call(w, "PUT", "/api/v1/idc/approver-key", Some(json!({})))
+                .await;
+            let r = env
+                .call(
+                    w,
+                    "POST",
+                    &format!("/api/v1/idc/access/{id}/decision"),
+                    Some(json!({ "decision": "approve" })),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }
+        // Identifiers found: a written risk assessment first.
+        let r = env.call(&ops, "POST", &share, Some(ask(json!({})))).await;
+        assert_eq!(
+            (r.status, r.body["verdict"].as_str()),
+            (StatusCode::OK, Some("blocked")),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.body["reason"]
+                .as_str()
+                .unwrap()
+                .contains("risk assessment"),
+            "{}",
+            r.text
+        );
+        assert!(r.body["content_base64"].is_null());
+        assert!(
+            !r.text.contains(id_no),
+            "the scan report is masked: {}",
+            r.text
+        );
+        assert!(
+            r.body["scan"]["counts"]["resident_id"].as_u64().unwrap() >= 1,
+            "{}",
+            r.text
+        );
+        let r = env.call(&ops, "POST", &share, Some(ask(json!({ "risk_assessment": "one record, named in the order; sent over the regulator's encrypted channel" })))).await;
+        assert_eq!(r.body["verdict"], "released", "{}", r.text);
+        assert!(
+            String::from_utf8(
+                B64.decode(r.body["content_base64"].as_str().unwrap())
+                    .unwrap()
+            )
+            .unwrap()
+            .contains(id_no)
+        );
+        // A secrecy marking: blocked until declassified.
+        assert_eq!(
+            put("通知\n机密★5年\n内容\n".to_owned()).await.status,
+            StatusCode::OK
+        );
+        let full = json!({ "risk_assessment": "reviewed by the security office before release" });
+        let r = env
+            .call(&ops, "POST", &share, Some(ask(full.clone())))
+            .await;
+        assert_eq!(r.body["verdict"], "blocked", "{}", r.text);
+        assert!(
+            r.body["reason"].as_str().unwrap().contains("declassify"),
+            "{}",
+            r.text
+        );
+        let mut declassified = full.clone();
+        declassified["declassified"] = json!(true);
+        assert_eq!(
+            env.call(&ops, "POST", &share, Some(ask(declassified)))
+                .await
+                .body["verdict"],
+            "released"
+        );
+        // Each pass is in the request's evidence.
+        env.call(&ops, "POST", "/api/v1/ledger/checkpoint", None)
+            .await;
+        let ev = env
+            .call(
+                &a,
+                "GET",
+                &format!("/api/v1/idc/access/{id}/evidence"),
+                None,
+            )
+            .await;
+        let actions: Vec<String> = ev.body["proofs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                serde_json::from_slice::<Value>(&B64.decode(p["entry"].as_str().unwrap()).unwrap())
+                    .unwrap()["action"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            actions
+                .iter()
+                .filter(|x| x.starts_with("idc.share."))
+                .count(),
+            4,
+            "{actions:?}"
+        );
+        assert_eq!(
+            actions.iter().filter(|x| *x == "idc.access.use").count(),
+            4,
+            "{actions:?}"
+        );
     }
 }
