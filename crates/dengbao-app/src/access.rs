@@ -148,6 +148,8 @@ pub struct AccessView {
     pub policy: String,
     pub decisions: Vec<DecisionView>,
     pub uses: Vec<UseView>,
+    /// Each pass of an export through the sharing gate (without the content).
+    pub shares: Vec<ShareView>,
     pub created_at_ms: i64,
     pub version: i64,
     #[serde(flatten)]
@@ -305,6 +307,13 @@ async fn view(app: &App, r: &AccessRequestRow) -> AppResult<AccessView> {
         policy: r.policy.clone(),
         decisions,
         uses,
+        shares: app
+            .store
+            .shares(&r.idc_id, &r.id)
+            .await?
+            .into_iter()
+            .map(|s| share_view(s, None))
+            .collect::<AppResult<_>>()?,
         created_at_ms: r.created_at,
         version: r.version,
         cited: cited()?,

@@ -133,6 +133,9 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
         for d in ["approve", "deny", "more_info", "revoke", "extend", "review"] {
             keys.push(format!("idc.decision.{d}"));
         }
+        for v in ["released", "blocked"] {
+            keys.push(format!("idc.share.{v}"));
+        }
     }
     keys.extend(ObjectKind::iter().map(|k| format!("kind.{}", k.as_str())));
     keys.extend(super::pages::LIFECYCLE.map(|l| format!("life.{l}")));

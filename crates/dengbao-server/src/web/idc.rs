@@ -108,6 +108,7 @@ pub struct AccessRow {
     pub policy: String,
     pub decisions: Vec<String>,
     pub uses: Vec<String>,
+    pub shares: Vec<(String, String)>,
     pub anomalies: usize,
     pub mine: bool,
 }
@@ -470,6 +471,22 @@ async fn idc_access(
                             .as_deref()
                             .map(|a| format!(" ⚠ {a}"))
                             .unwrap_or_default()
+                    )
+                })
+                .collect(),
+            shares: r
+                .shares
+                .iter()
+                .map(|x| {
+                    (
+                        x.verdict.clone(),
+                        format!(
+                            "{} · {} → {} · {}",
+                            local_time(x.at_ms),
+                            asset_name(&x.asset),
+                            x.recipient,
+                            x.reason
+                        ),
                     )
                 })
                 .collect(),

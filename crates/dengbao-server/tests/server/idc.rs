@@ -1814,6 +1814,30 @@ async fn sharing_goes_through_the_gate() {
                 .body["verdict"],
             "released"
         );
+        // The customer sees every pass, without the content.
+        let v = env
+            .call(&a, "GET", &format!("/api/v1/idc/access/{id}"), None)
+            .await;
+        let verdicts: Vec<&str> = v.body["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["verdict"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            verdicts,
+            ["blocked", "released", "blocked", "released"],
+            "{}",
+            v.text
+        );
+        assert!(
+            v.body["shares"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["content_base64"].is_null())
+        );
+        assert!(!v.text.contains(id_no));
         // Each pass is in the request's evidence.
         env.call(&ops, "POST", "/api/v1/ledger/checkpoint", None)
             .await;
