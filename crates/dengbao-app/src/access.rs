@@ -156,15 +156,7 @@ pub struct AccessView {
     pub cited: Cited,
 }
 
-fn parse<T: std::str::FromStr + strum::IntoEnumIterator + Into<&'static str>>(
-    field: &str,
-    s: &str,
-) -> AppResult<T> {
-    s.parse().map_err(|_| {
-        let all: Vec<&'static str> = T::iter().map(Into::into).collect();
-        AppError::invalid(field, format!("one of {}", all.join(", ")))
-    })
-}
+use crate::idc::parse_enum as parse;
 
 fn cited() -> AppResult<Cited> {
     let p = pack()?;
@@ -1175,7 +1167,7 @@ pub async fn share(app: &App, c: &Caller, id: &str, i: ShareInput) -> AppResult<
             &r.customer_id,
             Purpose::Asset,
             &asset.id,
-            format!("asset-copy/{idc}/{}/primary", asset.id).as_bytes(),
+            &crate::idc::copy_aad(&idc, &asset.id, "primary"),
             &primary.sealed,
         )
         .await?;

@@ -488,7 +488,7 @@ pub struct Overview {
 
 // ----- parsing ---------------------------------------------------------------------------
 
-fn parse_enum<T: std::str::FromStr + strum::IntoEnumIterator + Into<&'static str>>(
+pub(crate) fn parse_enum<T: std::str::FromStr + strum::IntoEnumIterator + Into<&'static str>>(
     field: &str,
     s: &str,
 ) -> AppResult<T> {
@@ -554,7 +554,7 @@ fn label_aad(a: &AssetRow) -> Vec<u8> {
     format!("asset-label/{}/{}", a.idc_id, a.id).into_bytes()
 }
 
-fn copy_aad(idc: &str, asset: &str, copy: &str) -> Vec<u8> {
+pub(crate) fn copy_aad(idc: &str, asset: &str, copy: &str) -> Vec<u8> {
     format!("asset-copy/{idc}/{asset}/{copy}").into_bytes()
 }
 
@@ -702,35 +702,23 @@ pub async fn overview(app: &App, c: &Caller) -> AppResult<Overview> {
     let cust = at.customer.as_deref();
     let idc = app.store.organisation(&at.idc).await?;
     let programme = programme_of(app, &at.idc).await?;
-    let rows = app.store.idc_customers(&at.idc, cust).await?;
+    // Every customer's view once: the caller's own are shown, and isolation is judged over
+    // every customer's assets (a customer is shown only its own and a count of the others).
     let all_assets = app.store.assets(&at.idc, None).await?;
     let p = pack()?;
-    let mut customers = Vec::with_capacity(rows.len());
-    for r in &rows {
+    let mut customers = Vec::new();
+    let mut profiles: BTreeMap<String, bool> = BTreeMap::new();
+    for r in &app.store.idc_customers(&at.idc, None).await? {
         let mine: Vec<&AssetRow> = all_assets
             .iter()
             .filter(|a| a.customer_id == r.id)
             .collect();
-        customers.push(customer_view(r, &mine)?);
+        let v = customer_view(r, &mine)?;
+        profiles.insert(r.id.clone(), v.profile.shared_isolation_unit);
+        if cust.is_none_or(|me| me == r.id) {
+            customers.push(v);
+        }
     }
-    // Isolation is judged over every customer's assets; a customer is shown only its own
-    // and a count of the others.
-    let profiles: BTreeMap<String, bool> = app
-        .store
-        .idc_customers(&at.idc, None)
-        .await?
-        .iter()
-        .map(|r| {
-            let mine: Vec<&AssetRow> = all_assets
-                .iter()
-                .filter(|a| a.customer_id == r.id)
-                .collect();
-            Ok((
-                r.id.clone(),
-                customer_view(r, &mine)?.profile.shared_isolation_unit,
-            ))
-        })
-        .collect::<AppResult<_>>()?;
     let placed: Vec<Placed<'_>> = all_assets
         .iter()
         .filter(|a| a.state == "active")
@@ -1052,9 +1040,8 @@ pub async fn put_content(app: &App, c: &Caller, id: &str, content: &[u8]) -> App
         return Err(AppError::conflict("the asset was destroyed"));
     }
     let rows = app.store.idc_customers(&idc, None).await?;
-    let cust = hosted(&rows, &a.customer_id)?;
     let assets = app.store.assets(&idc, Some(&a.customer_id)).await?;
-    let profile = customer_view(cust, &assets.iter().collect::<Vec<_>>())?.profile;
+    let profile = profile_of(hosted(&rows, &a.customer_id)?, &assets)?;
     let now = app.clock.now_ms();
     let mut copies = Vec::new();
     for copy in std::iter::once("primary".to_owned())
@@ -1183,11 +1170,7 @@ pub async fn request_destruction(
     }
     let rows = app.store.idc_customers(&idc, None).await?;
     let assets = app.store.assets(&idc, Some(&a.customer_id)).await?;
-    let profile = customer_view(
-        hosted(&rows, &a.customer_id)?,
-        &assets.iter().collect::<Vec<_>>(),
-    )?
-    .profile;
+    let profile = profile_of(hosted(&rows, &a.customer_id)?, &assets)?;
     let now = app.clock.now_ms();
     let row = DestructionRow {
         id: new_id(),

@@ -594,10 +594,7 @@ async fn after<T>(
                 StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT | StatusCode::FORBIDDEN
             ) =>
         {
-            let detail = match &e.field {
-                Some(f) => format!("{} {f}: {}", page.cat().get("err.invalid"), e.detail),
-                None => format!("{} {}", page.cat().get("err.invalid"), e.detail),
-            };
+            let detail = page.refusal(&e);
             idc_page(state, page, detail, e.status)
                 .await
                 .unwrap_or_else(|e| page.fail(e))

@@ -291,6 +291,14 @@ impl Page {
             idc_customer: self.p.principal.org_kind == dengbao_app::guard::OrgKind::IdcCustomer,
         }
     }
+    /// A refused form's message for the page: the rule, and the field when there is one.
+    pub fn refusal(&self, e: &ApiError) -> String {
+        let invalid = self.cat().get("err.invalid");
+        match &e.field {
+            Some(f) => format!("{invalid} {f}: {}", e.detail),
+            None => format!("{invalid} {}", e.detail),
+        }
+    }
     /// Whether the caller's roles allow `action` here — for showing a form at all; the use
     /// case asks the guard again when the form is sent.
     pub fn require(&self, action: Action) -> ApiResult<()> {

@@ -95,10 +95,7 @@ async fn after(state: &AppState, page: &Page, r: Result<(), ApiError>, ok: &str)
                 StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
             ) =>
         {
-            let detail = match &e.field {
-                Some(f) => format!("{} {f}: {}", page.cat().get("err.invalid"), e.detail),
-                None => format!("{} {}", page.cat().get("err.invalid"), e.detail),
-            };
+            let detail = page.refusal(&e);
             queue_page(state, page, detail, e.status)
                 .await
                 .unwrap_or_else(|e| page.fail(e))
