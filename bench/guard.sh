@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Access-decision latency on one core: the role/relation decision, and the IDC policy
-# verdict over a customer's 1,000 Cedar policies next to Cedar's raw evaluation of the same
-# set in the same run. $1: decisions for the role check (default 1,000,000; the policy runs
-# take a hundredth of that, at least 1,000).
+# Access-decision latency on one core: the role/relation decision, and the IDC key release
+# (grant lookup over 10,000 active grants + the sliced Cedar verdict of a 1,000-policy set)
+# next to Cedar's raw evaluation of the same set in the same run. $1: decisions (default
+# 1,000,000; the unsliced baselines run a 500th of that, at least 1,000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p dengbao-guard --example guard_latency

@@ -13,7 +13,9 @@
 //! in a transaction that succeeds only while the grant is live; the data key is unwrapped
 //! after that, never before — so a revocation stops the next use.
 
-use dengbao_core::access::{self, Act, Justification, Operation, Request, State};
+use dengbao_core::access::{
+    self, Act, Grant, GrantIndex, Justification, Operation, Request, State,
+};
 use dengbao_guard::policy::{AssetFacts, PolicyEngine, PolicyInput, ProfileParams, Verdict};
 use dengbao_guard::{Action, OrgKind};
 use dengbao_ledger::{NoteSigner, NoteVerifier};
@@ -119,7 +121,8 @@ pub struct UseView {
     pub at_ms: i64,
     /// The use's ledger entry (prove its inclusion with `/api/v1/ledger/entries/{seq}/proof`).
     pub ledger_seq: i64,
-    /// Outside the window or the scope: should not happen; shown if it did.
+    /// Outside the scope, the window or the requester (the key release refuses those, so
+    /// they mean tampering), or an unusual volume of uses within an hour.
     pub anomaly: Option<String>,
 }
 
@@ -258,19 +261,25 @@ async fn view(app: &App, r: &AccessRequestRow) -> AppResult<AccessView> {
             at_ms: d.at,
         });
     }
-    let uses = app
-        .store
-        .grant_uses(&r.id)
-        .await?
+    let uses = app.store.grant_uses(&r.id).await?;
+    let flags = access::anomalies(
+        &core_request(r)?,
+        &assets,
+        &uses
+            .iter()
+            .map(|u| access::Use {
+                asset: u.asset_id.clone(),
+                by: u.username.clone(),
+                at: u.at,
+            })
+            .collect::<Vec<_>>(),
+        t,
+    );
+    let uses = uses
         .into_iter()
-        .map(|u| UseView {
-            anomaly: if !assets.contains(&u.asset_id) {
-                Some("an asset outside the request's scope".into())
-            } else if u.at < r.window_start || u.at >= r.window_end {
-                Some("a use outside the window".into())
-            } else {
-                None
-            },
+        .zip(flags)
+        .map(|(u, flag)| UseView {
+            anomaly: flag.map(|a| a.describe(t)),
             asset: u.asset_id,
             what: u.what,
             by: u.username,
@@ -734,15 +743,28 @@ pub(crate) async fn use_grant(
 ) -> AppResult<i64> {
     let t = &pack()?.access;
     let now = app.clock.now_ms();
-    let op_name: &str = op.into();
-    for r in app.store.access_requests(idc, Some(customer)).await? {
-        if r.operation != op_name || !assets_of(&r)?.iter().any(|a| a == asset) {
+    let rows = app
+        .store
+        .live_grants(idc, customer, c.user_id(), op.into(), now)
+        .await?;
+    // The one decision of core::access (operation, asset, requester, state, window) on the
+    // candidates the store found by index.
+    let grants = GrantIndex::new(
+        rows.iter()
+            .map(|r| {
+                Ok(Grant {
+                    id: r.id.clone(),
+                    operation: op,
+                    assets: assets_of(r)?,
+                    request: core_request(r)?,
+                })
+            })
+            .collect::<AppResult<Vec<_>>>()?,
+    );
+    for g in grants.covering(c.username(), asset, op, t, now) {
+        let Some(r) = rows.iter().find(|r| r.id == g.id) else {
             continue;
-        }
-        let state = access::state_at(&core_request(&r)?, t, now);
-        if !state.grants() || now < r.window_start {
-            continue;
-        }
+        };
         let mac = app
             .vault
             .mac(customer, Purpose::Asset, asset, what.as_bytes(), now)
@@ -750,7 +772,7 @@ pub(crate) async fn use_grant(
         match app
             .store
             .use_grant(
-                &r,
+                r,
                 asset,
                 what,
                 c.username(),
@@ -830,7 +852,7 @@ async fn policy_set(
     idc: &str,
     cust: &dengbao_store::IdcCustomerRow,
     profile: &dengbao_core::idc::Profile,
-) -> AppResult<(dengbao_guard::policy::PolicySet, String)> {
+) -> AppResult<(dengbao_guard::policy::Policies, String)> {
     let mut text = PolicyEngine::builtin_text(params(profile));
     for p in app.store.policies(idc, &cust.id).await? {
         if matches!(p.state.as_str(), "active" | "retiring") {

@@ -10,6 +10,8 @@
 //! reviewed by the customer afterwards. What a request needs is decided by the IDC policies
 //! in Cedar (`dengbao_guard::policy`), not here.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What the operator wants to do with customer data.
@@ -131,6 +133,9 @@ pub struct Timing {
     pub max_duration_hours: u32,
     /// Within how long the customer reviews a break-glass access.
     pub break_glass_review_hours: u32,
+    /// More uses of one grant than this within an hour are flagged to the customer as an
+    /// unusual volume.
+    pub unusual_uses_per_hour: u32,
 }
 
 const HOUR: i64 = 3_600_000;
@@ -284,6 +289,132 @@ pub fn window(
     Ok((start, start + i64::from(h) * HOUR))
 }
 
+/// A grant as the key-release decision sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub operation: Operation,
+    pub assets: Vec<String>,
+    pub request: Request,
+}
+
+/// Grants by asset: the decision "may `staff` do `op` on `asset` now?" looks at the grants
+/// naming that asset only.
+#[derive(Clone, Debug, Default)]
+pub struct GrantIndex {
+    grants: Vec<Grant>,
+    by_asset: HashMap<String, Vec<usize>>,
+}
+
+impl GrantIndex {
+    pub fn new(grants: impl IntoIterator<Item = Grant>) -> GrantIndex {
+        let mut ix = GrantIndex::default();
+        for g in grants {
+            let n = ix.grants.len();
+            for a in &g.assets {
+                let v = ix.by_asset.entry(a.clone()).or_default();
+                // An asset named twice in one request is one entry.
+                if v.last() != Some(&n) {
+                    v.push(n);
+                }
+            }
+            ix.grants.push(g);
+        }
+        ix
+    }
+
+    pub fn len(&self) -> usize {
+        self.grants.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.grants.is_empty()
+    }
+
+    /// The grants that let `staff` do `op` on `asset` at `now`: for that operation and
+    /// asset, asked by `staff` (a grant is the requester's, as Lockbox's is the requesting
+    /// engineer's), live at `now` and inside its window. Oldest first.
+    pub fn covering<'a>(
+        &'a self,
+        staff: &'a str,
+        asset: &str,
+        op: Operation,
+        t: &'a Timing,
+        now: i64,
+    ) -> impl Iterator<Item = &'a Grant> + 'a {
+        self.by_asset
+            .get(asset)
+            .into_iter()
+            .flatten()
+            .map(|&n| &self.grants[n])
+            .filter(move |g| {
+                g.operation == op
+                    && g.request.requested_by == staff
+                    && now >= g.request.window_start
+                    && state_at(&g.request, t, now).grants()
+            })
+    }
+}
+
+/// One recorded use of a grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Use {
+    pub asset: String,
+    pub by: String,
+    pub at: i64,
+}
+
+/// What is wrong with a use, for the customer's transparency view. The key release refuses
+/// all but volume, so the first three mean the record or the code was tampered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Anomaly {
+    OutsideScope,
+    OutsideWindow,
+    NotTheRequester,
+    /// More uses within an hour than the pack's `unusual_uses_per_hour`.
+    UnusualVolume,
+}
+
+impl Anomaly {
+    pub fn describe(self, t: &Timing) -> String {
+        match self {
+            Anomaly::OutsideScope => "an asset outside the request's scope".into(),
+            Anomaly::OutsideWindow => "a use outside the window".into(),
+            Anomaly::NotTheRequester => "used by someone other than the requester".into(),
+            Anomaly::UnusualVolume => format!(
+                "an unusual volume: more than {} uses within an hour",
+                t.unusual_uses_per_hour
+            ),
+        }
+    }
+}
+
+/// The anomaly of each use of a grant (in the order given, which is the order recorded).
+/// Volume: a use is flagged when it is past the `unusual_uses_per_hour`-th use of the hour
+/// that ends with it.
+pub fn anomalies(r: &Request, assets: &[String], uses: &[Use], t: &Timing) -> Vec<Option<Anomaly>> {
+    let limit = t.unusual_uses_per_hour as usize;
+    let mut at: Vec<i64> = uses.iter().map(|u| u.at).collect();
+    at.sort_unstable();
+    uses.iter()
+        .map(|u| {
+            if !assets.contains(&u.asset) {
+                Some(Anomaly::OutsideScope)
+            } else if u.at < r.window_start || u.at >= r.window_end {
+                Some(Anomaly::OutsideWindow)
+            } else if u.by != r.requested_by {
+                Some(Anomaly::NotTheRequester)
+            } else {
+                // Uses in (at − 1 h, at].
+                let lo = at.partition_point(|&x| x <= u.at - HOUR);
+                let hi = at.partition_point(|&x| x <= u.at);
+                (hi - lo > limit).then_some(Anomaly::UnusualVolume)
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +425,7 @@ mod tests {
         default_duration_hours: 8,
         max_duration_hours: 72,
         break_glass_review_hours: 24,
+        unusual_uses_per_hour: 3,
     };
     const NOW: i64 = 1_800_000_000_000;
 
@@ -456,6 +588,97 @@ mod tests {
             window(&T, NOW, Some(NOW - HOUR), None).unwrap_err().0,
             "window_start_ms"
         );
+    }
+
+    fn grant(id: &str, op: Operation, assets: &[&str], state: State, by: &str) -> Grant {
+        Grant {
+            id: id.into(),
+            operation: op,
+            assets: assets.iter().map(|a| (*a).to_owned()).collect(),
+            request: Request {
+                state,
+                requested_by: by.into(),
+                ..req(1)
+            },
+        }
+    }
+
+    #[test]
+    fn a_grant_covers_its_requester_operation_assets_and_window_only() {
+        let ix = GrantIndex::new([
+            grant("g1", Operation::Read, &["a", "b"], State::Approved, "ops"),
+            grant("g2", Operation::Read, &["a"], State::Revoked, "ops"),
+            grant("g3", Operation::Modify, &["a"], State::Active, "ops"),
+            grant("g4", Operation::Read, &["a"], State::Active, "other"),
+            grant("g5", Operation::Read, &["c", "c"], State::Pending, "ops"),
+        ]);
+        let ids = |staff: &str, asset: &str, op, now| -> Vec<String> {
+            ix.covering(staff, asset, op, &T, now)
+                .map(|g| g.id.clone())
+                .collect()
+        };
+        // (staff, asset, operation, at, grants covering)
+        let table: [(&str, &str, Operation, i64, &[&str]); 9] = [
+            ("ops", "a", Operation::Read, NOW, &["g1"]),
+            ("ops", "b", Operation::Read, NOW + HOUR, &["g1"]),
+            ("ops", "a", Operation::Modify, NOW, &["g3"]),
+            ("other", "a", Operation::Read, NOW, &["g4"]),
+            ("other", "b", Operation::Read, NOW, &[]),
+            ("ops", "c", Operation::Read, NOW, &[]),
+            ("ops", "z", Operation::Read, NOW, &[]),
+            // Before the window opens and once it has closed.
+            ("ops", "a", Operation::Read, NOW - 1, &[]),
+            ("ops", "a", Operation::Read, NOW + 8 * HOUR, &[]),
+        ];
+        for (staff, asset, op, at, want) in table {
+            assert_eq!(
+                ids(staff, asset, op, at),
+                want,
+                "{staff} {asset} {op:?} {at}"
+            );
+        }
+        assert_eq!(ix.len(), 5);
+    }
+
+    #[test]
+    fn anomalies_name_scope_window_person_and_volume() {
+        let r = req(1);
+        let assets = vec!["a".to_owned()];
+        let u = |asset: &str, by: &str, at: i64| Use {
+            asset: asset.into(),
+            by: by.into(),
+            at,
+        };
+        let uses = [
+            u("a", "ops", NOW),
+            u("b", "ops", NOW + 1),
+            u("a", "ops", NOW + 9 * HOUR),
+            u("a", "eve", NOW + 2),
+            // Three more in the same hour: the 4th and 5th within an hour are too many (T: 3).
+            u("a", "ops", NOW + 3),
+            u("a", "ops", NOW + 4),
+            u("a", "ops", NOW + 5),
+            // An hour after the burst: quiet again.
+            u("a", "ops", NOW + 5 + HOUR),
+        ];
+        let got: Vec<Option<&str>> = anomalies(&r, &assets, &uses, &T)
+            .into_iter()
+            .map(|a| a.map(<&str>::from))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                None,
+                Some("outside_scope"),
+                Some("outside_window"),
+                Some("not_the_requester"),
+                Some("unusual_volume"),
+                Some("unusual_volume"),
+                Some("unusual_volume"),
+                None,
+            ]
+        );
+        assert!(Anomaly::UnusualVolume.describe(&T).contains("more than 3"));
     }
 
     proptest! {

@@ -150,6 +150,30 @@ impl Store {
             .collect()
     }
 
+    /// The requests of `requester` for `operation` on a customer's data that may still grant
+    /// at `now` (approved, active or extended, window not over): the candidates of a key
+    /// release, found by index whatever the number of past requests.
+    pub async fn live_grants(
+        &self,
+        idc: &str,
+        customer: &str,
+        requester: &str,
+        operation: &str,
+        now: i64,
+    ) -> Result<Vec<AccessRequestRow>> {
+        sqlx::query(concat!("SELECT ", request_cols!(), " FROM access_requests WHERE idc_id = $1 AND customer_id = $2 AND requester_id = $3 AND operation = $4 AND state IN ('approved', 'active', 'extended') AND window_end > $5 ORDER BY created_at, id"))
+            .bind(idc)
+            .bind(customer)
+            .bind(requester)
+            .bind(operation)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(request_from)
+            .collect()
+    }
+
     pub async fn access_request(
         &self,
         idc: &str,

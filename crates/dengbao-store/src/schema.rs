@@ -471,6 +471,13 @@ CREATE TABLE grant_uses (
 )
 "#,
     ),
+    (
+        10,
+        "key release finds live grants by index",
+        r#"
+CREATE INDEX access_requests_live ON access_requests (idc_id, customer_id, requester_id, operation, state, window_end)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

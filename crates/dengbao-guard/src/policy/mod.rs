@@ -10,17 +10,19 @@
 //!
 //! Pure: no I/O, no clock — the window's hour and weekday are context the caller gives.
 
+mod slice;
+
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 pub use cedar_policy::PolicySet;
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, Entity, EntityUid, Request, RestrictedExpression,
-    Schema, ValidationMode, Validator,
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId,
+    Request, RestrictedExpression, Schema, ValidationMode, Validator,
 };
 
-const SCHEMA: &str = include_str!("../policies/schema.cedarschema");
-const BUILTIN: &str = include_str!("../policies/builtin.cedar");
+const SCHEMA: &str = include_str!("../../policies/schema.cedarschema");
+const BUILTIN: &str = include_str!("../../policies/builtin.cedar");
 
 /// The most approvers a policy may ask for.
 pub const MAX_APPROVERS: u32 = 10;
@@ -119,43 +121,87 @@ impl Verdict {
     }
 }
 
-/// The schema and validator, built once.
-pub struct PolicyEngine {
-    schema: Schema,
-    validator: Validator,
-    authorizer: Authorizer,
+/// A checked policy set, sliced so that a decision evaluates only the policies that could
+/// match it (see `slice`).
+#[derive(Debug)]
+pub struct Policies {
+    all: PolicySet,
+    sliced: slice::Sliced,
+    /// Each policy's annotations, read once: Cedar parses the key on every `annotation`
+    /// call, which costs more than evaluating a sliced set.
+    meta: HashMap<PolicyId, Meta>,
 }
 
-fn uid(kind: &str, id: &str) -> Result<EntityUid, PolicyError> {
-    let quoted = serde_json_escape(id);
-    EntityUid::from_str(&format!("{kind}::{quoted}"))
-        .map_err(|e| PolicyError::Invalid(vec![format!("id `{id}`: {e}")]))
+#[derive(Debug)]
+struct Meta {
+    name: String,
+    reason: Option<String>,
+    approvers: Option<u32>,
+    pre_approved: bool,
 }
 
-/// A Cedar string literal (the same escapes as JSON for what ids and names contain).
-fn serde_json_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-            c => out.push(c),
+impl Policies {
+    /// How many policies the set holds.
+    pub fn len(&self) -> usize {
+        self.all.policies().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many of them a decision on `i` evaluates.
+    pub fn evaluated(&self, i: &PolicyInput<'_>) -> usize {
+        self.sliced
+            .sets(move |k| i.slice_value(k))
+            .map(|s| s.policies().count())
+            .sum()
+    }
+}
+
+impl PolicyInput<'_> {
+    /// The request's value of a slice key (`slice::KEYS`).
+    fn slice_value(&self, key: &str) -> String {
+        match key {
+            "action" => slice::lit_str(self.operation),
+            "resource.classification" => slice::lit_str(self.asset.classification),
+            "resource.personal" => slice::lit_bool(self.asset.personal),
+            "resource.sensitive_personal" => slice::lit_bool(self.asset.sensitive_personal),
+            "resource.kind" => slice::lit_str(self.asset.kind),
+            "resource.category" => slice::lit_str(self.asset.category),
+            "context.justification" => slice::lit_str(self.justification),
+            "context.break_glass" => slice::lit_bool(self.break_glass),
+            "context.hour" => slice::lit_long(self.hour),
+            "context.weekday" => slice::lit_long(self.weekday),
+            "context.has_ticket" => slice::lit_bool(self.has_ticket),
+            // Not a key (slice::KEYS lists exactly the arms above): matches no bucket.
+            _ => String::new(),
         }
     }
-    out.push('"');
-    out
+}
+
+/// The schema and validator, built once.
+pub struct PolicyEngine {
+    /// The entity types, parsed once (parsing a uid per request costs more than the
+    /// sliced evaluation).
+    staff_t: EntityTypeName,
+    asset_t: EntityTypeName,
+    action_t: EntityTypeName,
+    validator: Validator,
+    authorizer: Authorizer,
 }
 
 impl PolicyEngine {
     pub fn new() -> Result<PolicyEngine, PolicyError> {
         let (schema, _) = Schema::from_cedarschema_str(SCHEMA)
             .map_err(|e| PolicyError::Builtin(e.to_string()))?;
+        let t =
+            |n: &str| EntityTypeName::from_str(n).map_err(|e| PolicyError::Builtin(e.to_string()));
         Ok(PolicyEngine {
-            validator: Validator::new(schema.clone()),
-            schema,
+            staff_t: t("Staff")?,
+            asset_t: t("Asset")?,
+            action_t: t("Action")?,
+            validator: Validator::new(schema),
             authorizer: Authorizer::new(),
         })
     }
@@ -189,7 +235,7 @@ impl PolicyEngine {
     /// Parses and validates policy text against the schema, and checks the annotations the
     /// engine reads (`@approvers` a number 1–10, `@pre_approved("true")`, an `@id`). Every
     /// problem is named.
-    pub fn check(&self, text: &str) -> Result<PolicySet, PolicyError> {
+    pub fn check(&self, text: &str) -> Result<Policies, PolicyError> {
         let set = PolicySet::from_str(text)
             .map_err(|e| PolicyError::Invalid(vec![format!("does not parse: {e}")]))?;
         let result = self.validator.validate(&set, ValidationMode::default());
@@ -216,81 +262,122 @@ impl PolicyEngine {
             }
         }
         if problems.is_empty() {
-            Ok(set)
+            let meta = set
+                .policies()
+                .map(|p| {
+                    let name = p.annotation("id").unwrap_or(p.id().as_ref()).to_owned();
+                    let meta = Meta {
+                        name,
+                        reason: p.annotation("reason").map(str::to_owned),
+                        approvers: p.annotation("approvers").and_then(|n| n.parse().ok()),
+                        pre_approved: p.annotation("pre_approved") == Some("true"),
+                    };
+                    (p.id().clone(), meta)
+                })
+                .collect();
+            Ok(Policies {
+                sliced: slice::Sliced::new(&set),
+                all: set,
+                meta,
+            })
         } else {
             Err(PolicyError::Invalid(problems))
         }
     }
 
-    /// The verdict of `set` on one operation on one asset.
-    pub fn decide(&self, set: &PolicySet, i: &PolicyInput<'_>) -> Result<Verdict, PolicyError> {
+    /// The verdict of `set` on one operation on one asset. Evaluates the slices that could
+    /// match and combines them as Cedar would over the whole set: any satisfied forbid
+    /// refuses, else any satisfied permit allows, else nothing allows.
+    pub fn decide(&self, set: &Policies, i: &PolicyInput<'_>) -> Result<Verdict, PolicyError> {
+        self.decide_over(set, set.sliced.sets(|k| i.slice_value(k)), i)
+    }
+
+    /// The verdict of Cedar over the whole set, unsliced: what [`Self::decide`] must equal
+    /// (the slicing's property test) and the benchmark's baseline.
+    #[doc(hidden)]
+    pub fn decide_unsliced(
+        &self,
+        set: &Policies,
+        i: &PolicyInput<'_>,
+    ) -> Result<Verdict, PolicyError> {
+        self.decide_over(set, std::iter::once(&set.all), i)
+    }
+
+    fn decide_over<'s>(
+        &self,
+        set: &'s Policies,
+        parts: impl Iterator<Item = &'s PolicySet>,
+        i: &PolicyInput<'_>,
+    ) -> Result<Verdict, PolicyError> {
         let (request, entities) = self.request_of(i)?;
-        let r = self.authorizer.is_authorized(&request, set, &entities);
-        let names: Vec<String> = r
-            .diagnostics()
-            .reason()
-            .map(|id| {
-                set.policy(id)
-                    .and_then(|p| p.annotation("id"))
-                    .unwrap_or(id.as_ref())
-                    .to_owned()
-            })
-            .collect();
-        // A policy that fails to evaluate counts as not matching (Cedar's semantics). The
-        // schema check before saving makes that rare (an attribute test on a missing value).
-        Ok(match r.decision() {
-            Decision::Deny => {
-                let reason = r
-                    .diagnostics()
-                    .reason()
-                    .filter_map(|id| set.policy(id).and_then(|p| p.annotation("reason")))
-                    .next()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| {
-                        if names.is_empty() {
-                            format!("no policy allows `{}` here", i.operation)
-                        } else {
-                            format!("refused by {}", names.join(", "))
-                        }
-                    });
-                Verdict::Denied {
-                    reason,
-                    policies: names,
-                }
-            }
-            Decision::Allow => {
-                let approvers = r
-                    .diagnostics()
-                    .reason()
-                    .filter_map(|id| set.policy(id).and_then(|p| p.annotation("approvers")))
-                    .filter_map(|n| n.parse::<u32>().ok())
-                    .max()
-                    .unwrap_or(0);
-                let pre = r.diagnostics().reason().any(|id| {
-                    set.policy(id)
-                        .and_then(|p| p.annotation("pre_approved"))
-                        .is_some_and(|v| v == "true")
-                });
-                match (approvers, pre) {
-                    (0, true) => Verdict::PreApproved { policies: names },
-                    // A permit that says neither asks the customer (one approver).
-                    (n, _) => Verdict::Approvals {
-                        approvers: n.max(1),
-                        policies: names,
-                    },
-                }
-            }
+        let mut forbids: Vec<&Meta> = Vec::new();
+        let mut permits: Vec<&Meta> = Vec::new();
+        for part in parts {
+            let r = self.authorizer.is_authorized(&request, part, &entities);
+            let into = match r.decision() {
+                Decision::Deny => &mut forbids,
+                Decision::Allow => &mut permits,
+            };
+            // A policy that fails to evaluate counts as not matching (Cedar's semantics).
+            // The schema check before saving makes that rare.
+            into.extend(r.diagnostics().reason().filter_map(|id| set.meta.get(id)));
+        }
+        forbids.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        permits.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        let names = |v: &[&Meta]| v.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
+        if !forbids.is_empty() {
+            let policies = names(&forbids);
+            let reason = forbids
+                .iter()
+                .find_map(|m| m.reason.clone())
+                .unwrap_or_else(|| format!("refused by {}", policies.join(", ")));
+            return Ok(Verdict::Denied { reason, policies });
+        }
+        if permits.is_empty() {
+            return Ok(Verdict::Denied {
+                reason: format!("no policy allows `{}` here", i.operation),
+                policies: Vec::new(),
+            });
+        }
+        let approvers = permits
+            .iter()
+            .filter_map(|m| m.approvers)
+            .max()
+            .unwrap_or(0);
+        let pre = permits.iter().any(|m| m.pre_approved);
+        let policies = names(&permits);
+        Ok(match (approvers, pre) {
+            (0, true) => Verdict::PreApproved { policies },
+            // A permit that says neither asks the customer (one approver).
+            (n, _) => Verdict::Approvals {
+                approvers: n.max(1),
+                policies,
+            },
         })
     }
 }
 
 impl PolicyEngine {
-    /// The Cedar request and entities of one decision.
+    /// The Cedar request and entities of one decision, built without the schema: their
+    /// shape is fixed by this function and checked against the schema by a test
+    /// (`requests_fit_the_schema`), and validating each one would cost half the decision.
+    /// An unknown operation matches no policy, so it is refused.
     fn request_of(&self, i: &PolicyInput<'_>) -> Result<(Request, Entities), PolicyError> {
+        self.request_with(i, None)
+    }
+
+    fn request_with(
+        &self,
+        i: &PolicyInput<'_>,
+        schema: Option<&Schema>,
+    ) -> Result<(Request, Entities), PolicyError> {
         let bad = |e: String| PolicyError::Invalid(vec![e]);
-        let principal = uid("Staff", i.staff)?;
-        let resource = uid("Asset", i.asset.id)?;
-        let action = uid("Action", i.operation)?;
+        let uid = |t: &EntityTypeName, id: &str| {
+            EntityUid::from_type_name_and_id(t.clone(), EntityId::new(id))
+        };
+        let principal = uid(&self.staff_t, i.staff);
+        let resource = uid(&self.asset_t, i.asset.id);
+        let action = uid(&self.action_t, i.operation);
         let s = |v: &str| RestrictedExpression::new_string(v.to_owned());
         let attrs = HashMap::from([
             ("classification".to_owned(), s(i.asset.classification)),
@@ -308,8 +395,8 @@ impl PolicyEngine {
         let asset =
             Entity::new(resource.clone(), attrs, HashSet::new()).map_err(|e| bad(e.to_string()))?;
         let staff = Entity::new_no_attrs(principal.clone(), HashSet::new());
-        let entities = Entities::from_entities([asset, staff], Some(&self.schema))
-            .map_err(|e| bad(e.to_string()))?;
+        let entities =
+            Entities::from_entities([asset, staff], schema).map_err(|e| bad(e.to_string()))?;
         let context = Context::from_pairs([
             ("justification".to_owned(), s(i.justification)),
             (
@@ -327,7 +414,7 @@ impl PolicyEngine {
             ),
         ])
         .map_err(|e| bad(e.to_string()))?;
-        let request = Request::new(principal, action, resource, context, Some(&self.schema))
+        let request = Request::new(principal, action, resource, context, schema)
             .map_err(|e| bad(format!("operation `{}`: {e}", i.operation)))?;
         Ok((request, entities))
     }
@@ -337,10 +424,11 @@ impl PolicyEngine {
     #[doc(hidden)]
     pub fn raw_bench(
         &self,
-        set: &PolicySet,
+        set: &Policies,
         i: &PolicyInput<'_>,
         n: usize,
     ) -> Result<(f64, f64), PolicyError> {
+        let set = &set.all;
         let (request, entities) = self.request_of(i)?;
         let mut lat: Vec<u64> = Vec::with_capacity(n);
         for _ in 0..n {
@@ -567,5 +655,149 @@ permit (principal, action == Action::"read", resource);
         assert_eq!(kind(&two.clone().combine(three.clone())), "3");
         assert_eq!(kind(&three.combine(no.clone())), "denied");
         assert_eq!(kind(&no.combine(pre)), "denied");
+    }
+
+    #[test]
+    fn requests_fit_the_schema() {
+        let e = PolicyEngine::new().unwrap();
+        let (schema, _) = Schema::from_cedarschema_str(SCHEMA).unwrap();
+        for op in [
+            "read", "modify", "migrate", "restore", "debug", "backup", "export",
+        ] {
+            for bg in [false, true] {
+                let i = input(op, "alert_response", bg, "important");
+                e.request_with(&i, Some(&schema)).unwrap();
+            }
+        }
+        assert!(
+            e.request_with(&input("delete", "x", false, "general"), Some(&schema))
+                .is_err()
+        );
+        let set = e.check(&PolicyEngine::builtin_text(C2)).unwrap();
+        let v = e
+            .decide(&set, &input("delete", "x", false, "general"))
+            .unwrap();
+        assert!(matches!(v, Verdict::Denied { .. }), "{v:?}");
+    }
+
+    #[test]
+    fn the_schema_has_no_action_groups() {
+        // Slicing by action compares the action's id: sound only while no action is in a
+        // group (`action in Action::"group"` would match members the slice does not list).
+        let (schema, _) = Schema::from_cedarschema_str(SCHEMA).unwrap();
+        assert_eq!(schema.action_groups().count(), 0);
+    }
+
+    #[test]
+    fn slicing_files_a_policy_under_its_most_selective_test() {
+        let e = PolicyEngine::new().unwrap();
+        let mut text = PolicyEngine::builtin_text(C2);
+        for k in 0..50 {
+            text.push_str(&format!(
+                "\n@id(\"k{k}\") @approvers(\"2\") permit (principal, action == Action::\"read\", resource) when {{ context.hour == {} && resource.kind == \"kind-{k}\" }};",
+                k % 24
+            ));
+        }
+        let set = e.check(&text).unwrap();
+        let mut i = input("read", "customer_initiated_support", false, "general");
+        i.asset.kind = "kind-7";
+        i.hour = 7;
+        // The two built-in read permits and k7 of the 50; the rest are never looked at.
+        assert_eq!(set.evaluated(&i), 3, "{}", set.len());
+        assert_eq!(kind(&e.decide(&set, &i).unwrap()), "2");
+        i.hour = 8;
+        assert_eq!(kind(&e.decide(&set, &i).unwrap()), "1");
+    }
+
+    mod sliced_equals_whole {
+        use super::*;
+        use proptest::prelude::*;
+
+        const OPS: [&str; 7] = [
+            "read", "modify", "migrate", "restore", "debug", "backup", "export",
+        ];
+        const CLASSES: [&str; 3] = ["general", "important", "core"];
+        const KINDS: [&str; 3] = ["database", "bucket", "backup"];
+        const WHYS: [&str; 3] = ["alert_response", "customer_initiated_support", "x"];
+
+        /// One test of a `when` clause, from a small vocabulary so that tests often hold.
+        fn term() -> impl Strategy<Value = String> {
+            prop_oneof![
+                (0..3usize).prop_map(|c| format!("resource.classification == \"{}\"", CLASSES[c])),
+                (0..3usize).prop_map(|c| format!("\"{}\" == resource.kind", KINDS[c])),
+                (0..3usize).prop_map(|c| format!("context.justification == \"{}\"", WHYS[c])),
+                (0..4i64).prop_map(|h| format!("context.hour == {h}")),
+                (1..8i64).prop_map(|d| format!("context.weekday >= {d}")),
+                any::<bool>().prop_map(|b| format!("context.break_glass == {b}")),
+                any::<bool>().prop_map(|b| if b {
+                    "resource.personal".to_owned()
+                } else {
+                    "!resource.sensitive_personal".to_owned()
+                }),
+                (0..3usize, 0..3usize).prop_map(|(a, b)| format!(
+                    "(resource.kind == \"{}\" || context.justification == \"{}\")",
+                    KINDS[a], WHYS[b]
+                )),
+            ]
+        }
+
+        fn policy() -> impl Strategy<Value = String> {
+            (
+                any::<bool>(),
+                prop_oneof![Just(None), (0..7usize).prop_map(Some), Just(Some(99))],
+                prop::collection::vec(term(), 0..4),
+                0..4u32,
+                any::<bool>(),
+            )
+                .prop_map(|(permit, op, terms, approvers, pre)| {
+                    let action = match op {
+                        None => "action".to_owned(),
+                        Some(99) => "action in [Action::\"read\", Action::\"export\"]".to_owned(),
+                        Some(o) => format!("action == Action::\"{}\"", OPS[o]),
+                    };
+                    let when = if terms.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" when {{ {} }}", terms.join(" && "))
+                    };
+                    let ann = match (permit, approvers, pre) {
+                        (false, _, _) => "@reason(\"no\")".to_owned(),
+                        (true, 0, true) => "@pre_approved(\"true\")".to_owned(),
+                        (true, 0, false) => String::new(),
+                        (true, n, _) => format!("@approvers(\"{n}\")"),
+                    };
+                    let effect = if permit { "permit" } else { "forbid" };
+                    format!("{ann} {effect} (principal, {action}, resource){when};")
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            #[test]
+            fn the_sliced_verdict_is_cedars_over_the_whole_set(
+                policies in prop::collection::vec(policy(), 1..40),
+                requests in prop::collection::vec(
+                    (0..7usize, 0..3usize, 0..3usize, 0..3usize, 0..5i64, 1..8i64, any::<bool>(), any::<bool>()),
+                    1..12,
+                ),
+            ) {
+                let e = PolicyEngine::new().unwrap();
+                let text: String = policies
+                    .iter()
+                    .enumerate()
+                    .map(|(n, p)| format!("@id(\"p{n}\") {p}\n"))
+                    .collect();
+                let set = e.check(&text).unwrap();
+                for (op, class, kind, why, hour, weekday, bg, personal) in requests {
+                    let mut i = input(OPS[op], WHYS[why], bg, CLASSES[class]);
+                    i.asset.kind = KINDS[kind];
+                    i.hour = hour;
+                    i.weekday = weekday;
+                    i.asset.personal = personal;
+                    prop_assert_eq!(e.decide(&set, &i).unwrap(), e.decide_unsliced(&set, &i).unwrap());
+                    prop_assert!(set.evaluated(&i) <= set.len());
+                }
+            }
+        }
     }
 }
