@@ -79,6 +79,26 @@ pub enum LedgerCommand {
         #[arg(long)]
         old_checkpoint: Option<PathBuf>,
     },
+    /// Verify offline, as the customer, what an IDC operator did under an authorization
+    /// request: the checkpoint's signature with the operator's ledger key you hold, every
+    /// entry's inclusion under it, and (with `--request`) each decision's SM2 signature by
+    /// its approver, with the approvers' keys you hold (`--approver-key`) or, failing that,
+    /// the keys the request file names.
+    CheckEvidence {
+        /// The operator's ledger public key (obtained and checked independently).
+        #[arg(long)]
+        pubkey: PathBuf,
+        /// The evidence JSON (`GET /api/v1/idc/access/{id}/evidence`).
+        #[arg(long)]
+        evidence: PathBuf,
+        /// The request JSON (`GET /api/v1/idc/access/{id}`), to check its signed decisions.
+        #[arg(long)]
+        request: Option<PathBuf>,
+        /// An approver's public key file; repeat for each. Every decision must verify with
+        /// one of them.
+        #[arg(long)]
+        approver_key: Vec<PathBuf>,
+    },
 }
 
 /// A proof file.
@@ -144,6 +164,12 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
 
 pub fn run(cmd: LedgerCommand) -> Result<ExitCode> {
     match cmd {
+        LedgerCommand::CheckEvidence {
+            pubkey,
+            evidence,
+            request,
+            approver_key,
+        } => return check_evidence(&pubkey, &evidence, request.as_deref(), &approver_key),
         LedgerCommand::Keygen { name, out } => {
             let k = NoteSigner::generate(&name).map_err(|e| anyhow!("{e}"))?;
             let file = name.replace('/', "_");
@@ -371,4 +397,43 @@ pub fn run(cmd: LedgerCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ledger check-evidence`: a line per check and a verdict; any failure exits 1.
+fn check_evidence(
+    pubkey: &Path,
+    evidence: &Path,
+    request: Option<&Path>,
+    approver_keys: &[PathBuf],
+) -> Result<ExitCode> {
+    let key = |p: &Path| -> Result<NoteVerifier> {
+        NoteVerifier::parse(&read(p)?).map_err(|e| anyhow!("{}: {e}", p.display()))
+    };
+    let operator = key(pubkey)?;
+    let mine = approver_keys
+        .iter()
+        .map(|p| key(p))
+        .collect::<Result<Vec<_>>>()?;
+    let request = request.map(read).transpose()?;
+    let r = dengbao_ledger::evidence::check(&operator, &read(evidence)?, request.as_deref(), &mine)
+        .map_err(|e| anyhow!("INVALID: {e}"))?;
+    println!(
+        "checkpoint: {} at size {}, signature by {} verified",
+        r.checkpoint.origin, r.checkpoint.size, r.signer
+    );
+    for l in &r.lines {
+        let mark = if l.ok { "ok     " } else { "INVALID" };
+        println!("{mark} {:<60} {}", l.what, l.detail);
+    }
+    if r.failures() == 0 {
+        println!(
+            "OK: every check passed ({} lines) against the checkpoint of size {}",
+            r.lines.len(),
+            r.checkpoint.size
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("INVALID: {} check(s) failed", r.failures());
+        Ok(ExitCode::FAILURE)
+    }
 }

@@ -842,3 +842,173 @@ fn vault_master_key_beside_the_data_directory_rotates() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("32 hexadecimal digits"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The customer's offline check of an IDC request's evidence, on files made here with the
+/// ledger's primitives (the server test checks real evidence with the same verifier).
+#[test]
+fn check_evidence_verifies_offline_and_names_a_forged_entry() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use dengbao_ledger::{Checkpoint, NoteSigner, Tree, leaf_hash};
+
+    let dir = std::env::temp_dir().join(format!("dengbao-cli-evidence-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let op = NoteSigner::generate("idc.example/ledger").unwrap();
+    let approver = NoteSigner::generate("dengbao-approver/cust-a").unwrap();
+    let entries = [
+        r#"{"action":"idc.access.request","actor":"ops","object":"R1","time":1}"#,
+        r#"{"action":"idc.access.decide","actor":"cust-a","object":"R1","time":2}"#,
+        r#"{"action":"idc.access.use","actor":"ops","object":"R1","time":3}"#,
+    ];
+    let tree = Tree::from_leaves(entries.iter().map(|e| leaf_hash(e.as_bytes())));
+    let c = Checkpoint {
+        origin: op.name.clone(),
+        size: tree.len(),
+        root: tree.root(),
+    };
+    let proofs: Vec<Value> = (0..3u64)
+        .map(|i| {
+            serde_json::json!({
+                "kind": "inclusion", "index": i, "tree_size": 3,
+                "entry": B64.encode(entries[i as usize]),
+                "path": tree.inclusion_proof(i, 3).unwrap().iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let evidence = serde_json::json!({
+        "checkpoint": op.sign_checkpoint(&c).unwrap(),
+        "public_key": op.verifier().to_key_string(),
+        "tree_size": 3,
+        "proofs": proofs,
+    })
+    .to_string();
+    let request = serde_json::json!({
+        "id": "R1",
+        "decisions": [{ "by": "cust-a", "decision": "approve",
+            "note": approver.sign("request R1 version 2\ndecision approve\n").unwrap(),
+            "public_key": approver.verifier().to_key_string() }],
+    })
+    .to_string();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let pubkey = write("ledger.pub", &op.verifier().to_key_string());
+    let mine = write("cust-a.pub", &approver.verifier().to_key_string());
+    let req = write("request.json", &request);
+    let run = |ev: &str| {
+        dengbao(&[
+            "ledger",
+            "check-evidence",
+            "--pubkey",
+            &pubkey,
+            "--evidence",
+            ev,
+            "--request",
+            &req,
+            "--approver-key",
+            &mine,
+        ])
+    };
+    let good = run(&write("evidence.json", &evidence));
+    let out = String::from_utf8_lossy(&good.stdout);
+    assert!(
+        good.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(
+        out.contains("idc.access.use") && out.contains("signature verified with your key"),
+        "{out}"
+    );
+    assert!(out.lines().last().unwrap().starts_with("OK:"), "{out}");
+
+    let forged = evidence.replace(
+        &B64.encode(entries[2]),
+        &B64.encode(entries[2].replace("\"ops\"", "\"eve\"")),
+    );
+    let bad = run(&write("forged.json", &forged));
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("INVALID") && out.contains("not included"),
+        "{out}"
+    );
+
+    // Another operator's key: the checkpoint itself is refused.
+    let other = write(
+        "other.pub",
+        &NoteSigner::generate("idc.example/ledger")
+            .unwrap()
+            .verifier()
+            .to_key_string(),
+    );
+    let o = dengbao(&[
+        "ledger",
+        "check-evidence",
+        "--pubkey",
+        &other,
+        "--evidence",
+        &dir.join("evidence.json").to_string_lossy(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not signed"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The CLI is a path to customer data only if it has a command that opens it: it has none.
+/// Every command is listed here, so a new one is a deliberate change of this test.
+#[test]
+fn no_command_opens_customer_data() {
+    let commands = |group: &[&str]| -> Vec<String> {
+        let mut args = group.to_vec();
+        args.push("--help");
+        let o = dengbao(&args);
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        text.lines()
+            .skip_while(|l| !l.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .filter(|c| c != "help")
+            .collect()
+    };
+    let mut all = Vec::new();
+    for top in commands(&[]) {
+        let sub = commands(&[&top]);
+        if sub.is_empty() {
+            all.push(top);
+        } else {
+            all.extend(sub.into_iter().map(|s| format!("{top} {s}")));
+        }
+    }
+    assert_eq!(
+        all,
+        [
+            "assess",
+            "scan",
+            "serve",
+            "migrate",
+            "admin create-org",
+            "admin create-user",
+            "admin import",
+            "vault status",
+            "vault rotate-master",
+            "vault rotate-kek",
+            "ledger keygen",
+            "ledger verify",
+            "ledger checkpoint",
+            "ledger prove",
+            "ledger prove-file",
+            "ledger check-proof",
+            "ledger check-evidence",
+            "rules show",
+            "rules list",
+        ]
+    );
+}

@@ -6,6 +6,7 @@
 //! callers (the store appends entries in the same transaction as each change).
 
 pub mod checkpoint;
+pub mod evidence;
 pub mod tree;
 
 pub use checkpoint::{Checkpoint, NoteSigner, NoteVerifier};

@@ -1384,6 +1384,36 @@ async fn access_needs_the_customers_signed_approval_and_stops_when_revoked() {
             StatusCode::FORBIDDEN,
             "a revoked grant opens nothing"
         );
+        // Below HTTP too: the app function itself refuses, for the operator who asked.
+        let u = env
+            .state
+            .app
+            .store
+            .user_by_username(&e.user("idc-ops").username)
+            .await
+            .unwrap();
+        let caller = dengbao_app::Caller {
+            principal: dengbao_app::Principal {
+                user_id: u.id.clone(),
+                username: u.username.clone(),
+                org: u.tenant_id.clone(),
+                org_kind: dengbao_app::guard::OrgKind::IdcOperator,
+                roles: vec![dengbao_app::Role::SecurityLead],
+                credential: dengbao_app::guard::Credential::Session,
+            },
+            via: dengbao_app::Via::Token {
+                write: true,
+                expires_at: i64::MAX,
+            },
+            request_id: "test".into(),
+        };
+        let refused = dengbao_app::idc::content(&env.state.app, &caller, &asset, "primary")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.slug, "customer-authorization-required",
+            "{refused:?}"
+        );
         // The customer checks the whole story against the ledger, with this test's own code:
         // the checkpoint's signature, then each entry's inclusion under its root.
         let ev = env
@@ -1424,6 +1454,31 @@ async fn access_needs_the_customers_signed_approval_and_stops_when_revoked() {
             assert_eq!(v["object"], id.as_str());
             actions.push(v["action"].as_str().unwrap().to_owned());
         }
+        // The same, with the verifier `dengbao ledger check-evidence` runs, given the
+        // operator's ledger key and the customer's own approver key for a2's decisions.
+        let view = env
+            .call(&a, "GET", &format!("/api/v1/idc/access/{id}"), None)
+            .await;
+        let operator =
+            dengbao_ledger::NoteVerifier::parse(ev.body["public_key"].as_str().unwrap()).unwrap();
+        let report =
+            dengbao_ledger::evidence::check(&operator, &ev.text, Some(&view.text), &[]).unwrap();
+        assert_eq!(report.failures(), 0, "{:?}", report.lines);
+        assert_eq!(
+            report.lines.len(),
+            ev.body["proofs"].as_array().unwrap().len()
+                + view.body["decisions"].as_array().unwrap().len()
+        );
+        // Forged: an entry's actor changed after the checkpoint.
+        let first = ev.body["proofs"][0]["entry"].as_str().unwrap();
+        let text = String::from_utf8(B64.decode(first).unwrap()).unwrap();
+        let forged = ev.text.replace(
+            first,
+            &B64.encode(text.replace(&e.user("idc-ops").username, "someone-else")),
+        );
+        let report =
+            dengbao_ledger::evidence::check(&operator, &forged, Some(&view.text), &[]).unwrap();
+        assert_eq!(report.failures(), 1, "{:?}", report.lines);
         assert_eq!(
             actions,
             [
