@@ -974,6 +974,8 @@ fn no_command_opens_customer_data() {
             .skip_while(|l| !l.starts_with("Commands:"))
             .skip(1)
             .take_while(|l| !l.trim().is_empty())
+            // A command's line is indented by two; wrapped descriptions by more.
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
             .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
             .filter(|c| c != "help")
             .collect()
