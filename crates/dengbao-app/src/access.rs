@@ -730,23 +730,37 @@ pub async fn set_approver_key(
     })
 }
 
+/// One use of a grant: on which customer's asset, for which operation, what was done, and —
+/// for a use under a named request — that request only.
+pub(crate) struct GrantUse<'a> {
+    pub customer: &'a str,
+    pub asset: &'a str,
+    pub op: Operation,
+    pub what: &'a str,
+    pub only: Option<&'a str>,
+}
+
 /// The live grant letting the operator do `op` on `asset` now; records the use and answers
 /// its ledger sequence number. Refused (403 `customer-authorization-required`) without one.
-pub(crate) async fn use_grant(
-    app: &App,
-    c: &Caller,
-    idc: &str,
-    customer: &str,
-    asset: &str,
-    op: Operation,
-    what: &str,
-) -> AppResult<i64> {
+pub(crate) async fn use_grant(app: &App, c: &Caller, idc: &str, u: GrantUse<'_>) -> AppResult<i64> {
+    let GrantUse {
+        customer,
+        asset,
+        op,
+        what,
+        only,
+    } = u;
     let t = &pack()?.access;
     let now = app.clock.now_ms();
-    let rows = app
+    let mut rows = app
         .store
         .live_grants(idc, customer, c.user_id(), op.into(), now)
         .await?;
+    // A use under a named request (the sharing gate's evidence is that request's) needs
+    // that request's own grant, not another one that happens to cover the asset.
+    if let Some(id) = only {
+        rows.retain(|r| r.id == id);
+    }
     // The one decision of core::access (operation, asset, requester, state, window) on the
     // candidates the store found by index.
     let grants = GrantIndex::new(
@@ -1172,10 +1186,13 @@ pub async fn share(app: &App, c: &Caller, id: &str, i: ShareInput) -> AppResult<
         app,
         c,
         &idc,
-        &r.customer_id,
-        &asset.id,
-        Operation::Export,
-        &format!("export to {}", i.recipient),
+        GrantUse {
+            customer: &r.customer_id,
+            asset: &asset.id,
+            op: Operation::Export,
+            what: &format!("export to {}", i.recipient),
+            only: Some(&r.id),
+        },
     )
     .await?;
     let copies = app.store.asset_copies(&idc, &asset.id).await?;

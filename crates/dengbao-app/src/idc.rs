@@ -1097,10 +1097,13 @@ pub async fn content(app: &App, c: &Caller, id: &str, copy: &str) -> AppResult<V
                 app,
                 c,
                 &idc,
-                &a.customer_id,
-                &a.id,
-                dengbao_core::access::Operation::Read,
-                &format!("read {copy}"),
+                crate::access::GrantUse {
+                    customer: &a.customer_id,
+                    asset: &a.id,
+                    op: dengbao_core::access::Operation::Read,
+                    what: &format!("read {copy}"),
+                    only: None,
+                },
             )
             .await?;
             a

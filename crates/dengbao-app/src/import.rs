@@ -396,7 +396,7 @@ async fn demo_user(
 
 /// A caller acting for a demo user (the seed goes through the use cases, so the demo data
 /// is validated, sealed and in the ledger like anyone's).
-fn demo_caller(
+pub fn demo_caller(
     user_id: &str,
     username: &str,
     org: &str,
@@ -702,4 +702,108 @@ pub async fn seed_idc(app: &crate::App, tag: &str) -> AppResult<Vec<DemoLogin>> 
     )
     .await?;
     Ok(logins)
+}
+
+/// The IDC demo's access story, seeded after [`seed_idc`] (idempotent) and through the use
+/// cases, so every step is signed and in the ledger: the customers' approvers hold
+/// platform-kept SM2 keys; the bank's regulator asked for the statement archive — requested
+/// as an export, approved by both bank approvers (its category needs two) and given out once
+/// through the sharing gate, its use and evaluation in the bank's transparency view; and a
+/// maintenance read of the core ledger database waits in the bank's approval inbox.
+pub async fn seed_idc_access(app: &crate::App, tag: &str) -> AppResult<()> {
+    use crate::{access, idc};
+    use dengbao_guard::OrgKind;
+    let caller =
+        |u: dengbao_store::User, kind: OrgKind| demo_caller(&u.id, &u.username, &u.tenant_id, kind);
+    let ops = caller(
+        app.store.user_by_username(&format!("{tag}idc-ops")).await?,
+        OrgKind::IdcOperator,
+    );
+    if !access::list(app, &ops).await?.is_empty() {
+        return Ok(());
+    }
+    let mut customers = Vec::new();
+    for user in ["cust-a", "cust-a2", "cust-b"] {
+        let c = caller(
+            app.store.user_by_username(&format!("{tag}{user}")).await?,
+            OrgKind::IdcCustomer,
+        );
+        access::set_approver_key(app, &c, access::ApproverKeyInput { public_key: None }).await?;
+        customers.push(c);
+    }
+    let o = idc::overview(app, &ops).await?;
+    let asset = |name: &str| {
+        o.assets
+            .iter()
+            .find(|a| a.name.as_deref().is_some_and(|n| n.contains(name)))
+            .map(|a| (a.id.clone(), a.customer.clone()))
+            .ok_or_else(|| crate::AppError::internal(format!("the demo has no asset `{name}`")))
+    };
+    let (archive, bank) = asset("Statement archive")?;
+    let (ledger_db, _) = asset("Core ledger database")?;
+    let ask = |operation: &str, asset: &str, justification: &str, ticket: &str, detail: &str| {
+        access::NewAccessRequest {
+            customer: bank.clone(),
+            operation: operation.to_owned(),
+            assets: vec![asset.to_owned()],
+            justification: justification.to_owned(),
+            ticket: ticket.to_owned(),
+            detail: detail.to_owned(),
+            window_start_ms: None,
+            duration_hours: None,
+            break_glass: false,
+        }
+    };
+    let export = access::request(
+        app,
+        &ops,
+        ask(
+            "export",
+            &archive,
+            "regulator_data_request",
+            "PBOC-SH-2026-118",
+            "中国人民银行上海总部调阅2026年10月对账单 The regulator's order for the October 2026 statements",
+        ),
+    )
+    .await?;
+    for approver in customers.iter().filter(|c| c.org() == bank) {
+        access::decide(
+            app,
+            approver,
+            &export.id,
+            access::AccessDecisionInput {
+                decision: "approve".into(),
+                until_ms: None,
+                signed_note: None,
+            },
+        )
+        .await?;
+    }
+    access::share(
+        app,
+        &ops,
+        &export.id,
+        access::ShareInput {
+            asset: archive.clone(),
+            recipient: "中国人民银行上海总部 PBOC Shanghai Head Office".into(),
+            purpose: "监管调阅 Supervisory review of the October statements".into(),
+            legal_basis: "《中国人民银行法》第三十二条及调阅通知 PBOC Law art. 32 and the order PBOC-SH-2026-118".into(),
+            declassified: false,
+            risk_assessment: "一条对账记录，监管机关依法调阅，经加密专线传送 One statement record, ordered by the regulator under law, sent over the encrypted leased line".into(),
+        },
+    )
+    .await?;
+    access::request(
+        app,
+        &ops,
+        ask(
+            "read",
+            &ledger_db,
+            "operator_initiated_maintenance",
+            "CHG-2026-1204",
+            "存储迁移前的一致性核对 Consistency check before the storage migration",
+        ),
+    )
+    .await?;
+    Ok(())
 }

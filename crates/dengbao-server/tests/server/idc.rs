@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use base64::Engine;
 use dengbao_server::Config;
-use dengbao_server::demo::{DemoLogin, seed_idc, seed_named};
+use dengbao_server::demo::{DemoLogin, seed_idc, seed_idc_access, seed_named};
 use dengbao_store::{Store, new_id};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -1928,6 +1928,65 @@ async fn sharing_goes_through_the_gate() {
             actions.iter().filter(|x| *x == "idc.access.use").count(),
             4,
             "{actions:?}"
+        );
+    }
+}
+
+/// The demo's access story (what `serve --demo` shows): seeded once, through the use cases —
+/// the bank sees a signed, approved export given out once through the gate and a read
+/// waiting in its inbox; the studio sees none of it; and a share under a request that is
+/// not approved is refused although another grant of the same operator covers the asset.
+#[tokio::test]
+async fn the_demo_tells_an_access_story_and_a_share_needs_its_own_grant() {
+    for e in envs().await {
+        let env = &e.env;
+        seed_idc_access(&env.state.app, &e.tag).await.unwrap();
+        seed_idc_access(&env.state.app, &e.tag).await.unwrap();
+        let (ops, a, b) = (
+            e.who("idc-ops").await,
+            e.who("cust-a").await,
+            e.who("cust-b").await,
+        );
+        let list = env.call(&a, "GET", "/api/v1/idc/access", None).await;
+        let rows = list.body.as_array().unwrap();
+        assert_eq!(rows.len(), 2, "seeded once: {}", list.text);
+        let export = rows.iter().find(|r| r["operation"] == "export").unwrap();
+        assert_eq!(export["state"], "active", "{export}");
+        let decisions = export["decisions"].as_array().unwrap();
+        assert_eq!(decisions.len(), 2, "both bank approvers: {export}");
+        for d in decisions {
+            assert_eq!(d["verified"], true, "{d}");
+            let body = open_note(
+                d["public_key"].as_str().unwrap(),
+                d["note"].as_str().unwrap(),
+            );
+            assert!(body.contains("decision: approve"), "{body}");
+        }
+        let shares = export["shares"].as_array().unwrap();
+        assert_eq!(shares.len(), 1, "{export}");
+        assert_eq!(shares[0]["verdict"], "released", "{}", shares[0]);
+        assert_eq!(export["uses"].as_array().unwrap().len(), 1, "{export}");
+        let read = rows.iter().find(|r| r["operation"] == "read").unwrap();
+        assert_eq!(read["state"], "pending", "{read}");
+        let other = env.call(&b, "GET", "/api/v1/idc/access", None).await;
+        assert_eq!(other.body, json!([]), "the studio sees no bank request");
+
+        let asset = export["assets"][0].as_str().unwrap();
+        let r = env.call(&ops, "POST", "/api/v1/idc/access", Some(json!({ "customer": export["customer"], "operation": "export", "assets": [asset], "justification": "third_party_data_request", "ticket": "AUD-9" }))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let id = r.body["id"].as_str().unwrap();
+        let r = env
+            .call(
+                &ops,
+                "POST",
+                &format!("/api/v1/idc/access/{id}/share"),
+                Some(json!({ "asset": asset, "recipient": "Example Audit LLP", "purpose": "audit", "legal_basis": "clause 7.2", "risk_assessment": "one statement row for the annual audit, sent over SFTP" })),
+            )
+            .await;
+        assert_eq!(
+            r.body["type"], "/problems/customer-authorization-required",
+            "the demo's live grant is not this request's: {}",
+            r.text
         );
     }
 }
