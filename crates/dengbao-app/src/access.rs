@@ -1160,6 +1160,19 @@ fn share_view(r: ShareRow, content: Option<String>) -> AppResult<ShareView> {
 /// need a written risk assessment. The evaluation, with the masked findings, is kept as
 /// evidence either way.
 pub async fn share(app: &App, c: &Caller, id: &str, i: ShareInput) -> AppResult<ShareView> {
+    let (mut v, content) = share_content(app, c, id, i).await?;
+    use base64::Engine;
+    v.content_base64 = content.map(|b| base64::engine::general_purpose::STANDARD.encode(&*b));
+    Ok(v)
+}
+
+/// [`share`], the released content as bytes (for a download) rather than base64.
+pub async fn share_content(
+    app: &App,
+    c: &Caller,
+    id: &str,
+    i: ShareInput,
+) -> AppResult<(ShareView, Option<zeroize::Zeroizing<Vec<u8>>>)> {
     let idc = crate::idc::own_idc(app, c, Action::Write).await?;
     if !plausible_id(id) {
         return Err(AppError::not_found());
@@ -1195,10 +1208,10 @@ pub async fn share(app: &App, c: &Caller, id: &str, i: ShareInput) -> AppResult<
         },
     )
     .await?;
-    let copies = app.store.asset_copies(&idc, &asset.id).await?;
-    let primary = copies
-        .iter()
-        .find(|x| x.copy == "primary")
+    let primary = app
+        .store
+        .asset_copy(&idc, &asset.id, "primary")
+        .await?
         .ok_or_else(|| AppError::conflict("the asset has no stored content to share"))?;
     let content = app
         .vault
@@ -1296,8 +1309,6 @@ pub async fn share(app: &App, c: &Caller, id: &str, i: ShareInput) -> AppResult<
             &c.audit(&format!("idc.share.{verdict}"), &r.id, now),
         )
         .await?;
-    use base64::Engine;
-    let out = (verdict == "released")
-        .then(|| base64::engine::general_purpose::STANDARD.encode(&*content));
-    share_view(row, out)
+    let released = row.verdict == "released";
+    Ok((share_view(row, None)?, released.then_some(content)))
 }

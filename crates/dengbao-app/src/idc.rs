@@ -586,13 +586,7 @@ async fn asset_view(app: &App, a: &AssetRow) -> AppResult<AssetView> {
         .key_history(&a.customer_id, Purpose::Asset, &a.id)
         .await?
         .pop();
-    let copies = app
-        .store
-        .asset_copies(&a.idc_id, &a.id)
-        .await?
-        .into_iter()
-        .map(|c| c.copy)
-        .collect();
+    let copies = app.store.asset_copy_names(&a.idc_id, &a.id).await?;
     Ok(AssetView {
         id: a.id.clone(),
         customer: a.customer_id.clone(),
@@ -1110,10 +1104,10 @@ pub async fn content(app: &App, c: &Caller, id: &str, copy: &str) -> AppResult<V
         }
         _ => return Err(not_idc()),
     };
-    let copies = app.store.asset_copies(&a.idc_id, &a.id).await?;
-    let found = copies
-        .iter()
-        .find(|x| x.copy == copy)
+    let found = app
+        .store
+        .asset_copy(&a.idc_id, &a.id, copy)
+        .await?
         .ok_or_else(AppError::not_found)?;
     Ok(app
         .vault

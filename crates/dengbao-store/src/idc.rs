@@ -426,14 +426,31 @@ impl Store {
         Self::finish_with(tx, idc, audit, mac).await
     }
 
-    /// The sealed copies of an asset of `idc` (the caller has checked the asset's scope).
-    pub async fn asset_copies(&self, idc: &str, asset: &str) -> Result<Vec<AssetCopyRow>> {
-        sqlx::query("SELECT c.copy, c.sealed, c.size, c.stored_at FROM asset_copies c JOIN data_assets a ON a.id = c.asset_id WHERE a.idc_id = $1 AND c.asset_id = $2 ORDER BY c.copy")
+    /// The names of an asset's stored copies, without their (possibly large) sealed bytes.
+    pub async fn asset_copy_names(&self, idc: &str, asset: &str) -> Result<Vec<String>> {
+        sqlx::query("SELECT c.copy FROM asset_copies c JOIN data_assets a ON a.id = c.asset_id WHERE a.idc_id = $1 AND c.asset_id = $2 ORDER BY c.copy")
             .bind(idc)
             .bind(asset)
             .fetch_all(&self.pool)
             .await?
             .iter()
+            .map(|r| Ok(r.try_get("copy")?))
+            .collect()
+    }
+
+    /// One stored copy of an asset (`primary`, `backup-1`, …), read alone.
+    pub async fn asset_copy(
+        &self,
+        idc: &str,
+        asset: &str,
+        copy: &str,
+    ) -> Result<Option<AssetCopyRow>> {
+        sqlx::query("SELECT c.copy, c.sealed, c.size, c.stored_at FROM asset_copies c JOIN data_assets a ON a.id = c.asset_id WHERE a.idc_id = $1 AND c.asset_id = $2 AND c.copy = $3")
+            .bind(idc)
+            .bind(asset)
+            .bind(copy)
+            .fetch_optional(&self.pool)
+            .await?
             .map(|r| {
                 Ok(AssetCopyRow {
                     copy: r.try_get("copy")?,
@@ -442,7 +459,7 @@ impl Store {
                     stored_at: r.try_get("stored_at")?,
                 })
             })
-            .collect()
+            .transpose()
     }
 
     // ----- destruction -------------------------------------------------------------------

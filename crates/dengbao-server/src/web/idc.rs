@@ -92,7 +92,11 @@ pub struct AccessRow {
     pub id: String,
     pub customer: String,
     pub operation: String,
+    /// The operation's id (`export`, …), for the page's choices.
+    pub operation_id: String,
     pub assets: String,
+    /// The request's assets as (id, name), for the sharing gate's form.
+    pub asset_choices: Vec<(String, String)>,
     pub justification: String,
     pub ticket: String,
     pub detail: String,
@@ -420,6 +424,11 @@ async fn idc_access(
         .map(|r| AccessRow {
             customer: name_of(&r.customer),
             operation: c.tk("idc.op.", &r.operation),
+            asset_choices: r
+                .assets
+                .iter()
+                .map(|a| (a.clone(), asset_name(a)))
+                .collect(),
             assets: r
                 .assets
                 .iter()
@@ -495,6 +504,7 @@ async fn idc_access(
             detail: r.detail,
             requested_by: r.requested_by,
             state: r.state,
+            operation_id: r.operation,
             needed: r.approvals_needed,
             break_glass: r.break_glass,
             policy: r.policy,
@@ -558,9 +568,45 @@ pub async fn operator_access(
         "complete" => {
             dengbao_app::access::operator_act(&state, &page.p, &id, "complete", None).await
         }
+        "share" => return share(&state, &page, &id, &form).await,
         _ => Err(dengbao_app::AppError::not_found()),
     };
     after(&state, &page, r, "idc.decided_ok").await
+}
+
+/// Through the sharing gate: a release downloads the content (each download is its own
+/// scanned, evaluated and recorded pass); a block comes back to the page, its reason
+/// listed under the request.
+async fn share(state: &AppState, page: &Page, id: &str, form: &super::Fields) -> Response {
+    let i = dengbao_app::access::ShareInput {
+        asset: form.get("asset").to_owned(),
+        recipient: form.get("recipient").to_owned(),
+        purpose: form.get("purpose").to_owned(),
+        legal_basis: form.get("legal_basis").to_owned(),
+        declassified: form.opt("declassified").is_some(),
+        risk_assessment: form.get("risk_assessment").to_owned(),
+    };
+    match dengbao_app::access::share_content(state, &page.p, id, i).await {
+        Ok((v, content)) => match content {
+            Some(bytes) => (
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"export-{}.bin\"", v.asset),
+                    ),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+                bytes.to_vec(),
+            )
+                .into_response(),
+            None => see_other(&format!(
+                "/idc?ok=idc.share_blocked_ok#access-{}",
+                urlpath(id)
+            )),
+        },
+        Err(e) => after::<()>(state, page, Err(e), "").await,
+    }
 }
 
 pub async fn approver_key(State(state): State<AppState>, posted: Posted) -> Response {
