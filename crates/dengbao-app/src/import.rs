@@ -39,8 +39,132 @@ pub async fn seed(
     let mut logins = seed_named(vault, pack, inv, now, "").await?;
     if !logins.is_empty() {
         logins.extend(seed_organs(vault.store(), now, "").await?);
+        logins.extend(seed_parties(vault.store(), now, "").await?);
     }
     Ok(logins)
+}
+
+/// The demo's grading parties (Measures art. 10): `dept`, the department in charge of the
+/// demo operator (the supervision relation), and `expert`, the expert committee that
+/// reviews its grades of IV and above. Each has a lead who acts and a member who reads;
+/// passwords are the demo lead's. Expert committees are platform-wide, so tests sharing one
+/// database name theirs when they propose.
+pub async fn seed_parties(store: &Store, now: i64, tag: &str) -> AppResult<Vec<DemoLogin>> {
+    let operator = store
+        .user_by_username(&format!("{tag}lead"))
+        .await?
+        .tenant_id;
+    let mut logins = Vec::new();
+    for (name, kind, user, displays) in [
+        (
+            "中国人民银行 People's Bank of China",
+            "department_in_charge",
+            "dept",
+            ("Grade approver 定级审批", "Department member 主管部门成员"),
+        ),
+        (
+            "国家信息安全等级保护专家评审委员会 National Expert Committee for Graded Protection",
+            "expert_committee",
+            "expert",
+            (
+                "Expert reviewer 专家评审",
+                "Committee member 专家委员会成员",
+            ),
+        ),
+    ] {
+        let org = Organisation {
+            id: new_id(),
+            name: format!("{tag}{name}"),
+            kind: kind.into(),
+            credit_code: None,
+            division: Some("110000".into()),
+            data_version: 0,
+            created_at: now,
+        };
+        store.create_organisation(&org).await?;
+        let audit = Audit {
+            actor: "demo-seed",
+            action: "demo.seed",
+            object: &org.id,
+            request_id: "-",
+            at: now,
+        };
+        if kind == "department_in_charge" {
+            store.add_supervision(&org.id, &operator, &audit).await?;
+        }
+        logins.extend(demo_users(store, &org, tag, user, displays, &audit, now).await?);
+    }
+    Ok(logins)
+}
+
+/// A lead (`user`) and a member (`user-member`) for a party's organisation, with the demo
+/// lead's password; `displays`: their display names.
+async fn demo_users(
+    store: &Store,
+    org: &Organisation,
+    tag: &str,
+    user: &str,
+    displays: (&str, &str),
+    audit: &Audit<'_>,
+    now: i64,
+) -> AppResult<Vec<DemoLogin>> {
+    let mut logins = Vec::new();
+    for (suffix, display, roles) in [
+        ("", displays.0, &["security_lead"][..]),
+        ("-member", displays.1, &["member"][..]),
+    ] {
+        let username = format!("{tag}{user}{suffix}");
+        let password = "Dengbao#2026-1".to_owned();
+        crate::auth::check_password(&crate::Config::default(), &username, &password)?;
+        let u = User {
+            id: new_id(),
+            tenant_id: org.id.clone(),
+            username: username.clone(),
+            display_name: display.into(),
+            password_hash: hash_password_blocking(&password).map_err(AppError::internal)?,
+            totp_secret: None,
+            totp_enabled: false,
+            failed_attempts: 0,
+            locked_until: 0,
+            last_totp_step: 0,
+            disabled: false,
+            created_at: now,
+        };
+        store.create_user(&u, roles, audit).await?;
+        logins.push(DemoLogin {
+            organisation: org.name.clone(),
+            username,
+            password,
+            roles: roles.to_vec(),
+            totp_secret: None,
+        });
+    }
+    Ok(logins)
+}
+
+/// The demo's grading story, through the use cases: the confidential records archive's
+/// Grade IV proposal waits for the expert committee's opinion (then the department's
+/// decision). Idempotent.
+pub async fn seed_grading(app: &crate::App, tag: &str) -> AppResult<()> {
+    use dengbao_guard::OrgKind;
+    let lead = app.store.user_by_username(&format!("{tag}lead")).await?;
+    let lead = demo_caller(&lead.id, &lead.username, &lead.tenant_id, OrgKind::Operator);
+    if !crate::grades::queue(app, &lead).await?.is_empty() {
+        return Ok(());
+    }
+    let expert = app.store.user_by_username(&format!("{tag}expert")).await?;
+    crate::grades::propose(
+        app,
+        &lead,
+        "archive-c",
+        crate::grades::ProposeInput {
+            grade: Some("IV".into()),
+            department: None,
+            committee: Some(expert.tenant_id),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The demo's public security organs: `psb`, Shanghai's city bureau, whose jurisdiction
@@ -82,36 +206,18 @@ pub async fn seed_organs(store: &Store, now: i64, tag: &str) -> AppResult<Vec<De
         store
             .add_jurisdiction(&org.id, division, "city", &audit)
             .await?;
-        for (suffix, display, roles) in [
-            ("", "Filing reviewer 备案审核", &["security_lead"][..]),
-            ("-member", "Organ member 公安成员", &["member"][..]),
-        ] {
-            let username = format!("{tag}{user}{suffix}");
-            let password = "Dengbao#2026-1".to_owned();
-            crate::auth::check_password(&crate::Config::default(), &username, &password)?;
-            let u = User {
-                id: new_id(),
-                tenant_id: org.id.clone(),
-                username: username.clone(),
-                display_name: display.into(),
-                password_hash: hash_password_blocking(&password).map_err(AppError::internal)?,
-                totp_secret: None,
-                totp_enabled: false,
-                failed_attempts: 0,
-                locked_until: 0,
-                last_totp_step: 0,
-                disabled: false,
-                created_at: now,
-            };
-            store.create_user(&u, roles, &audit).await?;
-            logins.push(DemoLogin {
-                organisation: org.name.clone(),
-                username,
-                password,
-                roles: roles.to_vec(),
-                totp_secret: None,
-            });
-        }
+        logins.extend(
+            demo_users(
+                store,
+                &org,
+                tag,
+                user,
+                ("Filing reviewer 备案审核", "Organ member 公安成员"),
+                &audit,
+                now,
+            )
+            .await?,
+        );
     }
     Ok(logins)
 }

@@ -17,6 +17,7 @@ pub mod calendar;
 mod context;
 pub mod dto;
 pub mod error;
+pub mod grades;
 pub mod grading;
 pub mod idc;
 pub mod import;
@@ -114,7 +115,9 @@ impl App {
             Resource::Object(o) => o.org != c.org(),
             Resource::Account { org, .. } => *org != c.org(),
             Resource::CustomerData { customer, idc } => *customer != c.org() && *idc != c.org(),
-            Resource::Filing { operator, .. } => *operator != c.org(),
+            Resource::Filing { operator, .. } | Resource::GradeReview { operator, .. } => {
+                *operator != c.org()
+            }
             Resource::Ledger => false,
         };
         // Relations are consulted only for another organisation's data: the operator's own

@@ -180,7 +180,7 @@ pub async fn get(app: &App, c: &Caller, id: &str) -> AppResult<ReviewItem> {
     Ok(item(app, row, app.clock.today()))
 }
 
-fn event_row(c: &Caller, object: &str, ev: &Event, now: i64) -> AppResult<EventRow> {
+pub(crate) fn event_row(c: &Caller, object: &str, ev: &Event, now: i64) -> AppResult<EventRow> {
     Ok(EventRow {
         id: new_id(),
         object_id: object.to_owned(),

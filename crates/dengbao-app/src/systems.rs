@@ -114,7 +114,7 @@ pub fn object_ref<'a>(org: &'a str, obj: &'a GradingObject) -> ObjectRef<'a> {
 }
 
 /// Reads one stored object after the guard allowed the caller to `action` it.
-async fn authorized_row(
+pub(crate) async fn authorized_row(
     app: &App,
     c: &Caller,
     action: Action,

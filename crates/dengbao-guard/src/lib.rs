@@ -246,6 +246,15 @@ pub enum Resource<'a> {
         operator: &'a str,
         organ: Option<&'a str>,
     },
+    /// An operator's proposed grade under review (Measures art. 10): the department in charge
+    /// that approves it and, from the pack's expert-review grade, the expert committee that
+    /// gives its opinion first. `expert_stage`: the committee's opinion is what is due now.
+    GradeReview {
+        operator: &'a str,
+        department: &'a str,
+        committee: Option<&'a str>,
+        expert_stage: bool,
+    },
 }
 
 impl Resource<'_> {
@@ -257,6 +266,7 @@ impl Resource<'_> {
             Resource::Ledger => None,
             Resource::CustomerData { idc, .. } => Some(idc),
             Resource::Filing { operator, .. } => Some(operator),
+            Resource::GradeReview { operator, .. } => Some(operator),
         }
     }
 }
@@ -456,6 +466,11 @@ pub fn authorize(
 /// Within the caller's own organisation: roles decide, with the separation of duties.
 fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
     // Reviewing is the organ's act, and never on a filing of its own organisation.
+    if action == Action::Review && matches!(resource, Resource::GradeReview { .. }) {
+        return forbidden(
+            "the department in charge approves an operator's grade, not the operator (Measures art. 10 ¶1)",
+        );
+    }
     if action == Action::Review
         && (p.org_kind != OrgKind::PublicSecurity || matches!(resource, Resource::Filing { .. }))
     {
@@ -531,6 +546,38 @@ fn related(
             Action::Review if routed_here && may(Action::Read) => {
                 forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
             }
+            _ => Decision::Deny(Denial::Absent),
+        };
+    }
+    // A proposed grade: its department in charge and its expert committee read it; the
+    // committee's lead gives the opinion while that is due, the department's lead decides
+    // after (art. 10 ¶1, ¶3).
+    if let Resource::GradeReview {
+        operator,
+        department,
+        committee,
+        expert_stage,
+    } = resource
+    {
+        let is_dept = p.org_kind == OrgKind::DepartmentInCharge && *department == p.org;
+        let is_committee =
+            p.org_kind == OrgKind::ExpertCommittee && *committee == Some(p.org.as_str());
+        let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
+        let allow = || Decision::Allow(Scope::Org((*operator).to_owned()));
+        return match action {
+            Action::Read if (is_dept || is_committee) && may(action) => allow(),
+            Action::Review if (is_dept || is_committee) && !may(action) && may(Action::Read) => {
+                forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
+            }
+            Action::Review if !may(action) => Decision::Deny(Denial::Absent),
+            Action::Review if is_committee && *expert_stage => allow(),
+            Action::Review if is_dept && !*expert_stage => allow(),
+            Action::Review if is_dept => forbidden(
+                "the expert committee reviews a grade of IV or above before the department in charge approves it (Measures art. 10 ¶3)",
+            ),
+            Action::Review if is_committee => forbidden(
+                "the expert committee has given its opinion; the department in charge decides now (Measures art. 10 ¶1)",
+            ),
             _ => Decision::Deny(Denial::Absent),
         };
     }

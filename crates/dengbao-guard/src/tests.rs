@@ -678,3 +678,62 @@ fn an_idc_customer_reads_and_approves_only_its_own_data() {
         assert_eq!(decide(&other, a, &mine, NOW), Absent, "{a:?}");
     }
 }
+
+#[test]
+fn a_grade_is_reviewed_by_its_committee_then_approved_by_its_department() {
+    use Want::*;
+    let at = |expert_stage| Resource::GradeReview {
+        operator: "op",
+        department: "pboc",
+        committee: Some("nec"),
+        expert_stage,
+    };
+    let (expert, dept) = (at(true), at(false));
+    let no_committee = Resource::GradeReview {
+        operator: "op",
+        department: "pboc",
+        committee: None,
+        expert_stage: false,
+    };
+    let dept_lead = session("pboc", OrgKind::DepartmentInCharge, &[Role::SecurityLead]);
+    let dept_member = session("pboc", OrgKind::DepartmentInCharge, &[Role::Member]);
+    let dept_admin = session("pboc", OrgKind::DepartmentInCharge, &[Role::SystemAdmin]);
+    let other_dept = session("miit", OrgKind::DepartmentInCharge, &[Role::SecurityLead]);
+    let committee = session("nec", OrgKind::ExpertCommittee, &[Role::SecurityLead]);
+    let other_committee = session("nec2", OrgKind::ExpertCommittee, &[Role::SecurityLead]);
+    // Right id, wrong kind: a relation needs the kind it was made for.
+    let organ_named_pboc = session("pboc", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let operator = session("op", OrgKind::Operator, &[Role::SecurityLead]);
+    let table = [
+        (&committee, Action::Read, expert, Org("op")),
+        (&committee, Action::Review, expert, Org("op")),
+        (&committee, Action::Review, dept, Forbidden),
+        (&committee, Action::Read, dept, Org("op")),
+        (&committee, Action::Write, expert, Absent),
+        (&committee, Action::Read, no_committee, Absent),
+        (&dept_lead, Action::Read, expert, Org("op")),
+        (&dept_lead, Action::Review, expert, Forbidden),
+        (&dept_lead, Action::Review, dept, Org("op")),
+        (&dept_lead, Action::Review, no_committee, Org("op")),
+        (&dept_member, Action::Read, dept, Org("op")),
+        (&dept_member, Action::Review, dept, Forbidden),
+        (&dept_admin, Action::Read, dept, Absent),
+        (&dept_admin, Action::Review, dept, Absent),
+        (&other_dept, Action::Read, dept, Absent),
+        (&other_dept, Action::Review, dept, Absent),
+        (&other_committee, Action::Review, expert, Absent),
+        (&organ_named_pboc, Action::Read, dept, Absent),
+        (&operator, Action::Read, dept, Own),
+        (&operator, Action::Review, dept, Forbidden),
+        (&operator, Action::Review, expert, Forbidden),
+    ];
+    for (p, a, r, want) in table {
+        assert_eq!(
+            decide(p, a, &r, NOW),
+            want,
+            "{} {:?} {a:?} {r:?}",
+            p.org,
+            p.org_kind
+        );
+    }
+}

@@ -560,6 +560,7 @@ impl Store {
 mod access;
 mod audit;
 mod calendar;
+mod grades;
 mod idc;
 mod identity;
 mod ledger;
@@ -570,5 +571,6 @@ mod systems;
 mod vault;
 
 pub use access::*;
+pub use grades::*;
 pub use idc::*;
 pub use vault::{MasterRotation, VaultKeyRow};

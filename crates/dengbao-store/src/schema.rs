@@ -478,6 +478,35 @@ CREATE TABLE grant_uses (
 CREATE INDEX access_requests_live ON access_requests (idc_id, customer_id, requester_id, operation, state, window_end)
 "#,
     ),
+    (
+        11,
+        "grading approval between parties",
+        r#"
+CREATE TABLE grade_reviews (
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    grade BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    department_id TEXT NOT NULL REFERENCES organisations(id),
+    committee_id TEXT REFERENCES organisations(id),
+    proposed_at BIGINT NOT NULL,
+    proposed_by TEXT NOT NULL,
+    expert_agrees BIGINT,
+    expert_opinion TEXT,
+    expert_at BIGINT,
+    expert_by TEXT,
+    reasons TEXT,
+    decided_on TEXT,
+    decided_by TEXT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, object_id) REFERENCES grading_objects (tenant_id, id)
+);
+CREATE UNIQUE INDEX grade_reviews_one_open ON grade_reviews (tenant_id, object_id) WHERE status IN ('awaiting_expert', 'awaiting_department');
+CREATE INDEX grade_reviews_department ON grade_reviews (department_id);
+CREATE INDEX grade_reviews_committee ON grade_reviews (committee_id)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

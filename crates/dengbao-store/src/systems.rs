@@ -98,6 +98,7 @@ impl Store {
             "DELETE FROM materials WHERE tenant_id = $1 AND object_id = $2",
             "DELETE FROM in_use WHERE tenant_id = $1 AND object_id = $2",
             "DELETE FROM filings WHERE tenant_id = $1 AND object_id = $2",
+            "DELETE FROM grade_reviews WHERE tenant_id = $1 AND object_id = $2",
         ] {
             sqlx::query(sql)
                 .bind(tenant)
@@ -198,7 +199,7 @@ impl Store {
         Ok(())
     }
 
-    async fn require_system(tx: &mut Tx, tenant: &str, id: &str) -> Result<()> {
+    pub(crate) async fn require_system(tx: &mut Tx, tenant: &str, id: &str) -> Result<()> {
         sqlx::query("SELECT id FROM grading_objects WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(id)
@@ -276,19 +277,36 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::require_system(&mut tx, tenant, &m.object_id).await?;
+        Self::insert_material(&mut tx, tenant, m, content).await?;
+        Self::finish_with(
+            tx,
+            tenant,
+            audit,
+            format!("{}:{}:{}", m.kind, m.sha256, m.size).as_bytes(),
+        )
+        .await
+    }
+
+    /// Files (or replaces) a material of an object, with its content when given.
+    pub(crate) async fn insert_material(
+        tx: &mut Tx,
+        tenant: &str,
+        m: &MaterialRow,
+        content: Option<&[u8]>,
+    ) -> Result<()> {
         if let Some(bytes) = content {
             sqlx::query("INSERT INTO material_files (tenant_id, sha256, content) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, sha256) DO NOTHING")
                 .bind(tenant)
                 .bind(&m.sha256)
                 .bind(bytes.to_vec())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         sqlx::query("DELETE FROM materials WHERE tenant_id = $1 AND object_id = $2 AND kind = $3")
             .bind(tenant)
             .bind(&m.object_id)
             .bind(&m.kind)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("INSERT INTO materials (tenant_id, object_id, kind, title, file_name, media_type, size, sha256, uploaded_at, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(tenant)
@@ -301,15 +319,9 @@ impl Store {
             .bind(&m.sha256)
             .bind(m.uploaded_at)
             .bind(&m.uploaded_by)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        Self::finish_with(
-            tx,
-            tenant,
-            audit,
-            format!("{}:{}:{}", m.kind, m.sha256, m.size).as_bytes(),
-        )
-        .await
+        Ok(())
     }
 
     pub async fn delete_material(

@@ -1063,6 +1063,8 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         }
         ("put", "/api/v1/systems/{id}/in-use") => json!({ "products": [], "crypto_products": [] }),
         ("post", "/api/v1/reviews/{id}/decision") => json!({ "decision": "certificate" }),
+        ("post", "/api/v1/grade-reviews/{id}/decision") => json!({ "decision": "approve" }),
+        ("post", "/api/v1/grade-reviews/{id}/opinion") => json!({ "agrees": true, "opinion": "o" }),
         ("put", "/api/v1/idc/assets/{id}/content") => json!({ "content_base64": "AAAA" }),
         ("post", "/api/v1/idc/assets/{id}/destruction") => json!({ "reason": "r" }),
         ("post", "/api/v1/idc/destructions/{id}/decision") => json!({ "decision": "approve" }),

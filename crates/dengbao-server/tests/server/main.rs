@@ -10,6 +10,7 @@ mod browser;
 mod contract;
 mod flood;
 mod fork;
+mod grades;
 mod harness;
 mod idc;
 mod ledger_scope;

@@ -9,12 +9,12 @@ use axum::http::{Request, StatusCode, header};
 use dengbao_server::{AppState, Config};
 use serde_json::{Value, json};
 
-struct Session {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Session {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-async fn call(
+pub(crate) async fn call(
     s: &AppState,
     who: Option<&Session>,
     method: &str,
@@ -35,14 +35,19 @@ async fn call(
         None => b.body(Body::empty()).unwrap(),
     };
     let (status, _, bytes) = crate::harness::send(s, req).await;
-    assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{method} {path}");
+    assert_ne!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{method} {path}: {}",
+        String::from_utf8_lossy(&bytes)
+    );
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
 }
 
-async fn login(s: &AppState, user: &str) -> Session {
+pub(crate) async fn login(s: &AppState, user: &str) -> Session {
     let req = Request::post("/api/v1/auth/login")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(
