@@ -102,10 +102,22 @@ pub struct GradeReviewItem {
     pub decided_by: Option<String>,
     /// The articles this review applies, from the rule pack.
     pub cite: String,
+    /// The caller may act on it now: give the opinion, or decide.
+    pub may_act: bool,
 }
 
-fn item(app: &App, r: GradeReviewRow) -> GradeReviewItem {
+fn item(app: &App, c: &Caller, r: GradeReviewRow) -> GradeReviewItem {
     let g = &app.pack.grading;
+    // The guard's grade-review rule reads only the resource, so no relations are needed; this
+    // asks without recording a denial (it is what a page shows, not an attempt).
+    let may_act = dengbao_guard::authorize(
+        &c.principal,
+        Action::Review,
+        &resource(&r),
+        &dengbao_guard::Relations::default(),
+        app.clock.now_ms(),
+    )
+    .is_allow();
     let expert_review_required = r.committee_id.is_some();
     let cite = if expert_review_required {
         format!("{}; {}", g.department_approval_cite, g.expert_review_cite)
@@ -137,6 +149,7 @@ fn item(app: &App, r: GradeReviewRow) -> GradeReviewItem {
         decided_on: r.decided_on,
         decided_by: r.decided_by,
         cite,
+        may_act,
     }
 }
 
@@ -286,7 +299,7 @@ pub async fn queue(app: &App, c: &Caller) -> AppResult<Vec<GradeReviewItem>> {
             OrgKind::ExpertCommittee => r.committee_id.as_deref() == Some(org.as_str()),
             _ => r.tenant_id == org,
         })
-        .map(|r| item(app, r))
+        .map(|r| item(app, c, r))
         .collect();
     items.sort_by_key(|i| {
         let open = match (kind, i.status.as_str()) {
@@ -323,7 +336,7 @@ async fn party(app: &App, c: &Caller, action: Action, id: &str) -> AppResult<Gra
 }
 
 pub async fn get(app: &App, c: &Caller, id: &str) -> AppResult<GradeReviewItem> {
-    Ok(item(app, party(app, c, Action::Read, id).await?))
+    Ok(item(app, c, party(app, c, Action::Read, id).await?))
 }
 
 /// Present, within `max` characters, no control characters but line breaks.

@@ -149,6 +149,15 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
         ]
         .map(|s| format!("reviews.status.{s}")),
     );
+    keys.extend(
+        [
+            "awaiting_expert",
+            "awaiting_department",
+            "approved",
+            "returned",
+        ]
+        .map(|s| format!("grades.status.{s}")),
+    );
     keys.extend(Verdict::iter().map(|v| format!("verdict.{}", v.as_str())));
     keys.extend(Basis::iter().map(|b| format!("viol.{}", b.as_str())));
     keys.extend((1..=10).map(|i| format!("viol.{i}")));

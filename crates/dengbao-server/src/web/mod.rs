@@ -6,6 +6,7 @@
 //! and the audit/ledger entry are exactly the API's — then renders its typed result. Templates (askama) are compiled into the binary; so are the CSS and
 //! JS under `assets/`, which only enhance forms that work without them.
 
+mod grades;
 pub mod i18n;
 mod idc;
 mod pages;
@@ -70,6 +71,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/systems/{id}/dossier/submit", post(pages::submit))
         .route("/systems/{id}/materials/{kind}", get(pages::download))
+        .route("/grade-reviews", get(grades::queue))
+        .route("/grade-reviews/propose", post(grades::propose))
+        .route("/grade-reviews/{id}/opinion", post(grades::opinion))
+        .route("/grade-reviews/{id}/decision", post(grades::decide))
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{id}/receive", post(reviews::receive))
         .route("/reviews/{id}/dossier", get(reviews::dossier))
@@ -147,6 +152,8 @@ pub struct Chrome {
     pub can_audit: bool,
     /// The caller acts for a public security organ: its work is the review queue.
     pub organ: bool,
+    /// ... for a department in charge or an expert committee: its work is grade reviews.
+    pub grader: bool,
     /// The caller acts for an IDC operator or one of its customers.
     pub idc: bool,
     /// ... for an IDC customer: customer data is all it has.
@@ -284,6 +291,11 @@ impl Page {
             can_admin: self.p.may(Action::ListAccounts),
             can_audit: self.p.may(Action::ReadAudit),
             organ: self.p.principal.org_kind == dengbao_app::guard::OrgKind::PublicSecurity,
+            grader: matches!(
+                self.p.principal.org_kind,
+                dengbao_app::guard::OrgKind::DepartmentInCharge
+                    | dengbao_app::guard::OrgKind::ExpertCommittee
+            ),
             idc: matches!(
                 self.p.principal.org_kind,
                 dengbao_app::guard::OrgKind::IdcOperator | dengbao_app::guard::OrgKind::IdcCustomer
@@ -376,6 +388,7 @@ pub fn anonymous(lang: Lang, here: &str) -> Chrome {
         can_admin: false,
         can_audit: false,
         organ: false,
+        grader: false,
         idc: false,
         idc_customer: false,
     }

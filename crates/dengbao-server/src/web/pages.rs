@@ -221,6 +221,14 @@ pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
     if page.p.principal.org_kind == dengbao_app::guard::OrgKind::PublicSecurity {
         return see_other("/reviews");
     }
+    // A department in charge's and an expert committee's is the grade reviews.
+    if matches!(
+        page.p.principal.org_kind,
+        dengbao_app::guard::OrgKind::DepartmentInCharge
+            | dengbao_app::guard::OrgKind::ExpertCommittee
+    ) {
+        return see_other("/grade-reviews");
+    }
     // An IDC operator's and its customers' work is the customers' data.
     if matches!(
         page.p.principal.org_kind,

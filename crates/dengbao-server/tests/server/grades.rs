@@ -378,3 +378,163 @@ async fn a_grade_is_reviewed_by_the_committee_approved_by_the_department_and_see
         );
     }
 }
+
+/// A page as the browser gets it, after following one redirect.
+async fn page(s: &AppState, who: &Session, path: &str) -> (StatusCode, String) {
+    let req = Request::get(path)
+        .header(header::COOKIE, &who.cookie)
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, bytes) = crate::harness::send(s, req).await;
+    (status, String::from_utf8(bytes).unwrap())
+}
+
+/// Posts a form as the browser does; answers the status and where it redirects.
+async fn post_form(s: &AppState, who: &Session, path: &str, form: &str) -> (StatusCode, String) {
+    let req = Request::post(path)
+        .header(header::COOKIE, &who.cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("_csrf={}&{form}", who.csrf)))
+        .unwrap();
+    let (status, headers, bytes) = crate::harness::send(s, req).await;
+    let to = headers
+        .get(header::LOCATION)
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+    (status, to)
+}
+
+#[tokio::test]
+async fn the_grade_review_pages_carry_the_journey_in_both_languages() {
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("grades-web").await;
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
+    let s = crate::harness::state(store, Config::default(), pack);
+    dengbao_server::demo::seed_grading(&s.app, "")
+        .await
+        .unwrap();
+    // In English (the pages default to Chinese), but the department's below.
+    let en = |w: Session| Session {
+        cookie: format!("{}; dengbao_lang=en", w.cookie),
+        csrf: w.csrf,
+    };
+    let lead = en(login(&s, "lead").await);
+    let dept = login(&s, "dept").await;
+    let expert = en(login(&s, "expert").await);
+    let member = en(login(&s, "expert-member").await);
+
+    // The committee starts on its queue; the form is its lead's, not its member's.
+    let req = Request::get("/")
+        .header(header::COOKIE, &expert.cookie)
+        .body(Body::empty())
+        .unwrap();
+    let (st, headers, _) = crate::harness::send(&s, req).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/grade-reviews");
+    let (st, html) = page(&s, &expert, "/grade-reviews").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("Confidential records archive"), "{html}");
+    assert!(html.contains("awaiting the expert committee"), "{html}");
+    assert!(html.contains("/opinion\""), "the lead's form");
+    let (_, html) = page(&s, &member, "/grade-reviews").await;
+    assert!(html.contains("Confidential records archive"));
+    assert!(!html.contains("/opinion\""), "no form for a member");
+    let (_, html) = page(&s, &dept, "/grade-reviews").await;
+    assert!(
+        !html.contains("/decision\""),
+        "the department waits for the committee"
+    );
+
+    // The committee's opinion through the form; a blank one comes back with the field.
+    let (_, q) = call(&s, Some(&lead), "GET", "/api/v1/grade-reviews", None).await;
+    let id = q[0]["id"].as_str().unwrap().to_owned();
+    let (st, body) = post_form(
+        &s,
+        &expert,
+        &format!("/grade-reviews/{id}/opinion"),
+        "agrees=yes&opinion=",
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("opinion"), "{body}");
+    let (st, to) = post_form(
+        &s,
+        &expert,
+        &format!("/grade-reviews/{id}/opinion"),
+        "agrees=no&opinion=Grade+V+fits+better",
+    )
+    .await;
+    assert_eq!(
+        (st, to.as_str()),
+        (StatusCode::SEE_OTHER, "/grade-reviews?ok=grades.opinion_ok")
+    );
+
+    // The department decides in Chinese: the page, the opinion and the approval.
+    let (_, html) = page(&s, &dept, "/grade-reviews").await;
+    assert!(
+        html.contains("定级审批") && html.contains("待主管部门审批"),
+        "{html}"
+    );
+    assert!(
+        html.contains("不同意") && html.contains("Grade V fits better"),
+        "{html}"
+    );
+    let (st, to) = post_form(
+        &s,
+        &dept,
+        &format!("/grade-reviews/{id}/decision"),
+        "decision=approve&reasons=",
+    )
+    .await;
+    assert_eq!(
+        (st, to.as_str()),
+        (StatusCode::SEE_OTHER, "/grade-reviews?ok=grades.decided_ok")
+    );
+
+    // The operator sees it approved, and proposes the next one from its page.
+    let (_, html) = page(&s, &lead, "/grade-reviews").await;
+    assert!(html.contains("approved"), "{html}");
+    assert!(html.contains("id=\"propose\""), "{html}");
+    let (st, to) = post_form(
+        &s,
+        &lead,
+        "/grade-reviews/propose",
+        "object=office-oa&grade=",
+    )
+    .await;
+    assert_eq!(
+        (st, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            "/grade-reviews?ok=grades.proposed_ok"
+        )
+    );
+    let (_, q) = call(&s, Some(&lead), "GET", "/api/v1/grade-reviews", None).await;
+    let oa = q
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["object_id"] == "office-oa")
+        .unwrap();
+    assert_eq!(
+        (oa["grade"].as_str(), oa["status"].as_str()),
+        (Some("II"), Some("awaiting_department"))
+    );
+    // Another proposal for it while one is open is refused on the page, not lost silently.
+    let (st, body) = post_form(
+        &s,
+        &lead,
+        "/grade-reviews/propose",
+        "object=office-oa&grade=III",
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(body.contains("already has a grade proposal"), "{body}");
+}
