@@ -76,8 +76,16 @@ impl Clock {
     }
     /// Today's date in Asia/Shanghai (UTC+8 all year).
     pub fn today(&self) -> dengbao_core::Date {
-        dengbao_core::Date::from_unix_seconds(self.now_ms().div_euclid(1000), 8 * 3600)
+        dengbao_core::Date::from_unix_seconds(self.now_ms().div_euclid(1000), BEIJING_OFFSET_S)
     }
+}
+
+/// Asia/Shanghai's offset from UTC: no daylight saving since 1991.
+pub const BEIJING_OFFSET_S: i64 = 8 * 3600;
+
+/// Epoch ms of the first instant of `d` in Beijing.
+pub fn beijing_day_start_ms(d: dengbao_core::Date) -> i64 {
+    (i64::from(d.days_since_epoch()) * 86_400 - BEIJING_OFFSET_S) * 1000
 }
 
 /// A bounded cache whose entries expire `ttl` after they were put (moka: concurrent,

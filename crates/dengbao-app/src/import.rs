@@ -44,9 +44,9 @@ pub async fn seed(
     Ok(logins)
 }
 
-/// The demo's grading parties (Measures art. 10): `dept`, the department in charge of the
-/// demo operator (the supervision relation), and `expert`, the expert committee that
-/// reviews its grades of IV and above. Each has a lead who acts and a member who reads;
+/// The demo's other parties: `dept`, the department in charge of the demo operator (the
+/// supervision relation, Measures art. 10), `expert`, the expert committee that reviews its
+/// grades of IV and above, and `evaluator`, an evaluation agency (art. 14). Each has a lead who acts and a member who reads;
 /// passwords are the demo lead's. Expert committees are platform-wide, so tests sharing one
 /// database name theirs when they propose.
 pub async fn seed_parties(store: &Store, now: i64, tag: &str) -> AppResult<Vec<DemoLogin>> {
@@ -70,6 +70,12 @@ pub async fn seed_parties(store: &Store, now: i64, tag: &str) -> AppResult<Vec<D
                 "Expert reviewer 专家评审",
                 "Committee member 专家委员会成员",
             ),
+        ),
+        (
+            "上海市等级保护测评中心 Shanghai Graded Protection Evaluation Centre",
+            "evaluation_agency",
+            "evaluator",
+            ("Evaluator 测评师", "Agency member 测评机构成员"),
         ),
     ] {
         let org = Organisation {
@@ -142,16 +148,35 @@ async fn demo_users(
     Ok(logins)
 }
 
-/// The demo's grading story, through the use cases: the confidential records archive's
-/// Grade IV proposal waits for the expert committee's opinion (then the department's
-/// decision). Idempotent.
-pub async fn seed_grading(app: &crate::App, tag: &str) -> AppResult<()> {
+/// The demo's story between parties, through the use cases: the confidential records
+/// archive's Grade IV proposal waits for the expert committee's opinion (then the
+/// department's decision), and the payment core system is engaged with the evaluation
+/// agency for this year's evaluation (its registry entry `sh-eval` is eligible). Idempotent.
+pub async fn seed_party_story(app: &crate::App, tag: &str) -> AppResult<()> {
     use dengbao_guard::OrgKind;
     let lead = app.store.user_by_username(&format!("{tag}lead")).await?;
     let lead = demo_caller(&lead.id, &lead.username, &lead.tenant_id, OrgKind::Operator);
     if !crate::grades::queue(app, &lead).await?.is_empty() {
         return Ok(());
     }
+    let agency = app
+        .store
+        .user_by_username(&format!("{tag}evaluator"))
+        .await?;
+    let today = app.clock.today();
+    crate::engagements::engage(
+        app,
+        &lead,
+        "pay-core",
+        crate::engagements::EngageInput {
+            agency: agency.tenant_id,
+            registry_id: "sh-eval".into(),
+            from: Some(today.to_string()),
+            until: today.add_days(90).to_string(),
+            override_reason: None,
+        },
+    )
+    .await?;
     let expert = app.store.user_by_username(&format!("{tag}expert")).await?;
     crate::grades::propose(
         app,

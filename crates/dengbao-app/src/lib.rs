@@ -16,6 +16,7 @@ pub mod auth;
 pub mod calendar;
 mod context;
 pub mod dto;
+pub mod engagements;
 pub mod error;
 pub mod grades;
 pub mod grading;
@@ -29,7 +30,7 @@ pub mod tenant;
 mod throttle;
 pub mod vault;
 
-pub use context::{App, Clock, Config, Inner, TtlCache};
+pub use context::{App, BEIJING_OFFSET_S, Clock, Config, Inner, TtlCache, beijing_day_start_ms};
 pub use dengbao_guard as guard;
 pub use dengbao_guard::{Action, Principal, Role};
 pub use error::{AppError, AppResult, ErrorKind};
@@ -115,9 +116,9 @@ impl App {
             Resource::Object(o) => o.org != c.org(),
             Resource::Account { org, .. } => *org != c.org(),
             Resource::CustomerData { customer, idc } => *customer != c.org() && *idc != c.org(),
-            Resource::Filing { operator, .. } | Resource::GradeReview { operator, .. } => {
-                *operator != c.org()
-            }
+            Resource::Filing { operator, .. }
+            | Resource::GradeReview { operator, .. }
+            | Resource::Engagement { operator, .. } => *operator != c.org(),
             Resource::Ledger => false,
         };
         // Relations are consulted only for another organisation's data: the operator's own

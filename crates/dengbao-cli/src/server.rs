@@ -427,7 +427,7 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
             // Through the use cases, so it needs the application (its vault and ledger).
             print_logins(&import::seed_idc(&state.app, "").await?);
             import::seed_idc_access(&state.app, "").await?;
-            import::seed_grading(&state.app, "").await?;
+            import::seed_party_story(&state.app, "").await?;
         }
         dengbao_server::ledger::spawn_checkpointer(state.clone());
         let app = dengbao_server::app(state);

@@ -255,6 +255,15 @@ pub enum Resource<'a> {
         committee: Option<&'a str>,
         expert_stage: bool,
     },
+    /// An evaluation agency's engagement for one object of an operator (Measures art. 14):
+    /// the agency reads it and its lead records the evaluation, only within `[from_ms,
+    /// until_ms)`.
+    Engagement {
+        operator: &'a str,
+        agency: &'a str,
+        from_ms: i64,
+        until_ms: i64,
+    },
 }
 
 impl Resource<'_> {
@@ -267,6 +276,7 @@ impl Resource<'_> {
             Resource::CustomerData { idc, .. } => Some(idc),
             Resource::Filing { operator, .. } => Some(operator),
             Resource::GradeReview { operator, .. } => Some(operator),
+            Resource::Engagement { operator, .. } => Some(operator),
         }
     }
 }
@@ -466,6 +476,11 @@ pub fn authorize(
 /// Within the caller's own organisation: roles decide, with the separation of duties.
 fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
     // Reviewing is the organ's act, and never on a filing of its own organisation.
+    if action == Action::Review && matches!(resource, Resource::Engagement { .. }) {
+        return forbidden(
+            "the engaged evaluation agency records the evaluation, not the operator (Measures art. 14)",
+        );
+    }
     if action == Action::Review && matches!(resource, Resource::GradeReview { .. }) {
         return forbidden(
             "the department in charge approves an operator's grade, not the operator (Measures art. 10 ¶1)",
@@ -578,6 +593,30 @@ fn related(
             Action::Review if is_committee => forbidden(
                 "the expert committee has given its opinion; the department in charge decides now (Measures art. 10 ¶1)",
             ),
+            _ => Decision::Deny(Denial::Absent),
+        };
+    }
+    // An engagement: the agency reads it and its lead records the evaluation, only while it
+    // is engaged (art. 14); before and after, as for everyone else, it is absent.
+    if let Resource::Engagement {
+        operator,
+        agency,
+        from_ms,
+        until_ms,
+    } = resource
+    {
+        let engaged = p.org_kind == OrgKind::EvaluationAgency
+            && *agency == p.org
+            && *from_ms <= now
+            && now < *until_ms;
+        let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
+        return match action {
+            Action::Read | Action::Review if engaged && may(action) => {
+                Decision::Allow(Scope::Org((*operator).to_owned()))
+            }
+            Action::Review if engaged && may(Action::Read) => {
+                forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
+            }
             _ => Decision::Deny(Denial::Absent),
         };
     }

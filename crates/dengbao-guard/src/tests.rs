@@ -737,3 +737,51 @@ fn a_grade_is_reviewed_by_its_committee_then_approved_by_its_department() {
         );
     }
 }
+
+#[test]
+fn an_agency_sees_its_engagement_only_while_engaged() {
+    use Want::*;
+    let at = |from_ms, until_ms| Resource::Engagement {
+        operator: "op",
+        agency: "lab",
+        from_ms,
+        until_ms,
+    };
+    let (now, past, future) = (
+        at(NOW - 10, NOW + 10),
+        at(NOW - 20, NOW),
+        at(NOW + 1, NOW + 20),
+    );
+    let lead = session("lab", OrgKind::EvaluationAgency, &[Role::SecurityLead]);
+    let member = session("lab", OrgKind::EvaluationAgency, &[Role::Member]);
+    let admin = session("lab", OrgKind::EvaluationAgency, &[Role::SystemAdmin]);
+    let other_lab = session("lab2", OrgKind::EvaluationAgency, &[Role::SecurityLead]);
+    let wrong_kind = session("lab", OrgKind::DepartmentInCharge, &[Role::SecurityLead]);
+    let operator = session("op", OrgKind::Operator, &[Role::SecurityLead]);
+    let table = [
+        (&lead, Action::Read, now, Org("op")),
+        (&lead, Action::Review, now, Org("op")),
+        (&lead, Action::Write, now, Absent),
+        // The window is [from, until): it ends exactly at `until`.
+        (&lead, Action::Read, past, Absent),
+        (&lead, Action::Review, past, Absent),
+        (&lead, Action::Read, future, Absent),
+        (&member, Action::Read, now, Org("op")),
+        (&member, Action::Review, now, Forbidden),
+        (&admin, Action::Read, now, Absent),
+        (&other_lab, Action::Read, now, Absent),
+        (&wrong_kind, Action::Read, now, Absent),
+        (&operator, Action::Read, now, Own),
+        (&operator, Action::Read, past, Own),
+        (&operator, Action::Review, now, Forbidden),
+    ];
+    for (p, a, r, want) in table {
+        assert_eq!(
+            decide(p, a, &r, NOW),
+            want,
+            "{} {:?} {a:?} {r:?}",
+            p.org,
+            p.org_kind
+        );
+    }
+}

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod dto;
+pub mod engagements;
 pub mod error;
 pub mod grades;
 pub mod idc;
@@ -179,7 +180,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 #[openapi(
     info(title = "Dengbao API", version = "1", description = "Multi-Level Protection Scheme (等级保护) compliance: grading objects, obligations with citations, filing dossiers, registries. Errors are RFC 9457 problem details. Authenticate with the session cookie from `POST /api/v1/auth/login` (send `x-csrf-token` on state-changing requests) or `Authorization: Bearer <API token>`."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"), (name = "reviews"), (name = "grading"), (name = "idc"))
+    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"), (name = "reviews"), (name = "grading"), (name = "evaluations"), (name = "idc"))
 )]
 struct ApiDoc;
 
@@ -257,6 +258,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(grades::get))
         .routes(routes!(grades::opinion))
         .routes(routes!(grades::decide))
+        .routes(routes!(engagements::agencies))
+        .routes(routes!(engagements::engage))
+        .routes(routes!(engagements::list))
+        .routes(routes!(engagements::get))
+        .routes(routes!(engagements::evaluate))
         .routes(routes!(idc::overview))
         .routes(routes!(idc::set_programme))
         .routes(routes!(idc::create_customer))

@@ -560,6 +560,7 @@ impl Store {
 mod access;
 mod audit;
 mod calendar;
+mod engagements;
 mod grades;
 mod idc;
 mod identity;
@@ -571,6 +572,7 @@ mod systems;
 mod vault;
 
 pub use access::*;
+pub use engagements::*;
 pub use grades::*;
 pub use idc::*;
 pub use vault::{MasterRotation, VaultKeyRow};

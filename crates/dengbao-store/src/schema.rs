@@ -507,6 +507,21 @@ CREATE INDEX grade_reviews_department ON grade_reviews (department_id);
 CREATE INDEX grade_reviews_committee ON grade_reviews (committee_id)
 "#,
     ),
+    (
+        12,
+        "evaluation engagements with their eligibility and result",
+        r#"
+ALTER TABLE engagements ADD COLUMN registry_id TEXT;
+ALTER TABLE engagements ADD COLUMN created_by TEXT;
+ALTER TABLE engagements ADD COLUMN eligible BIGINT;
+ALTER TABLE engagements ADD COLUMN not_met TEXT;
+ALTER TABLE engagements ADD COLUMN override_reason TEXT;
+ALTER TABLE engagements ADD COLUMN evaluated_on TEXT;
+ALTER TABLE engagements ADD COLUMN conformity TEXT;
+CREATE INDEX engagements_agency ON engagements (agency_id);
+CREATE INDEX engagements_object ON engagements (operator_id, object_id)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

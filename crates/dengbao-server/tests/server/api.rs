@@ -1065,6 +1065,12 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/reviews/{id}/decision") => json!({ "decision": "certificate" }),
         ("post", "/api/v1/grade-reviews/{id}/decision") => json!({ "decision": "approve" }),
         ("post", "/api/v1/grade-reviews/{id}/opinion") => json!({ "agrees": true, "opinion": "o" }),
+        ("post", "/api/v1/systems/{id}/engagements") => {
+            json!({ "agency": "a", "registry_id": "sh-eval", "until": "2099-01-01" })
+        }
+        ("post", "/api/v1/engagements/{id}/evaluation") => {
+            json!({ "date": "2026-01-01", "conformity": "conformant" })
+        }
         ("put", "/api/v1/idc/assets/{id}/content") => json!({ "content_base64": "AAAA" }),
         ("post", "/api/v1/idc/assets/{id}/destruction") => json!({ "reason": "r" }),
         ("post", "/api/v1/idc/destructions/{id}/decision") => json!({ "decision": "approve" }),

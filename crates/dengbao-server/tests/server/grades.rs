@@ -68,10 +68,10 @@ async fn a_grade_is_reviewed_by_the_committee_approved_by_the_department_and_see
         );
     }
     let s = crate::harness::state(store, Config::default(), pack);
-    dengbao_server::demo::seed_grading(&s.app, "")
+    dengbao_server::demo::seed_party_story(&s.app, "")
         .await
         .unwrap();
-    dengbao_server::demo::seed_grading(&s.app, "")
+    dengbao_server::demo::seed_party_story(&s.app, "")
         .await
         .unwrap();
     let lead = login(&s, "lead").await;
@@ -417,7 +417,7 @@ async fn the_grade_review_pages_carry_the_journey_in_both_languages() {
     .await
     .unwrap();
     let s = crate::harness::state(store, Config::default(), pack);
-    dengbao_server::demo::seed_grading(&s.app, "")
+    dengbao_server::demo::seed_party_story(&s.app, "")
         .await
         .unwrap();
     // In English (the pages default to Chinese), but the department's below.

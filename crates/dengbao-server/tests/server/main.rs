@@ -8,6 +8,7 @@
 mod api;
 mod browser;
 mod contract;
+mod evaluations;
 mod flood;
 mod fork;
 mod grades;
