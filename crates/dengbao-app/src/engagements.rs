@@ -352,13 +352,48 @@ pub async fn get(app: &App, c: &Caller, id: &str) -> AppResult<EngagementView> {
     Ok(view(app, c, party(app, c, Action::Read, id).await?))
 }
 
-/// The engaged agency records its evaluation, once: the operator's `evaluation` event (with
-/// the agency's registry entry, so the engine judges its eligibility) and the report.
+/// A report file as received.
+pub struct ReportFile {
+    pub file_name: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// [`record`] with the report in base64 (the API's form).
 pub async fn evaluate_object(
     app: &App,
     c: &Caller,
     id: &str,
+    mut input: EvaluationInput,
+) -> AppResult<EngagementView> {
+    let report = match input.report.take() {
+        None => None,
+        Some(r) => {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(r.content_base64.trim())
+                .map_err(|err| {
+                    AppError::invalid("report.content_base64", format!("not base64: {err}"))
+                })?;
+            Some(ReportFile {
+                file_name: r.file_name,
+                media_type: r.media_type,
+                bytes,
+            })
+        }
+    };
+    record(app, c, id, input, report).await
+}
+
+/// The engaged agency records its evaluation, once: the operator's `evaluation` event (with
+/// the agency's registry entry, so the engine judges its eligibility) and the report.
+/// `input.report` is ignored: the file comes as `report`.
+pub async fn record(
+    app: &App,
+    c: &Caller,
+    id: &str,
     input: EvaluationInput,
+    report: Option<ReportFile>,
 ) -> AppResult<EngagementView> {
     let e = party(app, c, Action::Review, id).await?;
     let on = date("date", &input.date)?;
@@ -395,32 +430,27 @@ pub async fn evaluate_object(
         ));
     }
     let now = app.clock.now_ms();
-    let report = match &input.report {
+    let report = match report {
         None => None,
         Some(r) => {
-            use base64::Engine;
             check_text("report.file_name", &r.file_name, 255)?;
             check_text("report.media_type", &r.media_type, 100)?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(r.content_base64.trim())
-                .map_err(|err| {
-                    AppError::invalid("report.content_base64", format!("not base64: {err}"))
-                })?;
-            if bytes.is_empty() || bytes.len() > MAX_REPORT {
+            if r.bytes.is_empty() || r.bytes.len() > MAX_REPORT {
                 return Err(AppError::invalid(
                     "report.content_base64",
                     "1 byte to 20 MiB",
                 ));
             }
-            let sha = dengbao_ledger::to_hex(&Sha256::digest(&bytes));
-            let sealed = crate::systems::seal_file(app, &e.operator_id, &sha, &bytes, now).await?;
+            let sha = dengbao_ledger::to_hex(&Sha256::digest(&r.bytes));
+            let sealed =
+                crate::systems::seal_file(app, &e.operator_id, &sha, &r.bytes, now).await?;
             let m = MaterialRow {
                 object_id: e.object_id.clone(),
                 kind: "evaluation_report".to_owned(),
                 title: format!("测评报告 Evaluation report — {} ({on})", e.agency_name),
-                file_name: r.file_name.clone(),
-                media_type: r.media_type.clone(),
-                size: bytes.len() as i64,
+                file_name: r.file_name,
+                media_type: r.media_type,
+                size: r.bytes.len() as i64,
                 sha256: sha,
                 uploaded_at: now,
                 uploaded_by: c.username().to_owned(),

@@ -6,6 +6,7 @@
 //! and the audit/ledger entry are exactly the API's — then renders its typed result. Templates (askama) are compiled into the binary; so are the CSS and
 //! JS under `assets/`, which only enhance forms that work without them.
 
+mod engagements;
 mod grades;
 pub mod i18n;
 mod idc;
@@ -71,6 +72,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/systems/{id}/dossier/submit", post(pages::submit))
         .route("/systems/{id}/materials/{kind}", get(pages::download))
+        .route(
+            "/engagements",
+            get(engagements::list).post(engagements::engage),
+        )
+        .route("/engagements/{id}/evaluation", post(engagements::evaluate))
         .route("/grade-reviews", get(grades::queue))
         .route("/grade-reviews/propose", post(grades::propose))
         .route("/grade-reviews/{id}/opinion", post(grades::opinion))
@@ -154,6 +160,8 @@ pub struct Chrome {
     pub organ: bool,
     /// ... for a department in charge or an expert committee: its work is grade reviews.
     pub grader: bool,
+    /// ... for an evaluation agency: its work is its engagements.
+    pub agency: bool,
     /// The caller acts for an IDC operator or one of its customers.
     pub idc: bool,
     /// ... for an IDC customer: customer data is all it has.
@@ -296,6 +304,7 @@ impl Page {
                 dengbao_app::guard::OrgKind::DepartmentInCharge
                     | dengbao_app::guard::OrgKind::ExpertCommittee
             ),
+            agency: self.p.principal.org_kind == dengbao_app::guard::OrgKind::EvaluationAgency,
             idc: matches!(
                 self.p.principal.org_kind,
                 dengbao_app::guard::OrgKind::IdcOperator | dengbao_app::guard::OrgKind::IdcCustomer
@@ -389,6 +398,7 @@ pub fn anonymous(lang: Lang, here: &str) -> Chrome {
         can_audit: false,
         organ: false,
         grader: false,
+        agency: false,
         idc: false,
         idc_customer: false,
     }

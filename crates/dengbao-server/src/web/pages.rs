@@ -229,6 +229,9 @@ pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
     ) {
         return see_other("/grade-reviews");
     }
+    if page.p.principal.org_kind == dengbao_app::guard::OrgKind::EvaluationAgency {
+        return see_other("/engagements");
+    }
     // An IDC operator's and its customers' work is the customers' data.
     if matches!(
         page.p.principal.org_kind,

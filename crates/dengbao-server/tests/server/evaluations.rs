@@ -317,3 +317,108 @@ async fn an_engaged_agency_records_the_evaluation_and_only_while_engaged() {
         "the operator keeps its record"
     );
 }
+
+#[tokio::test]
+async fn the_engagement_pages_carry_the_evaluation_with_its_report() {
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("evaluations-web").await;
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
+    let s = crate::harness::state(store, Config::default(), pack);
+    dengbao_server::demo::seed_party_story(&s.app, "")
+        .await
+        .unwrap();
+    let lab = login(&s, "evaluator").await;
+    let lead = login(&s, "lead").await;
+    let get = |who: &crate::reviews::Session, path: &str| {
+        Request::get(path)
+            .header(header::COOKIE, &who.cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    // The agency starts on its engagements, in Chinese, with the form for the running one.
+    let (st, headers, _) = crate::harness::send(&s, get(&lab, "/")).await;
+    assert_eq!(
+        (st, &headers[header::LOCATION]),
+        (
+            StatusCode::SEE_OTHER,
+            &"/engagements".parse::<axum::http::HeaderValue>().unwrap()
+        )
+    );
+    let (st, _, html) = crate::harness::send(&s, get(&lab, "/engagements")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        html.contains("等级测评委托") && html.contains("Payment core system"),
+        "{html}"
+    );
+    assert!(html.contains("enctype=\"multipart/form-data\""), "{html}");
+    let (_, list) = call(&s, Some(&lab), "GET", "/api/v1/engagements", None).await;
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+
+    // The evaluation with its report, as a browser sends the form.
+    let today = s.app.clock.today().to_string();
+    let boundary = "XdengbaoX";
+    let mut body = String::new();
+    for (name, value) in [
+        ("_csrf", lab.csrf.as_str()),
+        ("date", today.as_str()),
+        ("conformity", "conformant"),
+        ("findings", "No high risk."),
+    ] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"report\"; filename=\"report.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7 report\r\n--{boundary}--\r\n"));
+    let req = Request::post(format!("/engagements/{id}/evaluation"))
+        .header(header::COOKIE, &lab.cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let (st, headers, _) = crate::harness::send(&s, req).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/engagements?ok=eng.evaluated_ok"
+    );
+    let (st, _, bytes) = crate::harness::send(
+        &s,
+        get(&lead, "/systems/pay-core/materials/evaluation_report"),
+    )
+    .await;
+    assert_eq!(
+        (st, bytes.as_slice()),
+        (StatusCode::OK, &b"%PDF-1.7 report"[..])
+    );
+
+    // The operator's form refuses an ineligible agency on the page, naming the article.
+    let (_, agencies) = call(&s, Some(&lead), "GET", "/api/v1/evaluation-agencies", None).await;
+    let agency = agencies[0]["id"].as_str().unwrap();
+    let until = s.app.clock.today().add_days(10).to_string();
+    let req = Request::post("/engagements")
+        .header(header::COOKIE, &lead.cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "_csrf={}&object=pay-core&agency={agency}&registry_id=newco-eval&until={until}",
+            lead.csrf
+        )))
+        .unwrap();
+    let (st, _, html) = crate::harness::send(&s, req).await;
+    let html = String::from_utf8(html).unwrap();
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("art. 22(3)") && html.contains("id=\"engage\""),
+        "{html}"
+    );
+}
