@@ -25,6 +25,7 @@ pub mod import;
 pub mod ledger;
 pub mod registry;
 pub mod reviews;
+pub mod supervision;
 pub mod systems;
 pub mod tenant;
 mod throttle;
@@ -161,7 +162,7 @@ impl App {
     }
 
     /// The relations in which `org` is the supervising or engaged party.
-    async fn relations(&self, org: &str) -> AppResult<Relations> {
+    pub(crate) async fn relations(&self, org: &str) -> AppResult<Relations> {
         use dengbao_guard::{Engagement, Jurisdiction, Supervision};
         let r = self.store.relations_of(org).await?;
         Ok(Relations {

@@ -642,10 +642,6 @@ fn related(
             _ => Decision::Deny(Denial::Absent),
         };
     }
-    // Administrators never see compliance data, their own organisation's or anyone's.
-    if action != Action::Read || !p.roles.iter().any(|r| grants(*r, Action::Read)) {
-        return Decision::Deny(Denial::Absent);
-    }
     let allow = |org: &str| Decision::Allow(Scope::Org(org.to_owned()));
     let in_jurisdiction = |division: Option<&str>| {
         division.is_some_and(|d| {
@@ -654,6 +650,33 @@ fn related(
                 .any(|j| j.organ == p.org && j.covers(d))
         })
     };
+    // A supervisor's acts on an object in its area — the public security organ's inspection
+    // and rectification notice (art. 18–20), the secrecy department's and the cryptography
+    // administration's examinations (art. 33, 39) — by its lead.
+    if action == Action::Review {
+        let Resource::Object(o) = resource else {
+            return Decision::Deny(Denial::Absent);
+        };
+        let covers = in_jurisdiction(o.division)
+            && match p.org_kind {
+                OrgKind::PublicSecurity => true,
+                OrgKind::SecrecyDepartment => o.secret_involved,
+                OrgKind::CryptographyAdministration => o.uses_cryptography,
+                _ => false,
+            };
+        let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
+        return match (covers, may(Action::Review), may(Action::Read)) {
+            (true, true, _) => allow(o.org),
+            (true, false, true) => {
+                forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
+            }
+            _ => Decision::Deny(Denial::Absent),
+        };
+    }
+    // Administrators never see compliance data, their own organisation's or anyone's.
+    if action != Action::Read || !p.roles.iter().any(|r| grants(*r, Action::Read)) {
+        return Decision::Deny(Denial::Absent);
+    }
     let supervises = |operator: &str| {
         rel.supervision
             .iter()

@@ -502,9 +502,16 @@ fn relations_reach_other_organisations_for_reading_only() {
             p.org,
             p.org_kind
         );
-        // Reading is all a relation gives.
+        // Reading is all a relation gives — but a supervisor's own acts, which its lead does
+        // on objects of its area (supervisors_act_on_objects_of_their_area_and_kind_only).
         for a in Action::iter().filter(|a| *a != Action::Read) {
-            if matches!(r, Resource::Ledger) {
+            let supervisor = matches!(
+                p.org_kind,
+                OrgKind::PublicSecurity
+                    | OrgKind::SecrecyDepartment
+                    | OrgKind::CryptographyAdministration
+            );
+            if matches!(r, Resource::Ledger) || (supervisor && a == Action::Review) {
                 continue;
             }
             let got = decide(p, a, r, NOW);
@@ -780,6 +787,60 @@ fn an_agency_sees_its_engagement_only_while_engaged() {
             decide(p, a, &r, NOW),
             want,
             "{} {:?} {a:?} {r:?}",
+            p.org,
+            p.org_kind
+        );
+    }
+}
+
+#[test]
+fn supervisors_act_on_objects_of_their_area_and_kind_only() {
+    use Want::*;
+    let plain = object("op", "a", "310104");
+    let elsewhere = object("op", "b", "440300");
+    let with = |secret_involved, uses_cryptography| {
+        Resource::Object(ObjectRef {
+            org: "op",
+            id: "c",
+            division: Some("310104"),
+            secret_involved,
+            uses_cryptography,
+        })
+    };
+    let (secret, crypto) = (with(true, false), with(false, true));
+    let psb = session("psb-sh", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let psb_member = session("psb-sh", OrgKind::PublicSecurity, &[Role::Member]);
+    let secrecy = session(
+        "secrecy-sh",
+        OrgKind::SecrecyDepartment,
+        &[Role::SecurityLead],
+    );
+    let cryptoadm = session(
+        "crypto-sh",
+        OrgKind::CryptographyAdministration,
+        &[Role::SecurityLead],
+    );
+    let dept = session("pboc", OrgKind::DepartmentInCharge, &[Role::SecurityLead]);
+    let lab = session("lab", OrgKind::EvaluationAgency, &[Role::SecurityLead]);
+    let table = [
+        (&psb, plain, Org("op")),
+        (&psb, secret, Org("op")),
+        (&psb, elsewhere, Absent),
+        (&psb_member, plain, Forbidden),
+        (&psb_member, elsewhere, Absent),
+        (&secrecy, secret, Org("op")),
+        (&secrecy, plain, Absent),
+        (&cryptoadm, crypto, Org("op")),
+        (&cryptoadm, secret, Absent),
+        // Supervising or evaluating is not inspecting.
+        (&dept, plain, Absent),
+        (&lab, object("op", "pay-core", "310115"), Absent),
+    ];
+    for (p, r, want) in table {
+        assert_eq!(
+            decide(p, Action::Review, &r, NOW),
+            want,
+            "{} {:?} {r:?}",
             p.org,
             p.org_kind
         );

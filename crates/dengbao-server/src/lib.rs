@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod reviews;
 pub mod routes;
 pub mod state;
+pub mod supervision;
 pub mod web;
 
 /// Demo data and inventory import (re-exported for tests and tools that start a server).
@@ -180,7 +181,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 #[openapi(
     info(title = "Dengbao API", version = "1", description = "Multi-Level Protection Scheme (等级保护) compliance: grading objects, obligations with citations, filing dossiers, registries. Errors are RFC 9457 problem details. Authenticate with the session cookie from `POST /api/v1/auth/login` (send `x-csrf-token` on state-changing requests) or `Authorization: Bearer <API token>`."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"), (name = "reviews"), (name = "grading"), (name = "evaluations"), (name = "idc"))
+    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"), (name = "reviews"), (name = "grading"), (name = "evaluations"), (name = "supervision"), (name = "idc"))
 )]
 struct ApiDoc;
 
@@ -263,6 +264,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(engagements::list))
         .routes(routes!(engagements::get))
         .routes(routes!(engagements::evaluate))
+        .routes(routes!(supervision::objects))
+        .routes(routes!(supervision::inspect))
+        .routes(routes!(supervision::notify))
         .routes(routes!(idc::overview))
         .routes(routes!(idc::set_programme))
         .routes(routes!(idc::create_customer))

@@ -103,3 +103,19 @@ impl Store {
         Self::finish_with(tx, agency, audit, e.id.as_bytes()).await
     }
 }
+
+impl Store {
+    /// The objects of every operator whose division falls within one of `organ`'s
+    /// jurisdictions, with the operator's name, by operator and id. The guard still decides,
+    /// object by object, what the organ may see (a secrecy department only secret-involved
+    /// systems, …).
+    pub async fn jurisdiction_objects(&self, organ: &str) -> Result<Vec<(SystemRow, String)>> {
+        let rows = sqlx::query("SELECT DISTINCT g.tenant_id, g.id, g.name, g.kind, g.grade, g.facts, g.version, g.created_at, g.updated_at, o.name AS operator_name FROM jurisdictions j JOIN grading_objects g ON g.division IS NOT NULL AND (j.level = 'ministry' OR (j.level = 'province' AND substr(g.division, 1, 2) = substr(j.division, 1, 2)) OR (j.level = 'city' AND substr(g.division, 1, 4) = substr(j.division, 1, 4)) OR (j.level = 'county' AND g.division = j.division)) JOIN organisations o ON o.id = g.tenant_id WHERE j.organ_id = $1 AND o.kind IN ('operator', 'idc_operator') ORDER BY o.name, g.tenant_id, g.id")
+        .bind(organ)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((system_from(r)?, r.try_get("operator_name")?)))
+            .collect()
+    }
+}

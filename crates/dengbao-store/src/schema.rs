@@ -522,6 +522,15 @@ CREATE INDEX engagements_agency ON engagements (agency_id);
 CREATE INDEX engagements_object ON engagements (operator_id, object_id)
 "#,
     ),
+    (
+        13,
+        "an object's division in its own column, for jurisdictions",
+        r#"
+ALTER TABLE grading_objects ADD COLUMN division TEXT;
+UPDATE grading_objects SET division = {FACT_DIVISION};
+CREATE INDEX grading_objects_division ON grading_objects (division)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {
@@ -554,6 +563,11 @@ async fn migrate_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> Res
         Backend::Sqlite => "BLOB",
         Backend::Postgres => "BYTEA",
     };
+    // The `division` of an object's facts (JSON text), in each dialect.
+    let fact_division = match backend {
+        Backend::Sqlite => "json_extract(facts, '$.division')",
+        Backend::Postgres => "(facts::jsonb ->> 'division')",
+    };
     let mut applied = 0;
     for (version, description, sql) in MIGRATIONS {
         let mut tx = conn.begin().await?;
@@ -564,7 +578,10 @@ async fn migrate_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> Res
         if done.is_some() {
             continue;
         }
-        let text = sql.replace("{SERIAL}", serial).replace("{BLOB}", blob);
+        let text = sql
+            .replace("{SERIAL}", serial)
+            .replace("{BLOB}", blob)
+            .replace("{FACT_DIVISION}", fact_division);
         for stmt in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             // Our own constant DDL, with constants substituted: no input reaches it.
             sqlx::query(sqlx::AssertSqlSafe(stmt.to_owned()))

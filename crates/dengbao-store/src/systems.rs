@@ -10,7 +10,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO grading_objects (",
             system_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)"
+            ", division) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8)"
         ))
         .bind(&s.tenant_id)
         .bind(&s.id)
@@ -19,6 +19,7 @@ impl Store {
         .bind(s.grade)
         .bind(&s.facts)
         .bind(s.created_at)
+        .bind(division_of(&s.facts))
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_or(e, "grading object id"))?;
@@ -41,7 +42,7 @@ impl Store {
             row.facts.as_str(),
         );
         let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE grading_objects SET name = $1, kind = $2, grade = $3, facts = $4, version = version + 1, updated_at = $5 WHERE tenant_id = $6 AND id = $7 AND version = $8")
+        let n = sqlx::query("UPDATE grading_objects SET name = $1, kind = $2, grade = $3, facts = $4, version = version + 1, updated_at = $5, division = $9 WHERE tenant_id = $6 AND id = $7 AND version = $8")
             .bind(name)
             .bind(kind)
             .bind(grade)
@@ -50,6 +51,7 @@ impl Store {
             .bind(tenant)
             .bind(id)
             .bind(expected_version)
+            .bind(division_of(facts))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -222,13 +224,14 @@ impl Store {
         let mut tx = self.begin().await?;
         Self::require_system(&mut tx, tenant, &e.object_id).await?;
         if let Some((expected, grade, facts)) = update {
-            let n = sqlx::query("UPDATE grading_objects SET grade = $1, facts = $2, version = version + 1, updated_at = $3 WHERE tenant_id = $4 AND id = $5 AND version = $6")
+            let n = sqlx::query("UPDATE grading_objects SET grade = $1, facts = $2, version = version + 1, updated_at = $3, division = $7 WHERE tenant_id = $4 AND id = $5 AND version = $6")
                 .bind(grade)
                 .bind(facts)
                 .bind(audit.at)
                 .bind(tenant)
                 .bind(&e.object_id)
                 .bind(expected)
+                .bind(division_of(facts))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -469,4 +472,14 @@ impl Store {
         .await?;
         rows.iter().map(filing_from).collect()
     }
+}
+
+/// The object's division code from its facts, kept in its own column so a supervisor's
+/// jurisdiction is one indexed range query (`None` when the facts have none).
+fn division_of(facts: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(facts)
+        .ok()?
+        .get("division")?
+        .as_str()
+        .map(str::to_owned)
 }

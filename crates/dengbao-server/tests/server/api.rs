@@ -1018,6 +1018,8 @@ struct Targets {
     user_id: String,
     token_id: String,
     seq: String,
+    /// The demo operator's organisation id.
+    org: String,
 }
 
 fn fill(path: &str, t: &Targets) -> String {
@@ -1039,6 +1041,7 @@ fn fill(path: &str, t: &Targets) -> String {
             "seq" => t.seq.as_str(),
             "number" => "310100-2026-00001",
             "copy" => "primary",
+            "operator" => t.org.as_str(),
             other => panic!("the sweep does not know path parameter `{other}` in {path}: teach it"),
         };
         out.push_str(v);
@@ -1067,6 +1070,12 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/grade-reviews/{id}/opinion") => json!({ "agrees": true, "opinion": "o" }),
         ("post", "/api/v1/systems/{id}/engagements") => {
             json!({ "agency": "a", "registry_id": "sh-eval", "until": "2099-01-01" })
+        }
+        ("post", "/api/v1/supervision/{operator}/systems/{id}/inspections") => {
+            json!({ "date": "2026-01-01" })
+        }
+        ("post", "/api/v1/supervision/{operator}/systems/{id}/rectification-notices") => {
+            json!({ "deadline": "2099-01-01", "reasons": "r" })
         }
         ("post", "/api/v1/engagements/{id}/evaluation") => {
             json!({ "date": "2026-01-01", "conformity": "conformant" })
@@ -1115,13 +1124,14 @@ async fn tenant_isolation_sweep_over_every_route() {
                 .status,
             StatusCode::OK
         );
+        let me = env.call(&a_lead, "GET", "/api/v1/me", None).await;
+        let org_a = me.body["organisation_id"].as_str().unwrap().to_owned();
         let targets = Targets {
             user_id: user_id.clone(),
             token_id: tok.body["id"].as_str().unwrap().to_owned(),
             seq,
+            org: org_a.clone(),
         };
-        let me = env.call(&a_lead, "GET", "/api/v1/me", None).await;
-        let org_a = me.body["organisation_id"].as_str().unwrap().to_owned();
         let markers = [
             "\"pay-core\"",
             "\"office-oa\"",

@@ -16,4 +16,5 @@ mod harness;
 mod idc;
 mod ledger_scope;
 mod reviews;
+mod supervision;
 mod web;

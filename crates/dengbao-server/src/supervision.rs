@@ -1,0 +1,44 @@
+//! Supervision (Measures art. 18–20, 33, 39): what a supervisor supervises, its inspections
+//! and examinations, and the public security organ's rectification notices.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use dengbao_app::dto::EventView;
+use dengbao_app::supervision::{self, InspectionInput, NoticeInput, SupervisedObject};
+
+use crate::Body;
+use crate::auth::Authed;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+#[utoipa::path(get, path = "/api/v1/supervision/systems", tag = "supervision", responses((status = 200, body = Vec<SupervisedObject>, description = "The objects of the caller's area (a public security organ's jurisdiction; a secrecy department's secret-involved, a cryptography administration's cryptography-using ones), overdue inspections first")))]
+pub async fn objects(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+) -> ApiResult<Json<Vec<SupervisedObject>>> {
+    Ok(Json(supervision::objects(&state, &c).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/supervision/{operator}/systems/{id}/inspections", tag = "supervision", params(("operator" = String, Path), ("id" = String, Path)), request_body = InspectionInput, responses((status = 200, body = EventView, description = "Recorded as the operator's inspection (art. 18), secrecy examination (art. 33) or cryptography examination (art. 39)"), (status = 403), (status = 404), (status = 422)))]
+pub async fn inspect(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path((operator, id)): Path<(String, String)>,
+    Body(input): Body<InspectionInput>,
+) -> ApiResult<Json<EventView>> {
+    Ok(Json(
+        supervision::inspect(&state, &c, &operator, &id, input).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/supervision/{operator}/systems/{id}/rectification-notices", tag = "supervision", params(("operator" = String, Path), ("id" = String, Path)), request_body = NoticeInput, responses((status = 200, body = EventView, description = "The organ's rectification notice, the operator's event with its time limit"), (status = 403), (status = 404), (status = 422)))]
+pub async fn notify(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path((operator, id)): Path<(String, String)>,
+    Body(input): Body<NoticeInput>,
+) -> ApiResult<Json<EventView>> {
+    Ok(Json(
+        supervision::notify_rectification(&state, &c, &operator, &id, input).await?,
+    ))
+}

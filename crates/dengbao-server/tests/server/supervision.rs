@@ -1,0 +1,244 @@
+//! Supervision over the API (Measures art. 18–20): the public security organ lists the
+//! objects its jurisdiction covers with their inspection cadence from the engine, records
+//! an inspection on the matters of art. 18 ¶2 and sends a rectification notice — each the
+//! operator's event and ledger entry; another city's organ, the organ's member, the
+//! department in charge and the operator itself cannot.
+
+use axum::http::StatusCode;
+use dengbao_server::Config;
+use serde_json::{Value, json};
+
+use crate::reviews::{call, login};
+
+#[tokio::test]
+async fn the_organ_inspects_what_its_jurisdiction_covers_and_orders_rectification() {
+    let (pack, inv) = crate::harness::example();
+    for (backend, store) in crate::harness::stores("supervision").await {
+        // Each run its own organisations: PostgreSQL's database is shared between runs.
+        let tag = format!("v{}-", &dengbao_store::new_id()[20..]);
+        let now = crate::harness::now_ms();
+        let vault = crate::harness::vault(&store);
+        dengbao_server::demo::seed_named(&vault, &pack, &inv, now, &tag)
+            .await
+            .unwrap();
+        dengbao_server::demo::seed_organs(&store, now, &tag)
+            .await
+            .unwrap();
+        dengbao_server::demo::seed_parties(&store, now, &tag)
+            .await
+            .unwrap();
+        let s = crate::harness::state(store, Config::default(), pack.clone());
+        eprintln!("supervision on {backend}");
+        journey(&s, &tag).await;
+    }
+}
+
+async fn journey(s: &dengbao_server::AppState, tag: &str) {
+    let u = |name: &str| format!("{tag}{name}");
+    let lead = login(s, &u("lead")).await;
+    let psb = login(s, &u("psb")).await;
+    let (_, me) = call(s, Some(&lead), "GET", "/api/v1/me", None).await;
+    let op = me["organisation_id"].as_str().unwrap().to_owned();
+
+    // Shanghai's bureau (city level, 3101xx) supervises pay-core in Pudong (310115); the
+    // objects without a division, or at province level (310000), are not in its city.
+    let (st, list) = call(s, Some(&psb), "GET", "/api/v1/supervision/systems", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let mine: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["operator_id"] == json!(op))
+        .collect();
+    let ids: Vec<&str> = mine
+        .iter()
+        .map(|o| o["object_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["pay-core"], "{list}");
+    let pay = mine[0];
+    assert_eq!(pay["grade"], "III");
+    assert!(
+        pay["inspection_cite"].as_str().unwrap().contains("art. 18"),
+        "{pay}"
+    );
+    assert!(pay["inspection_status"].is_string(), "{pay}");
+    for who in ["psb-other", "dept", "lead", "evaluator"] {
+        let w = login(s, &u(who)).await;
+        let (_, l) = call(s, Some(&w), "GET", "/api/v1/supervision/systems", None).await;
+        assert!(!l.to_string().contains(&op), "{who} sees the operator: {l}");
+    }
+
+    let base = format!("/api/v1/supervision/{op}/systems/pay-core");
+    let today = s.app.clock.today();
+    let inspection = json!({ "date": today.to_string(), "findings": ["management_system", "rectification_status"], "note": "Inspection No. 2026-31" });
+    // Who may not: the organ's member (403), another organ, the department, the agency
+    // (absent), the operator (never its own inspector).
+    for (who, want) in [
+        ("psb-member", StatusCode::FORBIDDEN),
+        ("psb-other", StatusCode::NOT_FOUND),
+        ("dept", StatusCode::NOT_FOUND),
+        ("evaluator", StatusCode::NOT_FOUND),
+        ("lead", StatusCode::FORBIDDEN),
+    ] {
+        let w = login(s, &u(who)).await;
+        let (st, _) = call(
+            s,
+            Some(&w),
+            "POST",
+            &format!("{base}/inspections"),
+            Some(inspection.clone()),
+        )
+        .await;
+        assert_eq!(st, want, "{who}");
+    }
+    let (st, _) = call(
+        s,
+        Some(&psb),
+        "POST",
+        &format!("/api/v1/supervision/{op}/systems/nope/inspections"),
+        Some(inspection.clone()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    for (field, body) in [
+        (
+            "findings[1]",
+            json!({ "date": today.to_string(), "findings": ["management_system", "vibes"] }),
+        ),
+        ("date", json!({ "date": today.add_days(3).to_string() })),
+    ] {
+        let (st, v) = call(
+            s,
+            Some(&psb),
+            "POST",
+            &format!("{base}/inspections"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            (st, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{v}"
+        );
+    }
+    let (st, v) = call(
+        s,
+        Some(&psb),
+        "POST",
+        &format!("{base}/inspections"),
+        Some(inspection),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["event"]["type"], "inspection");
+    assert_eq!(v["recorded_by"], json!(u("psb")));
+
+    // The rectification notice, with its time limit.
+    for (field, body) in [
+        (
+            "deadline",
+            json!({ "deadline": today.to_string(), "reasons": "x" }),
+        ),
+        (
+            "reasons",
+            json!({ "deadline": today.add_days(30).to_string(), "reasons": " " }),
+        ),
+    ] {
+        let (st, v) = call(
+            s,
+            Some(&psb),
+            "POST",
+            &format!("{base}/rectification-notices"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            (st, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{v}"
+        );
+    }
+    let deadline = today.add_days(30).to_string();
+    let (st, v) = call(
+        s,
+        Some(&psb),
+        "POST",
+        &format!("{base}/rectification-notices"),
+        Some(json!({ "deadline": deadline, "reasons": "Rectify the management system findings." })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+
+    // On the operator's side: both acts in its history, the notice's time limit running.
+    let (_, ev) = call(
+        s,
+        Some(&lead),
+        "GET",
+        "/api/v1/systems/pay-core/events",
+        None,
+    )
+    .await;
+    let by_psb: Vec<&Value> = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["recorded_by"] == json!(u("psb")))
+        .collect();
+    assert_eq!(by_psb.len(), 2, "{ev}");
+    assert_eq!(
+        by_psb
+            .iter()
+            .find(|e| e["event"]["type"] == "inspection")
+            .unwrap()["event"]["findings"],
+        json!(["management_system", "rectification_status"])
+    );
+    assert_eq!(
+        by_psb
+            .iter()
+            .find(|e| e["event"]["type"] == "rectification_notice")
+            .unwrap()["event"]["deadline"],
+        json!(deadline)
+    );
+    let (_, ob) = call(
+        s,
+        Some(&lead),
+        "GET",
+        "/api/v1/systems/pay-core/obligations",
+        None,
+    )
+    .await;
+    // The inspection today meets the engine's supervisory-inspection obligation.
+    let sup = ob["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "supervisory_inspection")
+        .unwrap();
+    assert_eq!(
+        sup["satisfied_by"]["date"],
+        json!(today.to_string()),
+        "{sup}"
+    );
+    let (_, entries) = call(
+        s,
+        Some(&lead),
+        "GET",
+        "/api/v1/ledger/entries?limit=1000",
+        None,
+    )
+    .await;
+    let acts: Vec<(String, String)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["entry"]["action"].as_str().unwrap().to_owned(),
+                e["entry"]["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for act in ["supervision.inspect", "supervision.rectification_notice"] {
+        assert!(acts.contains(&(act.into(), u("psb"))), "{act} in {acts:?}");
+    }
+}
