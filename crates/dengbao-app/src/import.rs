@@ -46,7 +46,8 @@ pub async fn seed(
 
 /// The demo's other parties: `dept`, the department in charge of the demo operator (the
 /// supervision relation, Measures art. 10), `expert`, the expert committee that reviews its
-/// grades of IV and above, and `evaluator`, an evaluation agency (art. 14). Each has a lead who acts and a member who reads;
+/// grades of IV and above, `evaluator`, an evaluation agency (art. 14), and Shanghai's
+/// `secrecy` department (art. 24–33) and `crypto` administration (art. 34–39). Each has a lead who acts and a member who reads;
 /// passwords are the demo lead's. Expert committees are platform-wide, so tests sharing one
 /// database name theirs when they propose.
 pub async fn seed_parties(store: &Store, now: i64, tag: &str) -> AppResult<Vec<DemoLogin>> {
@@ -77,13 +78,38 @@ pub async fn seed_parties(store: &Store, now: i64, tag: &str) -> AppResult<Vec<D
             "evaluator",
             ("Evaluator 测评师", "Agency member 测评机构成员"),
         ),
+        (
+            "上海市国家保密局 Shanghai Municipal State Secrecy Bureau",
+            "secrecy_department",
+            "secrecy",
+            (
+                "Secrecy examiner 保密审查",
+                "Secrecy bureau member 保密局成员",
+            ),
+        ),
+        (
+            "上海市密码管理局 Shanghai Municipal Cryptography Administration",
+            "cryptography_administration",
+            "crypto",
+            (
+                "Cryptography examiner 密码审查",
+                "Cryptography bureau member 密码局成员",
+            ),
+        ),
     ] {
         let org = Organisation {
             id: new_id(),
             name: format!("{tag}{name}"),
             kind: kind.into(),
             credit_code: None,
-            division: Some("110000".into()),
+            // The national bodies sit in Beijing, the others are Shanghai's.
+            division: Some(
+                match kind {
+                    "department_in_charge" | "expert_committee" => "110000",
+                    _ => "310000",
+                }
+                .into(),
+            ),
             data_version: 0,
             created_at: now,
         };
@@ -95,8 +121,15 @@ pub async fn seed_parties(store: &Store, now: i64, tag: &str) -> AppResult<Vec<D
             request_id: "-",
             at: now,
         };
-        if kind == "department_in_charge" {
-            store.add_supervision(&org.id, &operator, &audit).await?;
+        match kind {
+            "department_in_charge" => store.add_supervision(&org.id, &operator, &audit).await?,
+            // Shanghai's authorities: the province-level area of the demo operator.
+            "secrecy_department" | "cryptography_administration" => {
+                store
+                    .add_jurisdiction(&org.id, "310000", "province", &audit)
+                    .await?
+            }
+            _ => {}
         }
         logins.extend(demo_users(store, &org, tag, user, displays, &audit, now).await?);
     }

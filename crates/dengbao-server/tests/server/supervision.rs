@@ -40,8 +40,9 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
     let (_, me) = call(s, Some(&lead), "GET", "/api/v1/me", None).await;
     let op = me["organisation_id"].as_str().unwrap().to_owned();
 
-    // Shanghai's bureau (city level, 3101xx) supervises pay-core in Pudong (310115); the
-    // objects without a division, or at province level (310000), are not in its city.
+    // Shanghai's bureau (city level, 3101xx) supervises pay-core and the archive in Pudong
+    // (310115); the objects without a division, or at province level (310000), are not in
+    // its city.
     let (st, list) = call(s, Some(&psb), "GET", "/api/v1/supervision/systems", None).await;
     assert_eq!(st, StatusCode::OK);
     let mine: Vec<&Value> = list
@@ -50,12 +51,13 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
         .iter()
         .filter(|o| o["operator_id"] == json!(op))
         .collect();
-    let ids: Vec<&str> = mine
+    let mut ids: Vec<&str> = mine
         .iter()
         .map(|o| o["object_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["pay-core"], "{list}");
-    let pay = mine[0];
+    ids.sort_unstable();
+    assert_eq!(ids, ["archive-c", "pay-core"], "{list}");
+    let pay = mine.iter().find(|o| o["object_id"] == "pay-core").unwrap();
     assert_eq!(pay["grade"], "III");
     assert!(
         pay["inspection_cite"].as_str().unwrap().contains("art. 18"),
@@ -67,6 +69,64 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
         let (_, l) = call(s, Some(&w), "GET", "/api/v1/supervision/systems", None).await;
         assert!(!l.to_string().contains(&op), "{who} sees the operator: {l}");
     }
+
+    // The secrecy bureau sees the secret-involved archive only, the cryptography
+    // administration the system using cryptography only (both province level).
+    for (who, want) in [("secrecy", "archive-c"), ("crypto", "pay-core")] {
+        let w = login(s, &u(who)).await;
+        let (_, l) = call(s, Some(&w), "GET", "/api/v1/supervision/systems", None).await;
+        let seen: Vec<&str> = l
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["operator_id"] == json!(op))
+            .map(|o| o["object_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(seen, [want], "{who}: {l}");
+    }
+    // The secrecy bureau's act is an examination, without the organ's inspection matters.
+    let secrecy = login(s, &u("secrecy")).await;
+    let exam = format!("/api/v1/supervision/{op}/systems/archive-c/inspections");
+    let today0 = s.app.clock.today().to_string();
+    let (st, v) = call(
+        s,
+        Some(&secrecy),
+        "POST",
+        &exam,
+        Some(json!({ "date": today0, "findings": ["other"] })),
+    )
+    .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("findings")),
+        "{v}"
+    );
+    let (st, v) = call(
+        s,
+        Some(&secrecy),
+        "POST",
+        &exam,
+        Some(json!({ "date": today0 })),
+    )
+    .await;
+    assert_eq!(
+        (st, v["event"]["type"].as_str()),
+        (StatusCode::OK, Some("secrecy_examination")),
+        "{v}"
+    );
+    let (st, _) = call(
+        s,
+        Some(&secrecy),
+        "POST",
+        &format!("/api/v1/supervision/{op}/systems/pay-core/inspections"),
+        Some(json!({ "date": today0 })),
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "not secret-involved: not the bureau's"
+    );
 
     let base = format!("/api/v1/supervision/{op}/systems/pay-core");
     let today = s.app.clock.today();
