@@ -41,6 +41,8 @@ pub struct SupervisedObject {
     pub inspection_cite: Option<String>,
     /// Art. 40 violations of this object today.
     pub violations: usize,
+    /// The caller may record an inspection (or examination) of it.
+    pub may_act: bool,
 }
 
 /// An inspection (or an examination) as recorded by the supervisor.
@@ -100,7 +102,10 @@ pub async fn objects(app: &App, c: &Caller) -> AppResult<Vec<SupervisedObject>> 
             .items
             .iter()
             .find(|i| i.system_id == row.id && i.kind == "supervisory_inspection");
+        let may_act =
+            dengbao_guard::authorize(&c.principal, Action::Review, &r, &rel, now).is_allow();
         out.push(SupervisedObject {
+            may_act,
             inspection_status: inspection.map(|i| i.status.clone()),
             inspection_due: inspection.and_then(|i| i.due.clone()),
             inspection_cite: inspection.map(|i| i.cite.clone()),

@@ -158,6 +158,11 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
         ]
         .map(|s| format!("grades.status.{s}")),
     );
+    keys.extend(
+        super::supervision::MATTERS
+            .iter()
+            .map(|m| format!("sup.matter.{m}")),
+    );
     keys.extend(Verdict::iter().map(|v| format!("verdict.{}", v.as_str())));
     keys.extend(Basis::iter().map(|b| format!("viol.{}", b.as_str())));
     keys.extend((1..=10).map(|i| format!("viol.{i}")));

@@ -13,6 +13,7 @@ mod idc;
 mod pages;
 mod reviews;
 mod session;
+mod supervision;
 mod work;
 
 use askama::Template;
@@ -77,6 +78,15 @@ pub fn router() -> Router<AppState> {
             get(engagements::list).post(engagements::engage),
         )
         .route("/engagements/{id}/evaluation", post(engagements::evaluate))
+        .route("/supervision", get(supervision::list))
+        .route(
+            "/supervision/{operator}/{id}/inspection",
+            post(supervision::inspect),
+        )
+        .route(
+            "/supervision/{operator}/{id}/notice",
+            post(supervision::notify),
+        )
         .route("/grade-reviews", get(grades::queue))
         .route("/grade-reviews/propose", post(grades::propose))
         .route("/grade-reviews/{id}/opinion", post(grades::opinion))
@@ -162,6 +172,8 @@ pub struct Chrome {
     pub grader: bool,
     /// ... for an evaluation agency: its work is its engagements.
     pub agency: bool,
+    /// ... for a supervisor (public security, secrecy, cryptography): its area's objects.
+    pub supervisor: bool,
     /// The caller acts for an IDC operator or one of its customers.
     pub idc: bool,
     /// ... for an IDC customer: customer data is all it has.
@@ -305,6 +317,12 @@ impl Page {
                     | dengbao_app::guard::OrgKind::ExpertCommittee
             ),
             agency: self.p.principal.org_kind == dengbao_app::guard::OrgKind::EvaluationAgency,
+            supervisor: matches!(
+                self.p.principal.org_kind,
+                dengbao_app::guard::OrgKind::PublicSecurity
+                    | dengbao_app::guard::OrgKind::SecrecyDepartment
+                    | dengbao_app::guard::OrgKind::CryptographyAdministration
+            ),
             idc: matches!(
                 self.p.principal.org_kind,
                 dengbao_app::guard::OrgKind::IdcOperator | dengbao_app::guard::OrgKind::IdcCustomer
@@ -399,6 +417,7 @@ pub fn anonymous(lang: Lang, here: &str) -> Chrome {
         organ: false,
         grader: false,
         agency: false,
+        supervisor: false,
         idc: false,
         idc_customer: false,
     }

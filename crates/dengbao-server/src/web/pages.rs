@@ -232,6 +232,14 @@ pub async fn dashboard(State(state): State<AppState>, page: Page) -> Response {
     if page.p.principal.org_kind == dengbao_app::guard::OrgKind::EvaluationAgency {
         return see_other("/engagements");
     }
+    // The secrecy and cryptography authorities' is the objects of their area.
+    if matches!(
+        page.p.principal.org_kind,
+        dengbao_app::guard::OrgKind::SecrecyDepartment
+            | dengbao_app::guard::OrgKind::CryptographyAdministration
+    ) {
+        return see_other("/supervision");
+    }
     // An IDC operator's and its customers' work is the customers' data.
     if matches!(
         page.p.principal.org_kind,

@@ -302,3 +302,110 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
         assert!(acts.contains(&(act.into(), u("psb"))), "{act} in {acts:?}");
     }
 }
+
+#[tokio::test]
+async fn the_supervision_page_records_an_inspection_with_its_matters() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("supervision-web").await;
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
+    let s = crate::harness::state(store, Config::default(), pack);
+    let psb = login(&s, "psb").await;
+    let member = login(&s, "psb-member").await;
+    let crypto = login(&s, "crypto").await;
+    let lead = login(&s, "lead").await;
+    let get = |who: &crate::reviews::Session, path: &str| {
+        Request::get(path)
+            .header(header::COOKIE, &who.cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (st, headers, _) = crate::harness::send(&s, get(&crypto, "/")).await;
+    assert_eq!(
+        (st, headers[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/supervision")
+    );
+    let (_, _, html) = crate::harness::send(&s, get(&crypto, "/supervision")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("辖区监督检查") && html.contains("Payment core system"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Confidential records archive"),
+        "not using cryptography"
+    );
+    assert!(
+        !html.contains("name=\"findings\""),
+        "an examination has no inspection matters"
+    );
+
+    let (_, _, html) = crate::harness::send(&s, get(&psb, "/supervision")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("备案材料与实际情况是否相符") && html.contains("/notice\""),
+        "{html}"
+    );
+    let (_, _, html) = crate::harness::send(&s, get(&member, "/supervision")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("Payment core system") && !html.contains("/inspection\""),
+        "a member reads only"
+    );
+
+    let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
+    let op = me["organisation_id"].as_str().unwrap();
+    let today = s.app.clock.today().to_string();
+    let req = Request::post(format!("/supervision/{op}/pay-core/inspection"))
+        .header(header::COOKIE, &psb.cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "_csrf={}&date={today}&findings=evaluations_done&findings=products_conform&note=No.+7",
+            psb.csrf
+        )))
+        .unwrap();
+    let (st, headers, _) = crate::harness::send(&s, req).await;
+    assert_eq!(
+        (st, headers[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/supervision?ok=sup.inspected_ok")
+    );
+    let (_, ev) = call(
+        &s,
+        Some(&lead),
+        "GET",
+        "/api/v1/systems/pay-core/events",
+        None,
+    )
+    .await;
+    let inspection = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["recorded_by"] == "psb")
+        .unwrap();
+    assert_eq!(
+        inspection["event"]["findings"],
+        json!(["evaluations_done", "products_conform"])
+    );
+    assert_eq!(inspection["event"]["note"], "No. 7");
+    // A notice without reasons comes back on the page with the field.
+    let req = Request::post(format!("/supervision/{op}/pay-core/notice"))
+        .header(header::COOKIE, &psb.cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "_csrf={}&deadline=2099-01-01&reasons=",
+            psb.csrf
+        )))
+        .unwrap();
+    let (st, _, html) = crate::harness::send(&s, req).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(String::from_utf8(html).unwrap().contains("reasons"));
+}

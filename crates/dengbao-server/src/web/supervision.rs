@@ -1,0 +1,159 @@
+//! The supervisor's page (Measures art. 18–20, 33, 39): the objects of its area with their
+//! inspection cadence and violations, an inspection (or examination) form for each, and the
+//! public security organ's rectification notice.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use dengbao_app::guard::OrgKind;
+use dengbao_app::supervision::{self, InspectionInput, NoticeInput};
+
+use super::{Chrome, Page, Posted, render_status, see_other};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The matters of art. 18 ¶2, in the engine's order.
+pub const MATTERS: [&str; 8] = [
+    "grade_correctness",
+    "management_system",
+    "self_inspection_results",
+    "evaluations_done",
+    "products_conform",
+    "rectification_status",
+    "filing_matches_reality",
+    "other",
+];
+
+pub struct Row {
+    pub operator_id: String,
+    pub operator: String,
+    pub object_id: String,
+    pub name: String,
+    pub grade: String,
+    pub division: String,
+    pub status: String,
+    pub status_label: String,
+    pub due: String,
+    pub cite: String,
+    pub violations: usize,
+    pub may_act: bool,
+}
+
+#[derive(Template)]
+#[template(path = "supervision.html")]
+struct ListPage {
+    c: Chrome,
+    rows: Vec<Row>,
+    /// The organ's own acts (inspection matters, rectification notices); the secrecy and
+    /// cryptography authorities record examinations.
+    organ: bool,
+    matters: Vec<(&'static str, String)>,
+    today: String,
+    error: String,
+}
+
+async fn list_page(
+    state: &AppState,
+    page: &Page,
+    error: String,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let c = page.chrome("supervision", page.cat().get("sup.title"));
+    let rows = supervision::objects(state, &page.p)
+        .await?
+        .into_iter()
+        .map(|o| Row {
+            status_label: o
+                .inspection_status
+                .as_deref()
+                .map(|s| c.tk("ob.status.", s))
+                .unwrap_or_default(),
+            status: o.inspection_status.unwrap_or_default(),
+            due: o.inspection_due.unwrap_or_default(),
+            cite: o.inspection_cite.map(|s| c.cite(&s)).unwrap_or_default(),
+            grade: c.grade(&o.grade),
+            division: o.division.unwrap_or_default(),
+            violations: o.violations,
+            may_act: o.may_act,
+            operator_id: o.operator_id,
+            operator: o.operator,
+            object_id: o.object_id,
+            name: o.name,
+        })
+        .collect();
+    let matters = MATTERS
+        .iter()
+        .map(|m| (*m, c.tk("sup.matter.", m)))
+        .collect();
+    Ok(render_status(
+        status,
+        &ListPage {
+            rows,
+            organ: page.p.principal.org_kind == OrgKind::PublicSecurity,
+            matters,
+            today: state.clock.today().to_string(),
+            error,
+            c,
+        },
+    ))
+}
+
+pub async fn list(State(state): State<AppState>, page: Page) -> Response {
+    list_page(&state, &page, String::new(), StatusCode::OK)
+        .await
+        .unwrap_or_else(|e| page.fail(e))
+}
+
+async fn after(state: &AppState, page: &Page, r: Result<(), ApiError>, ok: &str) -> Response {
+    match r {
+        Ok(()) => see_other(&format!("/supervision?ok={ok}")),
+        Err(e)
+            if matches!(
+                e.status,
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
+            ) =>
+        {
+            let detail = page.refusal(&e);
+            list_page(state, page, detail, e.status)
+                .await
+                .unwrap_or_else(|e| page.fail(e))
+        }
+        Err(e) => page.fail(e),
+    }
+}
+
+pub async fn inspect(
+    State(state): State<AppState>,
+    Path((operator, id)): Path<(String, String)>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let input = InspectionInput {
+        date: form.get("date").to_owned(),
+        findings: form.all("findings"),
+        note: form.opt("note"),
+    };
+    let r = supervision::inspect(&state, &page.p, &operator, &id, input)
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from);
+    after(&state, &page, r, "sup.inspected_ok").await
+}
+
+pub async fn notify(
+    State(state): State<AppState>,
+    Path((operator, id)): Path<(String, String)>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let input = NoticeInput {
+        deadline: form.get("deadline").to_owned(),
+        reasons: form.get("reasons").to_owned(),
+    };
+    let r = supervision::notify_rectification(&state, &page.p, &operator, &id, input)
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from);
+    after(&state, &page, r, "sup.notified_ok").await
+}
