@@ -270,3 +270,26 @@ pub async fn notify_rectification(
     ev.note = Some(reasons.to_owned());
     record(app, c, operator, id, ev, "supervision.rectification_notice").await
 }
+
+/// The secrecy department's approval of a secret-involved system before it runs (Measures
+/// art. 29 ¶2): the operator's `secrecy_approval` event, dated today.
+pub async fn approve_secret_system(
+    app: &App,
+    c: &Caller,
+    operator: &str,
+    id: &str,
+    note: Option<String>,
+) -> AppResult<crate::dto::EventView> {
+    supervised(app, c, operator, id).await?;
+    if c.principal.org_kind != OrgKind::SecrecyDepartment {
+        return Err(AppError::forbidden(
+            "the secrecy department approves a secret-involved system before it runs (Measures art. 29 ¶2)",
+        ));
+    }
+    let mut ev = Event::new(app.clock.today(), EventType::SecrecyApproval);
+    if let Some(n) = note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        check_free_text("note", n, 2000)?;
+        ev.note = Some(n.to_owned());
+    }
+    record(app, c, operator, id, ev, "supervision.secrecy_approval").await
+}

@@ -267,6 +267,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(supervision::objects))
         .routes(routes!(supervision::inspect))
         .routes(routes!(supervision::notify))
+        .routes(routes!(supervision::approve_secret))
         .routes(routes!(idc::overview))
         .routes(routes!(idc::set_programme))
         .routes(routes!(idc::create_customer))

@@ -42,3 +42,24 @@ pub async fn notify(
         supervision::notify_rectification(&state, &c, &operator, &id, input).await?,
     ))
 }
+
+/// An optional note with an act.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalInput {
+    /// The approval's number or conditions (at most 2000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/supervision/{operator}/systems/{id}/secrecy-approval", tag = "supervision", params(("operator" = String, Path), ("id" = String, Path)), request_body = ApprovalInput, responses((status = 200, body = EventView, description = "The secrecy department's approval before operation (art. 29 ¶2), the operator's secrecy_approval event"), (status = 403), (status = 404), (status = 422)))]
+pub async fn approve_secret(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path((operator, id)): Path<(String, String)>,
+    Body(input): Body<ApprovalInput>,
+) -> ApiResult<Json<EventView>> {
+    Ok(Json(
+        supervision::approve_secret_system(&state, &c, &operator, &id, input.note).await?,
+    ))
+}

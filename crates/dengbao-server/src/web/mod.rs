@@ -87,6 +87,10 @@ pub fn router() -> Router<AppState> {
             "/supervision/{operator}/{id}/notice",
             post(supervision::notify),
         )
+        .route(
+            "/supervision/{operator}/{id}/approval",
+            post(supervision::approve),
+        )
         .route("/grade-reviews", get(grades::queue))
         .route("/grade-reviews/propose", post(grades::propose))
         .route("/grade-reviews/{id}/opinion", post(grades::opinion))

@@ -48,6 +48,8 @@ struct ListPage {
     /// The organ's own acts (inspection matters, rectification notices); the secrecy and
     /// cryptography authorities record examinations.
     organ: bool,
+    /// The secrecy department also approves before operation.
+    secrecy: bool,
     matters: Vec<(&'static str, String)>,
     today: String,
     error: String,
@@ -91,6 +93,7 @@ async fn list_page(
         &ListPage {
             rows,
             organ: page.p.principal.org_kind == OrgKind::PublicSecurity,
+            secrecy: page.p.principal.org_kind == OrgKind::SecrecyDepartment,
             matters,
             today: state.clock.today().to_string(),
             error,
@@ -156,4 +159,17 @@ pub async fn notify(
         .map(|_| ())
         .map_err(ApiError::from);
     after(&state, &page, r, "sup.notified_ok").await
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    Path((operator, id)): Path<(String, String)>,
+    posted: Posted,
+) -> Response {
+    let Posted { page, form } = posted;
+    let r = supervision::approve_secret_system(&state, &page.p, &operator, &id, form.opt("note"))
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from);
+    after(&state, &page, r, "sup.approved_ok").await
 }

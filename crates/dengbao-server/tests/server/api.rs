@@ -1077,6 +1077,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/supervision/{operator}/systems/{id}/rectification-notices") => {
             json!({ "deadline": "2099-01-01", "reasons": "r" })
         }
+        ("post", "/api/v1/supervision/{operator}/systems/{id}/secrecy-approval") => json!({}),
         ("post", "/api/v1/engagements/{id}/evaluation") => {
             json!({ "date": "2026-01-01", "conformity": "conformant" })
         }

@@ -127,6 +127,42 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
         StatusCode::NOT_FOUND,
         "not secret-involved: not the bureau's"
     );
+    // Its approval before operation (art. 29 ¶2) meets the archive's obligation; the organ
+    // does not approve secret-involved systems.
+    let approval = format!("/api/v1/supervision/{op}/systems/archive-c/secrecy-approval");
+    let (st, _) = call(s, Some(&psb), "POST", &approval, Some(json!({}))).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, v) = call(
+        s,
+        Some(&secrecy),
+        "POST",
+        &approval,
+        Some(json!({ "note": "沪密审〔2026〕12号" })),
+    )
+    .await;
+    assert_eq!(
+        (st, v["event"]["type"].as_str()),
+        (StatusCode::OK, Some("secrecy_approval")),
+        "{v}"
+    );
+    let (_, ob) = call(
+        s,
+        Some(&lead),
+        "GET",
+        "/api/v1/systems/archive-c/obligations",
+        None,
+    )
+    .await;
+    let approved = ob["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "secrecy_approval")
+        .unwrap();
+    assert_eq!(
+        approved["satisfied_by"]["event"], "secrecy_approval",
+        "{approved}"
+    );
 
     let base = format!("/api/v1/supervision/{op}/systems/pay-core");
     let today = s.app.clock.today();
