@@ -1157,8 +1157,41 @@ async fn tenant_isolation_sweep_over_every_route() {
         let paths = doc.body["paths"].as_object().unwrap();
         assert!(paths.len() >= 20, "{} paths", paths.len());
         let mut checked = 0;
-        for role in ["lead", "member", "sysadmin", "secadmin", "auditor"] {
-            let b = env.login(env.login_of(role, true)).await;
+        // Every role of the other operator, and every party with no relation to the demo
+        // operator: another operator's department in charge, an expert committee and an
+        // evaluation agency nobody engaged, and another city's public security organ —
+        // leads and members.
+        let (pack, inv) = example();
+        let tag2 = format!("u{}-", &new_id()[20..]);
+        let store = &env.state.store;
+        let now = now_ms();
+        seed_named(&crate::harness::vault(store), &pack, &inv, now, &tag2)
+            .await
+            .unwrap();
+        let mut strangers = dengbao_server::demo::seed_parties(store, now, &tag2)
+            .await
+            .unwrap();
+        strangers.extend(
+            dengbao_server::demo::seed_organs(store, now, &tag2)
+                .await
+                .unwrap(),
+        );
+        strangers.retain(|l| {
+            ["dept", "expert", "evaluator", "psb-other"]
+                .iter()
+                .any(|p| {
+                    l.username == format!("{tag2}{p}") || l.username == format!("{tag2}{p}-member")
+                })
+        });
+        assert_eq!(strangers.len(), 8);
+        let mut sweepers: Vec<(&str, &DemoLogin)> =
+            ["lead", "member", "sysadmin", "secadmin", "auditor"]
+                .into_iter()
+                .map(|r| (r, env.login_of(r, true)))
+                .collect();
+        sweepers.extend(strangers.iter().map(|l| (l.username.as_str(), l)));
+        for (role, login) in sweepers {
+            let b = env.login(login).await;
             for (path, ops) in paths {
                 if path.starts_with("/api/v1/auth/") {
                     continue;
