@@ -389,6 +389,9 @@ fn serve(dir: &Path) -> (AppState, String, Vec<dengbao_server::demo::DemoLogin>)
             state
                 .ledger
                 .set_signer(dengbao_ledger::NoteSigner::generate("e2e.example/ledger").unwrap());
+            dengbao_server::demo::seed_party_story(&state.app, "")
+                .await
+                .unwrap();
             dengbao_server::ledger::spawn_checkpointer(state.clone());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -803,7 +806,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     // The other party: Shanghai's public security bureau receives the operator's filing,
     // starts the art. 17 clock and issues the certificate, which anyone can check.
     d.submit("form[action=\"/logout\"] button[type=submit]");
-    d.login("psb", "Dengbao#2026-1", None, &state);
+    let psb_secret = d.login("psb", "Dengbao#2026-1", None, &state);
     assert!(
         d.path().starts_with("/reviews"),
         "the organ starts at its queue: {}",
@@ -857,6 +860,37 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     assert!(d.path().starts_with("/reviews"), "{}", d.path());
     assert!(!d.text("main").contains("e2e-portal"));
     d.text("#reviews-empty");
+
+    // Grading approval between two more parties, in Chinese: the expert committee's
+    // opinion on the archive's Grade IV proposal, then the department's approval.
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    d.login("expert", "Dengbao#2026-1", None, &state);
+    assert!(d.path().starts_with("/grade-reviews"), "{}", d.path());
+    d.check_page();
+    assert!(d.text("#grade-reviews").contains("archive-c"));
+    d.type_into("#grade-reviews textarea[name=opinion]", "第四级定级准确。");
+    d.submit("#grade-reviews form[action$=\"/opinion\"] button[type=submit]");
+    assert_eq!(
+        d.text(".flash"),
+        "评审意见已提交并存入运营使用单位的备案材料；下一步由主管部门审批。"
+    );
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    d.login("dept", "Dengbao#2026-1", None, &state);
+    assert!(d.path().starts_with("/grade-reviews"), "{}", d.path());
+    assert!(d.text("#grade-reviews").contains("第四级定级准确。"));
+    d.shot("grades-zh");
+    d.submit("#grade-reviews form[action$=\"/decision\"] button[type=submit]");
+    assert_eq!(d.text(".flash"), "已审批。运营使用单位可以看到审批结果。");
+    assert!(d.text("#grade-reviews").contains("已批准"));
+    // The organ's supervision page: its area's objects with their inspection cadence.
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    // A fresh TOTP step: the organ's code from its first log-in may not be replayed.
+    state.clock.advance(30_000);
+    d.login("psb", "Dengbao#2026-1", Some(&psb_secret), &state);
+    d.go("/supervision");
+    d.check_page();
+    assert!(d.text("#supervision").contains("pay-core"));
+    d.shot("supervision-zh");
 
     // IDC customer data. The studio (cust-b) approves the destruction the data centre asked
     // for; the data centre executes it and gets the signed certificate; the bank (cust-a)
