@@ -87,8 +87,18 @@ pub fn vault(store: &Store) -> dengbao_app::vault::Vault {
 
 /// The server's state over `store`, with a fresh checkpoint signer.
 pub fn state(store: Store, config: Config, pack: RulePack) -> AppState {
+    state_with(store, config, pack, HolidayCalendar::new())
+}
+
+/// [`state`] with a holiday calendar.
+pub fn state_with(
+    store: Store,
+    config: Config,
+    pack: RulePack,
+    calendar: HolidayCalendar,
+) -> AppState {
     let v = vault(&store);
-    let state = AppState::new(store, config, pack, HolidayCalendar::new(), v, None);
+    let state = AppState::new(store, config, pack, calendar, v, None);
     state
         .ledger
         .set_signer(dengbao_ledger::NoteSigner::generate("test.example/ledger").unwrap());

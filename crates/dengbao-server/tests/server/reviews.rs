@@ -415,3 +415,127 @@ async fn a_filing_goes_to_the_organ_of_its_division_and_comes_back_certified() {
         "{acts:?}"
     );
 }
+
+/// The art. 17 clock of a received filing, with the holidays given (or no calendar).
+async fn review_clock(calendar: Option<Vec<dengbao_core::Date>>) -> Value {
+    use dengbao_core::date::{HolidayCalendar, HolidayYear};
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("review-clock").await;
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
+    let mut cal = HolidayCalendar::new();
+    if let Some(days) = calendar {
+        // Test data, not the State Council's: the years around today, with these holidays.
+        let year = days.first().map_or(2026, |d| d.year());
+        for y in [year, year + 1] {
+            cal.add_year(HolidayYear {
+                year: y,
+                source: "test calendar".into(),
+                holidays: days.iter().copied().filter(|d| d.year() == y).collect(),
+                working_days: Vec::new(),
+            })
+            .unwrap();
+        }
+    }
+    let s = crate::harness::state_with(store, Config::default(), pack, cal);
+    let lead = login(&s, "lead").await;
+    let psb = login(&s, "psb").await;
+    let system = json!({
+        "id": "crm", "name": "Customer service CRM", "kind": "information_system", "division": "310115",
+        "lifecycle": { "operating_since": "2026-01-05" },
+        "assessment": {
+            "business_information": [{ "object": "citizens_legal_persons", "degree": "serious_damage" }],
+            "system_service": [{ "object": "citizens_legal_persons", "degree": "damage" }]
+        }
+    });
+    let (st, _) = call(&s, Some(&lead), "POST", "/api/v1/systems", Some(system)).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let form = json!({ "title": "备案表", "file_name": "form.pdf", "media_type": "application/pdf", "size": 10, "sha256": "ab".repeat(32) });
+    call(
+        &s,
+        Some(&lead),
+        "PUT",
+        "/api/v1/systems/crm/materials/record_filing_form",
+        Some(form),
+    )
+    .await;
+    let (_, filing) = call(&s, Some(&lead), "POST", "/api/v1/systems/crm/filings", None).await;
+    let id = filing["id"].as_str().unwrap();
+    let (st, v) = call(
+        &s,
+        Some(&psb),
+        "POST",
+        &format!("/api/v1/reviews/{id}/receive"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v
+}
+
+/// `n` working days after `from` (the day itself not counted), skipping weekends and
+/// `holidays`: the art. 17 period written out by hand.
+fn working_days_after(
+    from: dengbao_core::Date,
+    n: u32,
+    holidays: &[dengbao_core::Date],
+) -> dengbao_core::Date {
+    let mut d = from;
+    let mut left = n;
+    while left > 0 {
+        d = d.add_days(1);
+        if !d.is_weekend() && !holidays.contains(&d) {
+            left -= 1;
+        }
+    }
+    d
+}
+
+#[tokio::test]
+async fn the_art_17_clock_counts_working_days_across_a_holiday_and_says_when_it_cannot() {
+    let today = dengbao_app::Clock::default().today();
+    // Three holidays on the next three weekdays after the receipt.
+    let mut holidays = Vec::new();
+    let mut d = today;
+    while holidays.len() < 3 {
+        d = d.add_days(1);
+        if !d.is_weekend() {
+            holidays.push(d);
+        }
+    }
+    let with = review_clock(Some(holidays.clone())).await;
+    let want = working_days_after(today, 10, &holidays);
+    assert_eq!(with["received_on"], json!(today.to_string()));
+    assert_eq!(with["due"], json!(want.to_string()), "{with}");
+    assert_eq!(with["cite"], "Measures art. 17");
+    assert!(
+        !with["due_notes"]
+            .to_string()
+            .contains("no_holiday_calendar"),
+        "{with}"
+    );
+    // Without a calendar nothing is known of the year's arrangement — any weekend day may be
+    // an adjusted working day — so the date is the earliest the period can end, 10 days on,
+    // and says so.
+    let without = review_clock(None).await;
+    assert_eq!(
+        without["due"],
+        json!(today.add_days(10).to_string()),
+        "{without}"
+    );
+    let notes = without["due_notes"].to_string();
+    assert!(
+        notes.contains("no_holiday_calendar") && notes.contains("earliest_possible"),
+        "{notes}"
+    );
+    assert!(
+        want > working_days_after(today, 10, &[]),
+        "the holidays push the date out"
+    );
+}
