@@ -132,6 +132,15 @@ pub struct Inner {
     /// Authenticated callers by session or token hash, for `cache_ttl`.
     pub principals: TtlCache<String, crate::Caller>,
     pub tenants: crate::tenant::TenantCache,
+    /// Each operator's share of a supervisor's dashboard, by (supervisor, operator), kept
+    /// while the operator's computed obligations are the same ones.
+    pub(crate) areas: TtlCache<
+        (String, String),
+        (
+            Arc<crate::tenant::Computed>,
+            Arc<crate::supervision::Partial>,
+        ),
+    >,
     pub ledger: crate::ledger::Ledger,
     /// Envelope encryption at rest (TOTP secrets, dossier files, IDC customer data).
     pub vault: crate::vault::Vault,
@@ -188,6 +197,9 @@ impl App {
             clock: Clock::default(),
             principals: TtlCache::new(ttl),
             tenants: crate::tenant::TenantCache::new(ttl),
+            // Longer than the tenant cache's freshness check: a share is only reused while
+            // it was made from the very obligations the tenant cache still holds.
+            areas: TtlCache::new(Duration::from_secs(600)),
             ledger: crate::ledger::Ledger::default(),
             events: std::sync::OnceLock::new(),
         }))

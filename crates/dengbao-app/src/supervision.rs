@@ -293,3 +293,180 @@ pub async fn approve_secret_system(
     }
     record(app, c, operator, id, ev, "supervision.secrecy_approval").await
 }
+
+/// One overdue obligation in the supervisor's area.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OverdueItem {
+    pub operator_id: String,
+    pub operator: String,
+    pub object_id: String,
+    pub object_name: String,
+    pub grade: String,
+    pub kind: &'static str,
+    pub title: String,
+    /// Whose duty it is (`operator`, `public_security`, …).
+    pub party: &'static str,
+    pub due: Option<String>,
+    pub cite: String,
+}
+
+/// The supervisor's area at a glance (Measures art. 18–20, 40).
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Dashboard {
+    pub as_of: String,
+    /// Operators with objects in the area, and the objects the caller supervises.
+    pub operators: usize,
+    pub systems: usize,
+    /// Objects by grade, I–V.
+    pub by_grade: [usize; 5],
+    /// The filings routed to the caller, by status (a public security organ's).
+    pub filings: std::collections::BTreeMap<String, usize>,
+    /// Overdue obligations of the supervised objects, and the first of them by due date.
+    pub overdue_total: usize,
+    pub overdue: Vec<OverdueItem>,
+    /// Supervisory inspections overdue (the caller's own duty, art. 18 ¶1).
+    pub inspections_overdue: usize,
+    /// Art. 40 violations, in all and by item 1–10.
+    pub violations_total: usize,
+    pub violations_by_item: [usize; 10],
+}
+
+/// One operator's share of a supervisor's dashboard, kept while the operator's computed
+/// obligations are the same (`App::areas`).
+#[derive(Debug, Default)]
+pub struct Partial {
+    systems: usize,
+    by_grade: [usize; 5],
+    overdue: Vec<OverdueItem>,
+    inspections_overdue: usize,
+    violations_by_item: [usize; 10],
+}
+
+/// How many overdue items the dashboard lists.
+const OVERDUE_SHOWN: usize = 50;
+
+async fn partial(
+    app: &App,
+    c: &Caller,
+    rel: &dengbao_guard::Relations,
+    tenant: &str,
+    today: Date,
+) -> AppResult<std::sync::Arc<Partial>> {
+    let computed = app.tenants.obligations(app, tenant, today).await?;
+    let key = (c.org().to_owned(), tenant.to_owned());
+    if let Some((seen, p)) = app.areas.get(&key)
+        && std::sync::Arc::ptr_eq(&seen, &computed)
+    {
+        return Ok(p);
+    }
+    let data = app.tenants.data(app, tenant).await?;
+    let operator = app.store.organisation(tenant).await?.name;
+    let now = app.clock.now_ms();
+    let mut p = Partial::default();
+    let mut mine = std::collections::HashSet::new();
+    for obj in &data.inventory.systems {
+        let r = Resource::Object(object_ref(tenant, obj));
+        if !dengbao_guard::authorize(&c.principal, Action::Read, &r, rel, now).is_allow() {
+            continue;
+        }
+        mine.insert(obj.id.as_str());
+        p.systems += 1;
+        if let Some(g) = dengbao_core::grading::final_grade(&app.pack.grading, obj) {
+            p.by_grade[usize::from(g.number()) - 1] += 1;
+        }
+    }
+    for &i in computed.by_status.get("overdue").into_iter().flatten() {
+        let Some(o) = computed.items.get(i as usize) else {
+            continue;
+        };
+        if !mine.contains(o.system_id.as_str()) {
+            continue;
+        }
+        if o.kind == "supervisory_inspection" {
+            p.inspections_overdue += 1;
+        }
+        p.overdue.push(OverdueItem {
+            operator_id: tenant.to_owned(),
+            operator: operator.clone(),
+            object_id: o.system_id.clone(),
+            object_name: o.system_name.clone(),
+            grade: o.grade.clone(),
+            kind: o.kind,
+            title: o.title.clone(),
+            party: o.party,
+            due: o.due.clone(),
+            cite: o.cite.clone(),
+        });
+    }
+    for (system, _, v) in &computed.violations {
+        if mine.contains(system.as_str())
+            && let Some(n) = p
+                .violations_by_item
+                .get_mut(usize::from(v.item).saturating_sub(1))
+        {
+            *n += 1;
+        }
+    }
+    let p = std::sync::Arc::new(p);
+    app.areas.put(key, (computed, p.clone()));
+    Ok(p)
+}
+
+/// The supervisor's dashboard: its area's operators and objects by grade, the filings
+/// routed to it by status, overdue obligations (oldest first) and art. 40 violations.
+pub async fn dashboard(app: &App, c: &Caller) -> AppResult<Dashboard> {
+    let org = app.own(c, Action::Read).await?;
+    let today = app.clock.today();
+    let mut d = Dashboard {
+        as_of: today.to_string(),
+        operators: 0,
+        systems: 0,
+        by_grade: [0; 5],
+        filings: Default::default(),
+        overdue_total: 0,
+        overdue: Vec::new(),
+        inspections_overdue: 0,
+        violations_total: 0,
+        violations_by_item: [0; 10],
+    };
+    if !matches!(
+        c.principal.org_kind,
+        OrgKind::PublicSecurity | OrgKind::SecrecyDepartment | OrgKind::CryptographyAdministration
+    ) {
+        return Ok(d);
+    }
+    let rel = app.relations(&org).await?;
+    for (tenant, _) in app.store.operators_in_area(&org).await? {
+        let p = partial(app, c, &rel, &tenant, today).await?;
+        if p.systems == 0 {
+            continue;
+        }
+        d.operators += 1;
+        d.systems += p.systems;
+        for (a, b) in d.by_grade.iter_mut().zip(p.by_grade) {
+            *a += b;
+        }
+        for (a, b) in d.violations_by_item.iter_mut().zip(p.violations_by_item) {
+            *a += b;
+        }
+        d.inspections_overdue += p.inspections_overdue;
+        d.overdue_total += p.overdue.len();
+        d.overdue.extend(p.overdue.iter().cloned());
+        // Keep only the oldest as we go: the list stays short however large the area.
+        if d.overdue.len() > 4 * OVERDUE_SHOWN {
+            d.overdue.sort_by(|a, b| a.due.cmp(&b.due));
+            d.overdue.truncate(OVERDUE_SHOWN);
+        }
+    }
+    d.overdue.sort_by(|a, b| a.due.cmp(&b.due));
+    d.overdue.truncate(OVERDUE_SHOWN);
+    d.violations_total = d.violations_by_item.iter().sum();
+    if c.principal.org_kind == OrgKind::PublicSecurity {
+        for r in app.store.reviews(&org).await? {
+            *d.filings.entry(r.filing.status).or_default() += 1;
+        }
+    }
+    Ok(d)
+}

@@ -265,6 +265,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(engagements::get))
         .routes(routes!(engagements::evaluate))
         .routes(routes!(supervision::objects))
+        .routes(routes!(supervision::dashboard))
         .routes(routes!(supervision::inspect))
         .routes(routes!(supervision::notify))
         .routes(routes!(supervision::approve_secret))

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use dengbao_app::dto::EventView;
-use dengbao_app::supervision::{self, InspectionInput, NoticeInput, SupervisedObject};
+use dengbao_app::supervision::{self, Dashboard, InspectionInput, NoticeInput, SupervisedObject};
 
 use crate::Body;
 use crate::auth::Authed;
@@ -62,4 +62,12 @@ pub async fn approve_secret(
     Ok(Json(
         supervision::approve_secret_system(&state, &c, &operator, &id, input.note).await?,
     ))
+}
+
+#[utoipa::path(get, path = "/api/v1/supervision/dashboard", tag = "supervision", responses((status = 200, body = Dashboard, description = "The supervisor's area at a glance: operators, objects by grade, filings by status, overdue obligations (oldest first) and art. 40 violations by item")))]
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+) -> ApiResult<Json<Dashboard>> {
+    Ok(Json(supervision::dashboard(&state, &c).await?))
 }

@@ -119,3 +119,78 @@ impl Store {
             .collect()
     }
 }
+
+/// The `[lo, hi)` range of division codes a jurisdiction covers, for the `division` index:
+/// a province `31xxxx` is `["31", "32")`, a city `3101xx` `["3101", "3102")`, a county its
+/// own code, the ministry everything.
+fn division_range(division: &str, level: &str) -> Option<(String, String)> {
+    let n = match level {
+        "ministry" => return Some((String::new(), "\u{10FFFF}".to_owned())),
+        "province" => 2,
+        "city" => 4,
+        "county" => 6,
+        _ => return None,
+    };
+    let prefix = division.get(..n)?;
+    let next: u64 = prefix.parse::<u64>().ok()? + 1;
+    Some((prefix.to_owned(), format!("{next:0n$}")))
+}
+
+impl Store {
+    /// The operators with objects in `organ`'s jurisdictions, with their data versions — an
+    /// index range per jurisdiction, so a province of 100,000 objects answers without
+    /// reading them.
+    pub async fn operators_in_area(&self, organ: &str) -> Result<Vec<(String, i64)>> {
+        let js = sqlx::query("SELECT division, level FROM jurisdictions WHERE organ_id = $1")
+            .bind(organ)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: Vec<(String, i64)> = Vec::new();
+        for j in js {
+            let (division, level): (String, String) = (j.try_get("division")?, j.try_get("level")?);
+            let Some((lo, hi)) = division_range(&division, &level) else {
+                continue;
+            };
+            let rows = sqlx::query("SELECT o.id, o.data_version FROM organisations o WHERE o.kind IN ('operator', 'idc_operator') AND EXISTS (SELECT 1 FROM grading_objects g WHERE g.tenant_id = o.id AND g.division >= $1 AND g.division < $2)")
+                .bind(&lo)
+                .bind(&hi)
+                .fetch_all(&self.pool)
+                .await?;
+            for r in rows {
+                let id: String = r.try_get("id")?;
+                if !out.iter().any(|(o, _)| *o == id) {
+                    out.push((id, r.try_get("data_version")?));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::division_range;
+
+    #[test]
+    fn a_jurisdiction_is_a_range_of_division_codes() {
+        let r = |d, l| division_range(d, l);
+        assert_eq!(r("310000", "province"), Some(("31".into(), "32".into())));
+        assert_eq!(r("310100", "city"), Some(("3101".into(), "3102".into())));
+        assert_eq!(r("310199", "city"), Some(("3101".into(), "3102".into())));
+        assert_eq!(
+            r("310115", "county"),
+            Some(("310115".into(), "310116".into()))
+        );
+        assert_eq!(r("090000", "province"), Some(("09".into(), "10".into())));
+        assert_eq!(r("310000", "galaxy"), None);
+        // Every code of the city sorts inside its range, its neighbour's outside.
+        let (lo, hi) = r("310100", "city").unwrap();
+        for code in ["310101", "310115", "310199"] {
+            assert!(lo.as_str() <= code && code < hi.as_str(), "{code}");
+        }
+        for code in ["310000", "310200", "320101"] {
+            assert!(!(lo.as_str() <= code && code < hi.as_str()), "{code}");
+        }
+    }
+}

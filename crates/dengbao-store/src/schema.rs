@@ -528,7 +528,7 @@ CREATE INDEX engagements_object ON engagements (operator_id, object_id)
         r#"
 ALTER TABLE grading_objects ADD COLUMN division TEXT;
 UPDATE grading_objects SET division = {FACT_DIVISION};
-CREATE INDEX grading_objects_division ON grading_objects (division)
+CREATE INDEX grading_objects_division ON grading_objects (tenant_id, division)
 "#,
     ),
 ];

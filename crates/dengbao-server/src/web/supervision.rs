@@ -44,6 +44,9 @@ pub struct Row {
 #[template(path = "supervision.html")]
 struct ListPage {
     c: Chrome,
+    d: dengbao_app::supervision::Dashboard,
+    /// Objects by grade, with the largest count (the bars' scale).
+    grades: Vec<(String, usize, usize)>,
     rows: Vec<Row>,
     /// The organ's own acts (inspection matters, rectification notices); the secrecy and
     /// cryptography authorities record examinations.
@@ -84,6 +87,13 @@ async fn list_page(
             name: o.name,
         })
         .collect();
+    let d = supervision::dashboard(state, &page.p).await?;
+    let top = d.by_grade.iter().copied().max().unwrap_or(0).max(1);
+    let grades = ["I", "II", "III", "IV", "V"]
+        .iter()
+        .zip(d.by_grade)
+        .map(|(g, n)| (c.grade(g), n, top))
+        .collect();
     let matters = MATTERS
         .iter()
         .map(|m| (*m, c.tk("sup.matter.", m)))
@@ -91,6 +101,8 @@ async fn list_page(
     Ok(render_status(
         status,
         &ListPage {
+            d,
+            grades,
             rows,
             organ: page.p.principal.org_kind == OrgKind::PublicSecurity,
             secrecy: page.p.principal.org_kind == OrgKind::SecrecyDepartment,

@@ -390,6 +390,10 @@ async fn the_supervision_page_records_an_inspection_with_its_matters() {
         html.contains("备案材料与实际情况是否相符") && html.contains("/notice\""),
         "{html}"
     );
+    assert!(
+        html.contains("id=\"area-summary\"") && html.contains("<meter"),
+        "the area at a glance: {html}"
+    );
     let (_, _, html) = crate::harness::send(&s, get(&member, "/supervision")).await;
     let html = String::from_utf8(html).unwrap();
     assert!(
@@ -397,6 +401,58 @@ async fn the_supervision_page_records_an_inspection_with_its_matters() {
         "a member reads only"
     );
 
+    // The dashboard agrees with the list it summarises (two computations: the list's per
+    // object, the dashboard's per operator, cached).
+    let (_, list) = call(&s, Some(&psb), "GET", "/api/v1/supervision/systems", None).await;
+    let list = list.as_array().unwrap();
+    for _ in 0..2 {
+        let (st, d) = call(&s, Some(&psb), "GET", "/api/v1/supervision/dashboard", None).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(d["systems"], json!(list.len()), "{d}");
+        let operators: std::collections::BTreeSet<&str> = list
+            .iter()
+            .map(|o| o["operator_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(d["operators"], json!(operators.len()));
+        let by_grade: u64 = d["by_grade"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        assert_eq!(by_grade, list.len() as u64);
+        let violations: u64 = list.iter().map(|o| o["violations"].as_u64().unwrap()).sum();
+        assert_eq!(d["violations_total"], json!(violations));
+        let late = list
+            .iter()
+            .filter(|o| o["inspection_status"] == "overdue")
+            .count();
+        assert_eq!(d["inspections_overdue"], json!(late));
+        assert!(d["overdue_total"].as_u64().unwrap() >= late as u64);
+        let dues: Vec<&str> = d["overdue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o["due"].as_str())
+            .collect();
+        assert!(
+            dues.windows(2).all(|w| w[0] <= w[1]),
+            "oldest first: {dues:?}"
+        );
+    }
+    let (_, d) = call(
+        &s,
+        Some(&lead),
+        "GET",
+        "/api/v1/supervision/dashboard",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (d["systems"].as_u64(), d["overdue_total"].as_u64()),
+        (Some(0), Some(0)),
+        "an operator supervises nothing"
+    );
     let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
     let op = me["organisation_id"].as_str().unwrap();
     let today = s.app.clock.today().to_string();
