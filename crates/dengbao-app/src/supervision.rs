@@ -339,6 +339,8 @@ pub struct Dashboard {
 pub struct Partial {
     systems: usize,
     by_grade: [usize; 5],
+    /// How many are overdue, and the oldest of them (no more than the dashboard shows).
+    overdue_total: usize,
     overdue: Vec<OverdueItem>,
     inspections_overdue: usize,
     violations_by_item: [usize; 10],
@@ -400,6 +402,9 @@ async fn partial(
             cite: o.cite.clone(),
         });
     }
+    p.overdue_total = p.overdue.len();
+    p.overdue.sort_by(|a, b| a.due.cmp(&b.due));
+    p.overdue.truncate(OVERDUE_SHOWN);
     for (system, _, v) in &computed.violations {
         if mine.contains(system.as_str())
             && let Some(n) = p
@@ -452,7 +457,7 @@ pub async fn dashboard(app: &App, c: &Caller) -> AppResult<Dashboard> {
             *a += b;
         }
         d.inspections_overdue += p.inspections_overdue;
-        d.overdue_total += p.overdue.len();
+        d.overdue_total += p.overdue_total;
         d.overdue.extend(p.overdue.iter().cloned());
         // Keep only the oldest as we go: the list stays short however large the area.
         if d.overdue.len() > 4 * OVERDUE_SHOWN {
