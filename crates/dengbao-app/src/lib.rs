@@ -16,6 +16,7 @@ pub mod auth;
 pub mod calendar;
 mod context;
 pub mod dto;
+pub mod enforcement;
 pub mod engagements;
 pub mod error;
 pub mod grades;
@@ -119,7 +120,8 @@ impl App {
             Resource::CustomerData { customer, idc } => *customer != c.org() && *idc != c.org(),
             Resource::Filing { operator, .. }
             | Resource::GradeReview { operator, .. }
-            | Resource::Engagement { operator, .. } => *operator != c.org(),
+            | Resource::Engagement { operator, .. }
+            | Resource::Enforcement { operator, .. } => *operator != c.org(),
             Resource::Ledger => false,
         };
         // Relations are consulted only for another organisation's data: the operator's own

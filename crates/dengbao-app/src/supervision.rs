@@ -126,7 +126,7 @@ pub async fn objects(app: &App, c: &Caller) -> AppResult<Vec<SupervisedObject>> 
 }
 
 /// The operator's object, after the guard allowed the supervisor's act on it.
-async fn supervised(
+pub(crate) async fn supervised(
     app: &App,
     c: &Caller,
     operator: &str,

@@ -279,6 +279,9 @@ pub struct ViolationRules {
     pub min_grade: Grade,
     /// Titles of art. 40 items 1–10 (index `item - 1`).
     pub titles: [String; 10],
+    /// Which authority orders the correction of each item, warns and informs the superior
+    /// department ("according to the division of work", index `item - 1`).
+    pub authority: [Party; 10],
 }
 
 #[derive(Clone, Debug)]
@@ -665,6 +668,7 @@ struct ViolationsSpec {
 struct ViolationItemSpec {
     item: u8,
     title: String,
+    authority: Party,
 }
 
 /// The shape of timing each obligation needs; checked when a pack loads.
@@ -922,6 +926,7 @@ impl PackSpec {
         };
 
         let mut titles: [String; 10] = Default::default();
+        let mut authority = [Party::PublicSecurity; 10];
         let mut have = [false; 10];
         for (i, it) in self.violations.items.into_iter().enumerate() {
             if !(1..=10).contains(&it.item) || have[usize::from(it.item - 1)] {
@@ -930,8 +935,20 @@ impl PackSpec {
                     format!("{} is not a distinct art. 40 item 1–10", it.item),
                 ));
             }
+            if !matches!(
+                it.authority,
+                Party::PublicSecurity
+                    | Party::SecrecyDepartment
+                    | Party::CryptographyAdministration
+            ) {
+                return Err(err(
+                    &format!("violations.items[{i}].authority"),
+                    "art. 40 names the public security organ, the secrecy department and the cryptography administration".to_owned(),
+                ));
+            }
             have[usize::from(it.item - 1)] = true;
             titles[usize::from(it.item - 1)] = it.title;
+            authority[usize::from(it.item - 1)] = it.authority;
         }
         if let Some(missing) = have.iter().position(|h| !h) {
             return Err(err(
@@ -997,6 +1014,7 @@ impl PackSpec {
                 inspection_cite: ins.cite,
                 min_grade: self.violations.min_grade,
                 titles,
+                authority,
             },
             merged: toml::Table::new(),
         })

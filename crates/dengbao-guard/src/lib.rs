@@ -264,6 +264,13 @@ pub enum Resource<'a> {
         from_ms: i64,
         until_ms: i64,
     },
+    /// An art. 40 enforcement against an operator's object: the authority that ordered the
+    /// correction acts on it; the departments in charge informed with its warning read it.
+    Enforcement {
+        operator: &'a str,
+        authority: &'a str,
+        informed: &'a [&'a str],
+    },
 }
 
 impl Resource<'_> {
@@ -277,6 +284,7 @@ impl Resource<'_> {
             Resource::Filing { operator, .. } => Some(operator),
             Resource::GradeReview { operator, .. } => Some(operator),
             Resource::Engagement { operator, .. } => Some(operator),
+            Resource::Enforcement { operator, .. } => Some(operator),
         }
     }
 }
@@ -476,6 +484,11 @@ pub fn authorize(
 /// Within the caller's own organisation: roles decide, with the separation of duties.
 fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
     // Reviewing is the organ's act, and never on a filing of its own organisation.
+    if action == Action::Review && matches!(resource, Resource::Enforcement { .. }) {
+        return forbidden(
+            "the authority that ordered the correction acts on an enforcement, not the operator (Measures art. 40)",
+        );
+    }
     if action == Action::Review && matches!(resource, Resource::Engagement { .. }) {
         return forbidden(
             "the engaged evaluation agency records the evaluation, not the operator (Measures art. 14)",
@@ -617,6 +630,36 @@ fn related(
             Action::Review if engaged && may(Action::Read) => {
                 forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
             }
+            _ => Decision::Deny(Denial::Absent),
+        };
+    }
+    // An enforcement: its authority reads it and its lead acts on it; a department in
+    // charge informed with the warning reads it (art. 40).
+    if let Resource::Enforcement {
+        operator,
+        authority,
+        informed,
+    } = resource
+    {
+        let is_authority = matches!(
+            p.org_kind,
+            OrgKind::PublicSecurity
+                | OrgKind::SecrecyDepartment
+                | OrgKind::CryptographyAdministration
+        ) && *authority == p.org;
+        let is_informed =
+            p.org_kind == OrgKind::DepartmentInCharge && informed.contains(&p.org.as_str());
+        let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
+        let allow = || Decision::Allow(Scope::Org((*operator).to_owned()));
+        return match action {
+            Action::Read if (is_authority || is_informed) && may(action) => allow(),
+            Action::Review if is_authority && may(action) => allow(),
+            Action::Review if is_authority && may(Action::Read) => {
+                forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
+            }
+            Action::Review if is_informed && may(Action::Read) => forbidden(
+                "the authority that ordered the correction acts on it; the department in charge is informed (Measures art. 40)",
+            ),
             _ => Decision::Deny(Denial::Absent),
         };
     }

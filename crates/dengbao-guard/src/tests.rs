@@ -846,3 +846,48 @@ fn supervisors_act_on_objects_of_their_area_and_kind_only() {
         );
     }
 }
+
+#[test]
+fn an_enforcement_is_the_authoritys_and_the_informed_department_reads_it() {
+    use Want::*;
+    let informed = ["pboc"];
+    let warned = Resource::Enforcement {
+        operator: "op",
+        authority: "psb-sh",
+        informed: &informed,
+    };
+    let ordered = Resource::Enforcement {
+        operator: "op",
+        authority: "psb-sh",
+        informed: &[],
+    };
+    let psb = session("psb-sh", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let psb_member = session("psb-sh", OrgKind::PublicSecurity, &[Role::Member]);
+    let other_psb = session("psb-bj", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let dept = session("pboc", OrgKind::DepartmentInCharge, &[Role::SecurityLead]);
+    let other_dept = session("miit", OrgKind::DepartmentInCharge, &[Role::SecurityLead]);
+    let operator = session("op", OrgKind::Operator, &[Role::SecurityLead]);
+    let table = [
+        (&psb, Action::Read, ordered, Org("op")),
+        (&psb, Action::Review, ordered, Org("op")),
+        (&psb_member, Action::Read, ordered, Org("op")),
+        (&psb_member, Action::Review, ordered, Forbidden),
+        (&other_psb, Action::Read, ordered, Absent),
+        (&other_psb, Action::Review, ordered, Absent),
+        (&dept, Action::Read, ordered, Absent),
+        (&dept, Action::Read, warned, Org("op")),
+        (&dept, Action::Review, warned, Forbidden),
+        (&other_dept, Action::Read, warned, Absent),
+        (&operator, Action::Read, ordered, Own),
+        (&operator, Action::Review, ordered, Forbidden),
+    ];
+    for (p, a, r, want) in table {
+        assert_eq!(
+            decide(p, a, &r, NOW),
+            want,
+            "{} {:?} {a:?} {r:?}",
+            p.org,
+            p.org_kind
+        );
+    }
+}

@@ -71,3 +71,52 @@ pub async fn dashboard(
 ) -> ApiResult<Json<Dashboard>> {
     Ok(Json(supervision::dashboard(&state, &c).await?))
 }
+
+#[utoipa::path(post, path = "/api/v1/supervision/{operator}/systems/{id}/enforcements", tag = "supervision", params(("operator" = String, Path), ("id" = String, Path)), request_body = dengbao_app::enforcement::OrderInput, responses((status = 200, body = dengbao_app::enforcement::EnforcementView, description = "Ordered to correct within the time limit (art. 40): the operator's rectification_notice event"), (status = 403, description = "Not the item's authority, or a member"), (status = 404), (status = 409, description = "No such violation on record today, or already under an order"), (status = 422)))]
+pub async fn order(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path((operator, id)): Path<(String, String)>,
+    Body(input): Body<dengbao_app::enforcement::OrderInput>,
+) -> ApiResult<Json<dengbao_app::enforcement::EnforcementView>> {
+    Ok(Json(
+        dengbao_app::enforcement::order(&state, &c, &operator, &id, input).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/enforcements", tag = "supervision", responses((status = 200, body = Vec<dengbao_app::enforcement::EnforcementView>, description = "The art. 40 enforcements the caller is a party to: as authority, operator, or department in charge informed")))]
+pub async fn enforcements(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+) -> ApiResult<Json<Vec<dengbao_app::enforcement::EnforcementView>>> {
+    Ok(Json(dengbao_app::enforcement::list(&state, &c).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/enforcements/{id}", tag = "supervision", params(("id" = String, Path)), responses((status = 200, body = dengbao_app::enforcement::EnforcementView), (status = 404)))]
+pub async fn enforcement(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<dengbao_app::enforcement::EnforcementView>> {
+    Ok(Json(dengbao_app::enforcement::get(&state, &c, &id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/enforcements/{id}/warning", tag = "supervision", params(("id" = String, Path)), responses((status = 200, body = dengbao_app::enforcement::EnforcementView, description = "Warned, and the operator's departments in charge informed (art. 40)"), (status = 403), (status = 404), (status = 409, description = "Before the time limit, already warned or closed, or corrected")))]
+pub async fn warn(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<dengbao_app::enforcement::EnforcementView>> {
+    Ok(Json(dengbao_app::enforcement::warn(&state, &c, &id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/enforcements/{id}/close", tag = "supervision", params(("id" = String, Path)), responses((status = 200, body = dengbao_app::enforcement::EnforcementView, description = "Closed as corrected"), (status = 403), (status = 404), (status = 409)))]
+pub async fn close(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<dengbao_app::enforcement::EnforcementView>> {
+    Ok(Json(
+        dengbao_app::enforcement::close(&state, &c, &id).await?,
+    ))
+}

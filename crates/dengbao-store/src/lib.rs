@@ -560,6 +560,7 @@ impl Store {
 mod access;
 mod audit;
 mod calendar;
+mod enforcements;
 mod engagements;
 mod grades;
 mod idc;
@@ -572,6 +573,7 @@ mod systems;
 mod vault;
 
 pub use access::*;
+pub use enforcements::*;
 pub use engagements::*;
 pub use grades::*;
 pub use idc::*;

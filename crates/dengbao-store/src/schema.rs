@@ -531,6 +531,32 @@ UPDATE grading_objects SET division = {FACT_DIVISION};
 CREATE INDEX grading_objects_division ON grading_objects (tenant_id, division)
 "#,
     ),
+    (
+        14,
+        "art. 40 enforcement: order to correct, then warning and the superior department informed",
+        r#"
+CREATE TABLE enforcements (
+    id TEXT PRIMARY KEY,
+    organ_id TEXT NOT NULL REFERENCES organisations(id),
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    object_id TEXT NOT NULL,
+    item BIGINT NOT NULL,
+    stage TEXT NOT NULL,
+    ordered_on TEXT NOT NULL,
+    deadline TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    warned_on TEXT,
+    informed TEXT NOT NULL,
+    closed_on TEXT,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    FOREIGN KEY (tenant_id, object_id) REFERENCES grading_objects (tenant_id, id)
+);
+CREATE UNIQUE INDEX enforcements_one_open ON enforcements (tenant_id, object_id, item) WHERE stage IN ('ordered', 'warned');
+CREATE INDEX enforcements_organ ON enforcements (organ_id);
+CREATE INDEX enforcements_tenant ON enforcements (tenant_id)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -1078,6 +1078,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             json!({ "deadline": "2099-01-01", "reasons": "r" })
         }
         ("post", "/api/v1/supervision/{operator}/systems/{id}/secrecy-approval") => json!({}),
+        ("post", "/api/v1/supervision/{operator}/systems/{id}/enforcements") => {
+            json!({ "item": 4, "deadline": "2099-01-01", "reasons": "r" })
+        }
         ("post", "/api/v1/engagements/{id}/evaluation") => {
             json!({ "date": "2026-01-01", "conformity": "conformant" })
         }

@@ -8,6 +8,7 @@
 mod api;
 mod browser;
 mod contract;
+mod enforcement;
 mod evaluations;
 mod flood;
 mod fork;

@@ -1,0 +1,174 @@
+//! Art. 40 as a tracked workflow over the API: the item's authority orders the correction of
+//! a violation on record within a time limit (the operator's notice), warns once the limit
+//! has passed with the violation still there and informs the department in charge, which
+//! then reads the enforcement; a corrected one is closed. Wrong authorities, members, other
+//! organs and strangers cannot.
+
+use axum::http::StatusCode;
+use dengbao_server::Config;
+use serde_json::json;
+
+use crate::reviews::{call, login};
+
+#[tokio::test]
+async fn an_order_to_correct_becomes_a_warning_with_the_department_informed() {
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("enforcement").await;
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
+    let s = crate::harness::state(store, Config::default(), pack);
+    let lead = login(&s, "lead").await;
+    let psb = login(&s, "psb").await;
+    let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
+    let op = me["organisation_id"].as_str().unwrap().to_owned();
+    let (_, dept_me) = call(
+        &s,
+        Some(&login(&s, "dept").await),
+        "GET",
+        "/api/v1/me",
+        None,
+    )
+    .await;
+    let dept_id = dept_me["organisation_id"].as_str().unwrap().to_owned();
+    let url = format!("/api/v1/supervision/{op}/systems/pay-core/enforcements");
+    let today = s.app.clock.today();
+    let tomorrow = today.add_days(1).to_string();
+    // pay-core's grade evaluation is overdue: art. 40(4) is on record; 40(1) is not.
+    let order =
+        json!({ "item": 4, "deadline": tomorrow, "reasons": "Have the grade evaluation done." });
+    for (who, body, want) in [
+        ("psb-member", order.clone(), StatusCode::FORBIDDEN),
+        ("psb-other", order.clone(), StatusCode::NOT_FOUND),
+        ("crypto", order.clone(), StatusCode::FORBIDDEN), // 40(4) is the organ's
+        ("dept", order.clone(), StatusCode::NOT_FOUND),
+        ("lead", order.clone(), StatusCode::FORBIDDEN),
+        (
+            "psb",
+            json!({ "item": 9, "deadline": tomorrow, "reasons": "x" }),
+            StatusCode::FORBIDDEN,
+        ), // 40(9) is cryptography's
+        (
+            "psb",
+            json!({ "item": 1, "deadline": tomorrow, "reasons": "x" }),
+            StatusCode::CONFLICT,
+        ), // not on record
+        (
+            "psb",
+            json!({ "item": 11, "deadline": tomorrow, "reasons": "x" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "psb",
+            json!({ "item": 4, "deadline": today.to_string(), "reasons": "x" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let w = login(&s, who).await;
+        let (st, v) = call(&s, Some(&w), "POST", &url, Some(body)).await;
+        assert_eq!(st, want, "{who}: {v}");
+    }
+    let (st, e) = call(&s, Some(&psb), "POST", &url, Some(order.clone())).await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    assert_eq!(
+        (
+            e["stage"].as_str(),
+            e["cite"].as_str(),
+            e["may_act"].as_bool()
+        ),
+        (Some("ordered"), Some("Measures art. 40(4)"), Some(true))
+    );
+    let (st, _) = call(&s, Some(&psb), "POST", &url, Some(order)).await;
+    assert_eq!(
+        st,
+        StatusCode::CONFLICT,
+        "one open order per item and object"
+    );
+    let id = e["id"].as_str().unwrap().to_owned();
+    let one = format!("/api/v1/enforcements/{id}");
+
+    // The operator got the notice with its time limit, and sees the enforcement.
+    let (_, ev) = call(
+        &s,
+        Some(&lead),
+        "GET",
+        "/api/v1/systems/pay-core/events",
+        None,
+    )
+    .await;
+    let notice = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["recorded_by"] == "psb")
+        .unwrap();
+    assert_eq!(notice["event"]["type"], "rectification_notice");
+    assert_eq!(notice["event"]["deadline"], json!(tomorrow));
+    let (_, mine) = call(&s, Some(&lead), "GET", "/api/v1/enforcements", None).await;
+    assert_eq!(mine[0]["id"], json!(id));
+    // Not yet informed: the department does not see it; nobody may warn before the limit.
+    let dept = login(&s, "dept").await;
+    let (st, _) = call(&s, Some(&dept), "GET", &one, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, v) = call(&s, Some(&psb), "POST", &format!("{one}/warning"), None).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains(&tomorrow), "{v}");
+
+    // Two days on, still not evaluated: the warning, the department informed.
+    s.app.clock.advance(2 * 86_400_000);
+    let psb = login(&s, "psb").await;
+    let (_, v) = call(&s, Some(&psb), "GET", &one, None).await;
+    assert_eq!(v["overdue"], true);
+    let (st, v) = call(&s, Some(&psb), "POST", &format!("{one}/warning"), None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["stage"], "warned");
+    assert_eq!(v["informed"], json!([dept_id]));
+    let dept = login(&s, "dept").await;
+    let (st, v) = call(&s, Some(&dept), "GET", &one, None).await;
+    assert_eq!(
+        (st, v["may_act"].as_bool()),
+        (StatusCode::OK, Some(false)),
+        "{v}"
+    );
+    let (_, list) = call(&s, Some(&dept), "GET", "/api/v1/enforcements", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (st, _) = call(&s, Some(&dept), "POST", &format!("{one}/close"), None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let other = login(&s, "psb-other").await;
+    let (st, _) = call(&s, Some(&other), "GET", &one, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Corrected: closed, once.
+    let (st, v) = call(&s, Some(&psb), "POST", &format!("{one}/close"), None).await;
+    assert_eq!(
+        (st, v["stage"].as_str()),
+        (StatusCode::OK, Some("closed")),
+        "{v}"
+    );
+    let (st, _) = call(&s, Some(&psb), "POST", &format!("{one}/close"), None).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let lead = login(&s, "lead").await;
+    let (_, entries) = call(
+        &s,
+        Some(&lead),
+        "GET",
+        "/api/v1/ledger/entries?limit=1000",
+        None,
+    )
+    .await;
+    let acts: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["entry"]["actor"] == "psb")
+        .map(|e| e["entry"]["action"].as_str().unwrap())
+        .collect();
+    for act in ["enforcement.order", "enforcement.warn", "enforcement.close"] {
+        assert!(acts.contains(&act), "{act} in {acts:?}");
+    }
+}

@@ -1,0 +1,155 @@
+//! Art. 40 enforcement (Measures art. 40): the authority's order to correct within a time
+//! limit and, failing that, its warning with the superior department informed. Rows live
+//! with the operator's data; every query names the party asking (the authority, the
+//! operator, or a department informed), and each step commits with the operator's event
+//! where there is one, its audit row and ledger entry.
+
+use super::*;
+
+/// One enforcement of an art. 40 item against one object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnforcementRow {
+    pub id: String,
+    pub organ_id: String,
+    pub tenant_id: String,
+    pub object_id: String,
+    /// Art. 40 item 1–10.
+    pub item: i64,
+    /// `ordered`, `warned` or `closed`.
+    pub stage: String,
+    pub ordered_on: String,
+    pub deadline: String,
+    pub reasons: String,
+    pub warned_on: Option<String>,
+    /// The departments in charge informed with the warning, comma-separated ids.
+    pub informed: String,
+    pub closed_on: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub organ_name: String,
+    pub operator_name: String,
+    pub object_name: String,
+}
+
+macro_rules! select_enforcement {
+    ($tail:literal) => {
+        concat!("SELECT e.id, e.organ_id, e.tenant_id, e.object_id, e.item, e.stage, e.ordered_on, e.deadline, e.reasons, e.warned_on, e.informed, e.closed_on, e.created_by, e.created_at, a.name AS organ_name, o.name AS operator_name, g.name AS object_name FROM enforcements e JOIN organisations a ON a.id = e.organ_id JOIN organisations o ON o.id = e.tenant_id JOIN grading_objects g ON g.tenant_id = e.tenant_id AND g.id = e.object_id ", $tail)
+    };
+}
+
+impl Store {
+    /// Records an order to correct with the operator's event (its time limit), one open
+    /// enforcement per object and item.
+    pub async fn order_correction(
+        &self,
+        e: &EnforcementRow,
+        event: &EventRow,
+        audit: &Audit<'_>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::require_system(&mut tx, &e.tenant_id, &e.object_id).await?;
+        sqlx::query("INSERT INTO enforcements (id, organ_id, tenant_id, object_id, item, stage, ordered_on, deadline, reasons, informed, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            .bind(&e.id)
+            .bind(&e.organ_id)
+            .bind(&e.tenant_id)
+            .bind(&e.object_id)
+            .bind(e.item)
+            .bind(&e.stage)
+            .bind(&e.ordered_on)
+            .bind(&e.deadline)
+            .bind(&e.reasons)
+            .bind(&e.informed)
+            .bind(&e.created_by)
+            .bind(e.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| conflict_or(err, "an open enforcement of this item for this object"))?;
+        Self::insert_event(&mut tx, &e.tenant_id, event).await?;
+        let state = format!(
+            "{}:{}:{}:{}:{}",
+            e.id, e.object_id, e.item, e.stage, e.deadline
+        );
+        Self::finish_with(tx, &e.tenant_id, audit, state.as_bytes()).await
+    }
+
+    /// The enforcements `org` is a party to: as the authority, the operator, or a department
+    /// informed. Newest first.
+    pub async fn enforcements(&self, org: &str) -> Result<Vec<EnforcementRow>> {
+        sqlx::query(select_enforcement!("WHERE e.organ_id = $1 OR e.tenant_id = $1 OR (',' || e.informed || ',') LIKE ('%,' || $1 || ',%') ORDER BY e.created_at DESC, e.id"))
+            .bind(org)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(enforcement_from)
+            .collect()
+    }
+
+    /// One enforcement `org` is a party to.
+    pub async fn enforcement(&self, org: &str, id: &str) -> Result<EnforcementRow> {
+        let r = sqlx::query(select_enforcement!("WHERE e.id = $2 AND (e.organ_id = $1 OR e.tenant_id = $1 OR (',' || e.informed || ',') LIKE ('%,' || $1 || ',%'))"))
+            .bind(org)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        enforcement_from(&r)
+    }
+
+    /// Moves an enforcement from `from` to `to` on `on` (`warned`: with the departments
+    /// informed; `closed`: corrected). A row no longer in `from` is stale.
+    pub async fn advance_enforcement(
+        &self,
+        e: &EnforcementRow,
+        from: &str,
+        to: &str,
+        on: &str,
+        informed: &str,
+        audit: &Audit<'_>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let q = if to == "warned" {
+            "UPDATE enforcements SET stage = $1, warned_on = $2, informed = $3 WHERE id = $4 AND tenant_id = $5 AND stage = $6"
+        } else {
+            "UPDATE enforcements SET stage = $1, closed_on = $2, informed = $3 WHERE id = $4 AND tenant_id = $5 AND stage = $6"
+        };
+        let n = sqlx::query(q)
+            .bind(to)
+            .bind(on)
+            .bind(informed)
+            .bind(&e.id)
+            .bind(&e.tenant_id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict(format!(
+                "the enforcement is no longer `{from}`"
+            )));
+        }
+        let state = format!("{}:{to}:{on}:{informed}", e.id);
+        Self::finish_with(tx, &e.tenant_id, audit, state.as_bytes()).await
+    }
+}
+
+fn enforcement_from(r: &AnyRow) -> Result<EnforcementRow> {
+    Ok(EnforcementRow {
+        id: r.try_get("id")?,
+        organ_id: r.try_get("organ_id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        object_id: r.try_get("object_id")?,
+        item: r.try_get("item")?,
+        stage: r.try_get("stage")?,
+        ordered_on: r.try_get("ordered_on")?,
+        deadline: r.try_get("deadline")?,
+        reasons: r.try_get("reasons")?,
+        warned_on: r.try_get("warned_on")?,
+        informed: r.try_get("informed")?,
+        closed_on: r.try_get("closed_on")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        organ_name: r.try_get("organ_name")?,
+        operator_name: r.try_get("operator_name")?,
+        object_name: r.try_get("object_name")?,
+    })
+}
