@@ -158,6 +158,7 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
         ]
         .map(|s| format!("grades.status.{s}")),
     );
+    keys.extend(["ordered", "warned", "closed"].map(|s| format!("enf.stage.{s}")));
     keys.extend(
         super::supervision::MATTERS
             .iter()

@@ -6,6 +6,7 @@
 //! and the audit/ledger entry are exactly the API's — then renders its typed result. Templates (askama) are compiled into the binary; so are the CSS and
 //! JS under `assets/`, which only enhance forms that work without them.
 
+mod enforcement;
 mod engagements;
 mod grades;
 pub mod i18n;
@@ -79,6 +80,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/engagements/{id}/evaluation", post(engagements::evaluate))
         .route("/supervision", get(supervision::list))
+        .route("/enforcements", get(enforcement::list))
+        .route("/enforcements/{id}/warning", post(enforcement::warn))
+        .route("/enforcements/{id}/close", post(enforcement::close))
+        .route(
+            "/supervision/{operator}/{id}/enforcement",
+            post(enforcement::order),
+        )
         .route(
             "/supervision/{operator}/{id}/inspection",
             post(supervision::inspect),

@@ -172,3 +172,84 @@ async fn an_order_to_correct_becomes_a_warning_with_the_department_informed() {
         assert!(acts.contains(&act), "{act} in {acts:?}");
     }
 }
+
+#[tokio::test]
+async fn the_enforcement_pages_order_and_list() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("enforcement-web").await;
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
+    let s = crate::harness::state(store, Config::default(), pack);
+    let psb = login(&s, "psb").await;
+    let lead = login(&s, "lead").await;
+    let dept = login(&s, "dept").await;
+    let page = |who: &crate::reviews::Session, path: &str| {
+        Request::get(path)
+            .header(header::COOKIE, &who.cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (_, _, html) = crate::harness::send(&s, page(&psb, "/supervision")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("/enforcement\"") && html.contains("责令限期改正"),
+        "{html}"
+    );
+    let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
+    let op = me["organisation_id"].as_str().unwrap();
+    let deadline = s.app.clock.today().add_days(20).to_string();
+    let req = Request::post(format!("/supervision/{op}/pay-core/enforcement"))
+        .header(header::COOKIE, &psb.cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "_csrf={}&item=4&deadline={deadline}&reasons=%E5%AE%8C%E6%88%90%E7%AD%89%E7%BA%A7%E6%B5%8B%E8%AF%84",
+            psb.csrf
+        )))
+        .unwrap();
+    let (st, headers, _) = crate::harness::send(&s, req).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/enforcements?ok=enf.ordered_ok");
+    let (_, _, html) = crate::harness::send(&s, page(&psb, "/enforcements")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("完成等级测评") && html.contains("/warning\""),
+        "{html}"
+    );
+    let (_, _, html) = crate::harness::send(&s, page(&lead, "/enforcements")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("完成等级测评") && !html.contains("/warning\""),
+        "the operator reads it"
+    );
+    let (_, _, html) = crate::harness::send(&s, page(&dept, "/enforcements")).await;
+    assert!(
+        String::from_utf8(html)
+            .unwrap()
+            .contains("id=\"enforcements-empty\""),
+        "not informed yet"
+    );
+    // A second order for the same item comes back on the page.
+    let req = Request::post(format!("/supervision/{op}/pay-core/enforcement"))
+        .header(header::COOKIE, &psb.cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "_csrf={}&item=4&deadline={deadline}&reasons=again",
+            psb.csrf
+        )))
+        .unwrap();
+    let (st, _, html) = crate::harness::send(&s, req).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(
+        String::from_utf8(html)
+            .unwrap()
+            .contains("already under an order")
+    );
+}
