@@ -571,3 +571,120 @@ pub async fn decide(
     app.tenants.invalidate(&r.tenant_id);
     get(app, c, id).await
 }
+
+/// A uniform grade for a trans-provincial or nationwide system (art. 10 ¶2).
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UniformInput {
+    /// The system's id, as its branches name it in `branch_of`.
+    pub system: String,
+    /// `I`–`V`.
+    pub grade: String,
+    /// The grading's reference or reasons (at most 2000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One branch given the uniform grade.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BranchGraded {
+    pub operator_id: String,
+    pub object_id: String,
+    pub object_name: String,
+}
+
+/// The uniform grading as applied.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UniformView {
+    pub system: String,
+    pub grade: String,
+    pub determined_on: String,
+    pub branches: Vec<BranchGraded>,
+    pub cite: String,
+}
+
+/// The department in charge grades a trans-provincial or nationwide system uniformly; every
+/// branch of it at the operators it supervises inherits the grade — each branch's
+/// `grade_determined` event, in its operator's data and ledger (art. 10 ¶2).
+pub async fn grade_uniformly(app: &App, c: &Caller, input: UniformInput) -> AppResult<UniformView> {
+    let org = app.own(c, Action::Read).await?;
+    let cite = app.pack.grading.uniform_grading_cite.clone();
+    if c.principal.org_kind != OrgKind::DepartmentInCharge {
+        return Err(AppError::forbidden(format!(
+            "a trans-provincial or nationwide system is graded uniformly by its department in charge ({cite})"
+        )));
+    }
+    crate::dto::check_id("system", &input.system)?;
+    let grade = input
+        .grade
+        .parse::<Grade>()
+        .map_err(|e| AppError::invalid("grade", e.to_string()))?;
+    let note = match input
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(n) => {
+            crate::dto::check_free_text("note", n, 2000)?;
+            format!("graded uniformly by the department in charge ({cite}): {n}")
+        }
+        None => format!("graded uniformly by the department in charge ({cite})"),
+    };
+    let rel = app.relations(&org).await?;
+    let today = app.clock.today();
+    let now = app.clock.now_ms();
+    let mut branches = Vec::new();
+    for s in &rel.supervision {
+        let data = app.tenants.data(app, &s.operator).await?;
+        let found: Vec<(String, String)> = data
+            .inventory
+            .systems
+            .iter()
+            .filter(|o| o.branch_of.as_deref() == Some(input.system.as_str()))
+            .map(|o| (o.id.clone(), o.name.clone()))
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        app.authorize(
+            c,
+            Action::Review,
+            Resource::Branch {
+                operator: &s.operator,
+            },
+        )
+        .await?;
+        for (id, name) in found {
+            let mut ev = Event::new(today, EventType::GradeDetermined);
+            ev.grade = Some(grade);
+            ev.note = Some(note.clone());
+            let row = crate::reviews::event_row(c, &id, &ev, now)?;
+            app.store
+                .add_event(&s.operator, &row, None, &c.audit("grade.uniform", &id, now))
+                .await?;
+            branches.push(BranchGraded {
+                operator_id: s.operator.clone(),
+                object_id: id,
+                object_name: name,
+            });
+        }
+        app.tenants.invalidate(&s.operator);
+    }
+    if branches.is_empty() {
+        return Err(AppError::conflict(format!(
+            "no branch of `{}` at the operators you supervise",
+            input.system
+        )));
+    }
+    Ok(UniformView {
+        system: input.system,
+        grade: grade.to_string(),
+        determined_on: today.to_string(),
+        branches,
+        cite,
+    })
+}

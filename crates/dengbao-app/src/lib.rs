@@ -121,7 +121,8 @@ impl App {
             Resource::Filing { operator, .. }
             | Resource::GradeReview { operator, .. }
             | Resource::Engagement { operator, .. }
-            | Resource::Enforcement { operator, .. } => *operator != c.org(),
+            | Resource::Enforcement { operator, .. }
+            | Resource::Branch { operator } => *operator != c.org(),
             Resource::Ledger => false,
         };
         // Relations are consulted only for another organisation's data: the operator's own

@@ -271,6 +271,9 @@ pub enum Resource<'a> {
         authority: &'a str,
         informed: &'a [&'a str],
     },
+    /// A branch of a trans-provincial or nationwide system at one of the operators a
+    /// department in charge supervises: the department grades it uniformly (art. 10 ¶2).
+    Branch { operator: &'a str },
 }
 
 impl Resource<'_> {
@@ -285,6 +288,7 @@ impl Resource<'_> {
             Resource::GradeReview { operator, .. } => Some(operator),
             Resource::Engagement { operator, .. } => Some(operator),
             Resource::Enforcement { operator, .. } => Some(operator),
+            Resource::Branch { operator } => Some(operator),
         }
     }
 }
@@ -484,6 +488,11 @@ pub fn authorize(
 /// Within the caller's own organisation: roles decide, with the separation of duties.
 fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
     // Reviewing is the organ's act, and never on a filing of its own organisation.
+    if action == Action::Review && matches!(resource, Resource::Branch { .. }) {
+        return forbidden(
+            "a trans-provincial or nationwide system is graded uniformly by its department in charge (Measures art. 10 ¶2)",
+        );
+    }
     if action == Action::Review && matches!(resource, Resource::Enforcement { .. }) {
         return forbidden(
             "the authority that ordered the correction acts on an enforcement, not the operator (Measures art. 40)",
@@ -660,6 +669,24 @@ fn related(
             Action::Review if is_informed && may(Action::Read) => forbidden(
                 "the authority that ordered the correction acts on it; the department in charge is informed (Measures art. 40)",
             ),
+            _ => Decision::Deny(Denial::Absent),
+        };
+    }
+    // A branch: the department in charge of its operator grades it uniformly (art. 10 ¶2).
+    if let Resource::Branch { operator } = resource {
+        let supervises = p.org_kind == OrgKind::DepartmentInCharge
+            && rel
+                .supervision
+                .iter()
+                .any(|s| s.department == p.org && s.operator == *operator);
+        let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
+        return match action {
+            Action::Review if supervises && may(action) => {
+                Decision::Allow(Scope::Org((*operator).to_owned()))
+            }
+            Action::Review if supervises && may(Action::Read) => {
+                forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
+            }
             _ => Decision::Deny(Denial::Absent),
         };
     }

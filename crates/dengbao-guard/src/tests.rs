@@ -891,3 +891,30 @@ fn an_enforcement_is_the_authoritys_and_the_informed_department_reads_it() {
         );
     }
 }
+
+#[test]
+fn a_department_grades_the_branches_of_the_operators_it_supervises() {
+    use Want::*;
+    let branch = Resource::Branch { operator: "op" };
+    let elsewhere = Resource::Branch { operator: "op2" };
+    let dept = session("pboc", OrgKind::DepartmentInCharge, &[Role::SecurityLead]);
+    let member = session("pboc", OrgKind::DepartmentInCharge, &[Role::Member]);
+    let psb = session("psb-sh", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let operator = session("op", OrgKind::Operator, &[Role::SecurityLead]);
+    for (p, r, want) in [
+        (&dept, branch, Org("op")),
+        (&dept, elsewhere, Absent),
+        (&member, branch, Forbidden),
+        (&psb, branch, Absent),
+        (&operator, branch, Forbidden),
+    ] {
+        assert_eq!(decide(p, Action::Review, &r, NOW), want, "{} {r:?}", p.org);
+        if !matches!(p.org_kind, OrgKind::Operator) {
+            assert_eq!(
+                decide(p, Action::Read, &r, NOW),
+                Absent,
+                "grading is not reading"
+            );
+        }
+    }
+}

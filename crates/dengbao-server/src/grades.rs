@@ -56,3 +56,12 @@ pub async fn decide(
 ) -> ApiResult<Json<GradeReviewItem>> {
     Ok(Json(grades::decide(&state, &c, &id, input).await?))
 }
+
+#[utoipa::path(post, path = "/api/v1/uniform-gradings", tag = "grading", request_body = dengbao_app::grades::UniformInput, responses((status = 200, body = dengbao_app::grades::UniformView, description = "Graded uniformly: each branch at the operators the department supervises has its grade_determined event (Measures art. 10 ¶2)"), (status = 403, description = "Not a department in charge's lead"), (status = 409, description = "No branch of the system at the operators it supervises"), (status = 422)))]
+pub async fn uniform(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Body(input): Body<dengbao_app::grades::UniformInput>,
+) -> ApiResult<Json<dengbao_app::grades::UniformView>> {
+    Ok(Json(grades::grade_uniformly(&state, &c, input).await?))
+}

@@ -259,6 +259,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(grades::get))
         .routes(routes!(grades::opinion))
         .routes(routes!(grades::decide))
+        .routes(routes!(grades::uniform))
         .routes(routes!(engagements::agencies))
         .routes(routes!(engagements::engage))
         .routes(routes!(engagements::list))

@@ -538,3 +538,89 @@ async fn the_grade_review_pages_carry_the_journey_in_both_languages() {
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(body.contains("already has a grade proposal"), "{body}");
 }
+
+#[tokio::test]
+async fn a_nationwide_system_is_graded_by_its_department_and_its_branches_inherit() {
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("grades-uniform").await;
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
+    let s = crate::harness::state(store, Config::default(), pack);
+    let dept = login(&s, "dept").await;
+    let lead = login(&s, "lead").await;
+    let body =
+        json!({ "system": "settlement-national", "grade": "IV", "note": "银发〔2026〕88号" });
+    for (who, want) in [
+        ("dept-member", StatusCode::FORBIDDEN),
+        ("psb", StatusCode::FORBIDDEN),
+        ("lead", StatusCode::FORBIDDEN),
+    ] {
+        let w = login(&s, who).await;
+        let (st, v) = call(
+            &s,
+            Some(&w),
+            "POST",
+            "/api/v1/uniform-gradings",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(st, want, "{who}: {v}");
+    }
+    let (st, v) = call(
+        &s,
+        Some(&dept),
+        "POST",
+        "/api/v1/uniform-gradings",
+        Some(json!({ "system": "nope", "grade": "III" })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, v) = call(
+        &s,
+        Some(&dept),
+        "POST",
+        "/api/v1/uniform-gradings",
+        Some(json!({ "system": "settlement-national", "grade": "4" })),
+    )
+    .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("grade"))
+    );
+    let (st, v) = call(
+        &s,
+        Some(&dept),
+        "POST",
+        "/api/v1/uniform-gradings",
+        Some(body),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["cite"], "Measures art. 10 ¶2");
+    let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
+    // Only the branch at the supervised operator, not the other operator's copy.
+    assert_eq!(
+        v["branches"],
+        json!([{ "operator_id": me["organisation_id"], "object_id": "settlement-sh", "object_name": "Nationwide settlement network — Shanghai branch" }])
+    );
+    let ev = events(&s, &lead, "settlement-sh").await;
+    let today = s.app.clock.today().to_string();
+    let inherited = ev
+        .iter()
+        .find(|e| e["event"]["type"] == "grade_determined" && e["event"]["date"] == json!(today))
+        .unwrap_or_else(|| panic!("{ev:?}"));
+    assert_eq!(inherited["event"]["grade"], "IV");
+    assert_eq!(inherited["recorded_by"], "dept");
+    assert!(
+        inherited["event"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("银发〔2026〕88号")
+    );
+}
