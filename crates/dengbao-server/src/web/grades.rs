@@ -44,6 +44,8 @@ struct QueuePage {
     rows: Vec<Row>,
     /// The operator's objects it may propose a grade for (empty for the other parties).
     objects: Vec<(String, String)>,
+    /// A department in charge grades nationwide systems uniformly (art. 10 ¶2).
+    department: bool,
     error: String,
 }
 
@@ -106,6 +108,7 @@ async fn queue_page(
         &QueuePage {
             rows,
             objects,
+            department: page.p.principal.org_kind == OrgKind::DepartmentInCharge,
             error,
             c,
         },
@@ -183,4 +186,18 @@ pub async fn decide(
         .map(|_| ())
         .map_err(ApiError::from);
     after(&state, &page, r, "grades.decided_ok").await
+}
+
+pub async fn uniform(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { page, form } = posted;
+    let input = dengbao_app::grades::UniformInput {
+        system: form.get("system").to_owned(),
+        grade: form.get("grade").to_owned(),
+        note: form.opt("note"),
+    };
+    let r = grades::grade_uniformly(&state, &page.p, input)
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from);
+    after(&state, &page, r, "grades.uniform_ok").await
 }

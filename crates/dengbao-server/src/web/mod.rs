@@ -101,6 +101,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/grade-reviews", get(grades::queue))
         .route("/grade-reviews/propose", post(grades::propose))
+        .route("/grade-reviews/uniform", post(grades::uniform))
         .route("/grade-reviews/{id}/opinion", post(grades::opinion))
         .route("/grade-reviews/{id}/decision", post(grades::decide))
         .route("/reviews", get(reviews::queue))

@@ -623,4 +623,33 @@ async fn a_nationwide_system_is_graded_by_its_department_and_its_branches_inheri
             .unwrap()
             .contains("银发〔2026〕88号")
     );
+    // The department's page carries the form; an unknown system comes back on it.
+    let (st, html) = page(&s, &dept, "/grade-reviews").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("id=\"uniform\""), "{html}");
+    let (_, html) = page(&s, &lead, "/grade-reviews").await;
+    assert!(
+        !html.contains("id=\"uniform\""),
+        "an operator does not grade uniformly"
+    );
+    let (st, body) = post_form(
+        &s,
+        &dept,
+        "/grade-reviews/uniform",
+        "system=nope&grade=III&note=",
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(body.contains("no branch of"), "{body}");
+    let (st, to) = post_form(
+        &s,
+        &dept,
+        "/grade-reviews/uniform",
+        "system=settlement-national&grade=III&note=",
+    )
+    .await;
+    assert_eq!(
+        (st, to.as_str()),
+        (StatusCode::SEE_OTHER, "/grade-reviews?ok=grades.uniform_ok")
+    );
 }
