@@ -122,7 +122,8 @@ impl App {
             | Resource::GradeReview { operator, .. }
             | Resource::Engagement { operator, .. }
             | Resource::Enforcement { operator, .. }
-            | Resource::Branch { operator } => *operator != c.org(),
+            | Resource::Branch { operator }
+            | Resource::InfoRequest { operator, .. } => *operator != c.org(),
             Resource::Ledger => false,
         };
         // Relations are consulted only for another organisation's data: the operator's own

@@ -475,3 +475,258 @@ pub async fn dashboard(app: &App, c: &Caller) -> AppResult<Dashboard> {
     }
     Ok(d)
 }
+
+/// The kinds of information of art. 19, in its order (item `n` is `ART19[n - 1]`).
+pub const ART19: [&str; 9] = [
+    "filing_changes",
+    "organisation_changes",
+    "management_changes",
+    "operating_records",
+    "inspection_records",
+    "evaluation_report",
+    "product_changes",
+    "emergency_plan",
+    "other",
+];
+
+/// A request for the information of art. 19.
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InfoRequestInput {
+    /// The kinds asked for: `filing_changes`, `organisation_changes`, `management_changes`,
+    /// `operating_records`, `inspection_records`, `evaluation_report`, `product_changes`,
+    /// `emergency_plan`, `other` (art. 19 items 1–9).
+    pub kinds: Vec<String>,
+    /// The answer's due date, YYYY-MM-DD, after today.
+    pub due: String,
+    /// What precisely is wanted (at most 2000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The operator's answer.
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InfoAnswerInput {
+    /// The information, or where it is (1–4000 characters).
+    pub answer: String,
+}
+
+/// A request and its answer.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InfoRequestView {
+    pub id: String,
+    pub organ_id: String,
+    pub organ: String,
+    pub operator_id: String,
+    pub operator: String,
+    pub object_id: String,
+    pub object_name: String,
+    pub kinds: Vec<String>,
+    /// `Measures art. 19(n)` for each kind.
+    pub cites: Vec<String>,
+    pub note: String,
+    pub due: String,
+    /// Open past its due date.
+    pub overdue: bool,
+    /// `open` or `answered`.
+    pub status: String,
+    pub answer: Option<String>,
+    pub answered_at_ms: Option<i64>,
+    pub answered_by: Option<String>,
+    pub requested_by: String,
+}
+
+fn info_view(app: &App, r: dengbao_store::InfoRequestRow) -> InfoRequestView {
+    let kinds: Vec<String> = r
+        .kinds
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let cites = kinds
+        .iter()
+        .filter_map(|k| ART19.iter().position(|a| a == k))
+        .map(|i| format!("Measures art. 19({})", i + 1))
+        .collect();
+    InfoRequestView {
+        overdue: r.status == "open" && r.due.parse::<Date>().is_ok_and(|d| app.clock.today() > d),
+        kinds,
+        cites,
+        id: r.id,
+        organ_id: r.organ_id,
+        organ: r.organ_name,
+        operator_id: r.tenant_id,
+        operator: r.operator_name,
+        object_id: r.object_id,
+        object_name: r.object_name,
+        note: r.note,
+        due: r.due,
+        status: r.status,
+        answer: r.answer,
+        answered_at_ms: r.answered_at,
+        answered_by: r.answered_by,
+        requested_by: r.created_by,
+    }
+}
+
+/// The supervisor asks the operator for information of art. 19 about one object.
+pub async fn request_info(
+    app: &App,
+    c: &Caller,
+    operator: &str,
+    id: &str,
+    input: InfoRequestInput,
+) -> AppResult<InfoRequestView> {
+    supervised(app, c, operator, id).await?;
+    if input.kinds.is_empty() {
+        return Err(AppError::invalid(
+            "kinds",
+            "name at least one kind of information (Measures art. 19)",
+        ));
+    }
+    let mut kinds: Vec<&str> = Vec::new();
+    for (i, k) in input.kinds.iter().enumerate() {
+        let Some(known) = ART19.iter().find(|a| **a == k.as_str()) else {
+            return Err(AppError::invalid(
+                format!("kinds[{i}]"),
+                format!("one of the kinds of Measures art. 19: {}", ART19.join(", ")),
+            ));
+        };
+        if !kinds.contains(known) {
+            kinds.push(known);
+        }
+    }
+    let due: Date = input
+        .due
+        .parse()
+        .map_err(|e: dengbao_core::ValueError| AppError::invalid("due", e.to_string()))?;
+    if due <= app.clock.today() {
+        return Err(AppError::invalid("due", "must be after today"));
+    }
+    let note = input
+        .note
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("")
+        .to_owned();
+    if !note.is_empty() {
+        check_free_text("note", &note, 2000)?;
+    }
+    let now = app.clock.now_ms();
+    let row = dengbao_store::InfoRequestRow {
+        id: dengbao_store::new_id(),
+        organ_id: c.org().to_owned(),
+        tenant_id: operator.to_owned(),
+        object_id: id.to_owned(),
+        kinds: kinds.join(","),
+        note,
+        due: due.to_string(),
+        status: "open".into(),
+        answer: None,
+        answered_at: None,
+        answered_by: None,
+        created_at: now,
+        created_by: c.username().to_owned(),
+        organ_name: String::new(),
+        operator_name: String::new(),
+        object_name: String::new(),
+    };
+    app.store
+        .request_info(&row, &c.audit("supervision.info_request", id, now))
+        .await?;
+    info_request(app, c, &row.id).await
+}
+
+/// The requests the caller's organisation is a party to: a supervisor's own, an operator's
+/// to answer. Open ones first.
+pub async fn info_requests(app: &App, c: &Caller) -> AppResult<Vec<InfoRequestView>> {
+    let org = app.own(c, Action::Read).await?;
+    let supervisor = matches!(
+        c.principal.org_kind,
+        OrgKind::PublicSecurity | OrgKind::SecrecyDepartment | OrgKind::CryptographyAdministration
+    );
+    let mut out: Vec<InfoRequestView> = app
+        .store
+        .info_requests(&org)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            if supervisor {
+                r.organ_id == org
+            } else {
+                r.tenant_id == org
+            }
+        })
+        .map(|r| info_view(app, r))
+        .collect();
+    out.sort_by_key(|r| r.status != "open");
+    Ok(out)
+}
+
+async fn info_party(
+    app: &App,
+    c: &Caller,
+    action: Action,
+    id: &str,
+) -> AppResult<dengbao_store::InfoRequestRow> {
+    let found = if crate::dto::plausible_id(id) {
+        app.store.info_request(c.org(), id).await
+    } else {
+        Err(StoreError::NotFound)
+    };
+    let r = match found {
+        Ok(r) => r,
+        Err(StoreError::NotFound) => {
+            app.authorize(c, action, Resource::Organisation(c.org()))
+                .await?;
+            return Err(AppError::not_found());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    app.authorize(
+        c,
+        action,
+        Resource::InfoRequest {
+            operator: &r.tenant_id,
+            organ: &r.organ_id,
+        },
+    )
+    .await?;
+    Ok(r)
+}
+
+pub async fn info_request(app: &App, c: &Caller, id: &str) -> AppResult<InfoRequestView> {
+    Ok(info_view(app, info_party(app, c, Action::Read, id).await?))
+}
+
+/// The operator answers a request, once.
+pub async fn answer_info(
+    app: &App,
+    c: &Caller,
+    id: &str,
+    input: InfoAnswerInput,
+) -> AppResult<InfoRequestView> {
+    let r = info_party(app, c, Action::Write, id).await?;
+    let answer = input.answer.trim();
+    if answer.is_empty() {
+        return Err(AppError::invalid(
+            "answer",
+            "required: the information asked for",
+        ));
+    }
+    check_free_text("answer", answer, 4000)?;
+    let now = app.clock.now_ms();
+    app.store
+        .answer_info(
+            &r.tenant_id,
+            id,
+            answer,
+            &c.audit("supervision.info_answer", &r.object_id, now),
+        )
+        .await?;
+    info_request(app, c, id).await
+}

@@ -274,6 +274,9 @@ pub enum Resource<'a> {
     /// A branch of a trans-provincial or nationwide system at one of the operators a
     /// department in charge supervises: the department grades it uniformly (art. 10 ¶2).
     Branch { operator: &'a str },
+    /// A supervisor's request for the information of art. 19: the organ that asked reads it
+    /// and the answer; the operator answers it (`Action::Write`).
+    InfoRequest { operator: &'a str, organ: &'a str },
 }
 
 impl Resource<'_> {
@@ -289,6 +292,7 @@ impl Resource<'_> {
             Resource::Engagement { operator, .. } => Some(operator),
             Resource::Enforcement { operator, .. } => Some(operator),
             Resource::Branch { operator } => Some(operator),
+            Resource::InfoRequest { operator, .. } => Some(operator),
         }
     }
 }
@@ -669,6 +673,22 @@ fn related(
             Action::Review if is_informed && may(Action::Read) => forbidden(
                 "the authority that ordered the correction acts on it; the department in charge is informed (Measures art. 40)",
             ),
+            _ => Decision::Deny(Denial::Absent),
+        };
+    }
+    // An information request: the organ that asked reads it (art. 19).
+    if let Resource::InfoRequest { operator, organ } = resource {
+        let asked = matches!(
+            p.org_kind,
+            OrgKind::PublicSecurity
+                | OrgKind::SecrecyDepartment
+                | OrgKind::CryptographyAdministration
+        ) && *organ == p.org;
+        let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
+        return match action {
+            Action::Read if asked && may(action) => {
+                Decision::Allow(Scope::Org((*operator).to_owned()))
+            }
             _ => Decision::Deny(Denial::Absent),
         };
     }

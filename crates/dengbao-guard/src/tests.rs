@@ -918,3 +918,26 @@ fn a_department_grades_the_branches_of_the_operators_it_supervises() {
         }
     }
 }
+
+#[test]
+fn an_information_request_is_read_by_its_organ_and_answered_by_the_operator() {
+    use Want::*;
+    let r = Resource::InfoRequest {
+        operator: "op",
+        organ: "psb-sh",
+    };
+    let psb = session("psb-sh", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let other = session("psb-bj", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let lead = session("op", OrgKind::Operator, &[Role::SecurityLead]);
+    let member = session("op", OrgKind::Operator, &[Role::Member]);
+    for (p, a, want) in [
+        (&psb, Action::Read, Org("op")),
+        (&psb, Action::Write, Absent),
+        (&other, Action::Read, Absent),
+        (&lead, Action::Read, Own),
+        (&lead, Action::Write, Own),
+        (&member, Action::Write, Forbidden),
+    ] {
+        assert_eq!(decide(p, a, &r, NOW), want, "{} {a:?}", p.org);
+    }
+}

@@ -120,3 +120,44 @@ pub async fn close(
         dengbao_app::enforcement::close(&state, &c, &id).await?,
     ))
 }
+
+#[utoipa::path(post, path = "/api/v1/supervision/{operator}/systems/{id}/info-requests", tag = "supervision", params(("operator" = String, Path), ("id" = String, Path)), request_body = supervision::InfoRequestInput, responses((status = 200, body = supervision::InfoRequestView, description = "Asked (art. 19): the operator sees the request and its due date"), (status = 403), (status = 404), (status = 422)))]
+pub async fn request_info(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path((operator, id)): Path<(String, String)>,
+    Body(input): Body<supervision::InfoRequestInput>,
+) -> ApiResult<Json<supervision::InfoRequestView>> {
+    Ok(Json(
+        supervision::request_info(&state, &c, &operator, &id, input).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/info-requests", tag = "supervision", responses((status = 200, body = Vec<supervision::InfoRequestView>, description = "A supervisor's requests of art. 19, or an operator's to answer; open first")))]
+pub async fn info_requests(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+) -> ApiResult<Json<Vec<supervision::InfoRequestView>>> {
+    Ok(Json(supervision::info_requests(&state, &c).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/info-requests/{id}", tag = "supervision", params(("id" = String, Path)), responses((status = 200, body = supervision::InfoRequestView), (status = 404)))]
+pub async fn info_request(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<supervision::InfoRequestView>> {
+    Ok(Json(supervision::info_request(&state, &c, &id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/info-requests/{id}/answer", tag = "supervision", params(("id" = String, Path)), request_body = supervision::InfoAnswerInput, responses((status = 200, body = supervision::InfoRequestView, description = "Answered, once"), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn answer_info(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path(id): Path<String>,
+    Body(input): Body<supervision::InfoAnswerInput>,
+) -> ApiResult<Json<supervision::InfoRequestView>> {
+    Ok(Json(
+        supervision::answer_info(&state, &c, &id, input).await?,
+    ))
+}

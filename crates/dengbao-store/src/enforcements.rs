@@ -153,3 +153,135 @@ fn enforcement_from(r: &AnyRow) -> Result<EnforcementRow> {
         object_name: r.try_get("object_name")?,
     })
 }
+
+/// A supervisor's request for the information of art. 19, and the operator's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InfoRequestRow {
+    pub id: String,
+    pub organ_id: String,
+    pub tenant_id: String,
+    pub object_id: String,
+    /// The kinds of art. 19 asked for, comma-separated codes.
+    pub kinds: String,
+    pub note: String,
+    /// `YYYY-MM-DD` the answer is due.
+    pub due: String,
+    /// `open` or `answered`.
+    pub status: String,
+    pub answer: Option<String>,
+    pub answered_at: Option<i64>,
+    pub answered_by: Option<String>,
+    pub created_at: i64,
+    pub created_by: String,
+    pub organ_name: String,
+    pub operator_name: String,
+    pub object_name: String,
+}
+
+macro_rules! select_info {
+    ($tail:literal) => {
+        concat!("SELECT r.id, r.organ_id, r.tenant_id, r.object_id, r.kinds, r.note, r.due, r.status, r.answer, r.answered_at, r.answered_by, r.created_at, r.created_by, a.name AS organ_name, o.name AS operator_name, g.name AS object_name FROM info_requests r JOIN organisations a ON a.id = r.organ_id JOIN organisations o ON o.id = r.tenant_id JOIN grading_objects g ON g.tenant_id = r.tenant_id AND g.id = r.object_id ", $tail)
+    };
+}
+
+impl Store {
+    /// Records a request in the operator's data.
+    pub async fn request_info(&self, r: &InfoRequestRow, audit: &Audit<'_>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::require_system(&mut tx, &r.tenant_id, &r.object_id).await?;
+        sqlx::query("INSERT INTO info_requests (id, organ_id, tenant_id, object_id, kinds, note, due, status, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&r.id)
+            .bind(&r.organ_id)
+            .bind(&r.tenant_id)
+            .bind(&r.object_id)
+            .bind(&r.kinds)
+            .bind(&r.note)
+            .bind(&r.due)
+            .bind(&r.status)
+            .bind(r.created_at)
+            .bind(&r.created_by)
+            .execute(&mut *tx)
+            .await?;
+        let state = format!("{}:{}:{}:{}", r.id, r.object_id, r.kinds, r.due);
+        Self::finish_with(tx, &r.tenant_id, audit, state.as_bytes()).await
+    }
+
+    /// The requests `org` is a party to (as the organ or the operator), newest first.
+    pub async fn info_requests(&self, org: &str) -> Result<Vec<InfoRequestRow>> {
+        sqlx::query(select_info!(
+            "WHERE r.organ_id = $1 OR r.tenant_id = $1 ORDER BY r.created_at DESC, r.id"
+        ))
+        .bind(org)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(info_from)
+        .collect()
+    }
+
+    /// One request `org` is a party to.
+    pub async fn info_request(&self, org: &str, id: &str) -> Result<InfoRequestRow> {
+        let r = sqlx::query(select_info!(
+            "WHERE r.id = $2 AND (r.organ_id = $1 OR r.tenant_id = $1)"
+        ))
+        .bind(org)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        info_from(&r)
+    }
+
+    /// The operator's answer, once.
+    pub async fn answer_info(
+        &self,
+        tenant: &str,
+        id: &str,
+        answer: &str,
+        audit: &Audit<'_>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE info_requests SET status = 'answered', answer = $1, answered_at = $2, answered_by = $3 WHERE id = $4 AND tenant_id = $5 AND status = 'open'")
+            .bind(answer)
+            .bind(audit.at)
+            .bind(audit.actor)
+            .bind(id)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the request is answered already".into(),
+            ));
+        }
+        Self::finish_with(
+            tx,
+            tenant,
+            audit,
+            format!("{id}:answered:{answer}").as_bytes(),
+        )
+        .await
+    }
+}
+
+fn info_from(r: &AnyRow) -> Result<InfoRequestRow> {
+    Ok(InfoRequestRow {
+        id: r.try_get("id")?,
+        organ_id: r.try_get("organ_id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        object_id: r.try_get("object_id")?,
+        kinds: r.try_get("kinds")?,
+        note: r.try_get("note")?,
+        due: r.try_get("due")?,
+        status: r.try_get("status")?,
+        answer: r.try_get("answer")?,
+        answered_at: r.try_get("answered_at")?,
+        answered_by: r.try_get("answered_by")?,
+        created_at: r.try_get("created_at")?,
+        created_by: r.try_get("created_by")?,
+        organ_name: r.try_get("organ_name")?,
+        operator_name: r.try_get("operator_name")?,
+        object_name: r.try_get("object_name")?,
+    })
+}

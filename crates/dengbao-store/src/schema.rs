@@ -557,6 +557,30 @@ CREATE INDEX enforcements_organ ON enforcements (organ_id);
 CREATE INDEX enforcements_tenant ON enforcements (tenant_id)
 "#,
     ),
+    (
+        15,
+        "information requests of art. 19 and the operators' answers",
+        r#"
+CREATE TABLE info_requests (
+    id TEXT PRIMARY KEY,
+    organ_id TEXT NOT NULL REFERENCES organisations(id),
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    object_id TEXT NOT NULL,
+    kinds TEXT NOT NULL,
+    note TEXT NOT NULL,
+    due TEXT NOT NULL,
+    status TEXT NOT NULL,
+    answer TEXT,
+    answered_at BIGINT,
+    answered_by TEXT,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    FOREIGN KEY (tenant_id, object_id) REFERENCES grading_objects (tenant_id, id)
+);
+CREATE INDEX info_requests_organ ON info_requests (organ_id);
+CREATE INDEX info_requests_tenant ON info_requests (tenant_id)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

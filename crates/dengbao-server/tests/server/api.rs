@@ -1078,6 +1078,10 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             json!({ "deadline": "2099-01-01", "reasons": "r" })
         }
         ("post", "/api/v1/supervision/{operator}/systems/{id}/secrecy-approval") => json!({}),
+        ("post", "/api/v1/supervision/{operator}/systems/{id}/info-requests") => {
+            json!({ "kinds": ["other"], "due": "2099-01-01" })
+        }
+        ("post", "/api/v1/info-requests/{id}/answer") => json!({ "answer": "a" }),
         ("post", "/api/v1/supervision/{operator}/systems/{id}/enforcements") => {
             json!({ "item": 4, "deadline": "2099-01-01", "reasons": "r" })
         }

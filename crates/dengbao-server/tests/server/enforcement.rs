@@ -253,3 +253,133 @@ async fn the_enforcement_pages_order_and_list() {
             .contains("already under an order")
     );
 }
+
+#[tokio::test]
+async fn the_organ_asks_for_art_19_information_and_the_operator_answers_once() {
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("info-requests").await;
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
+    let s = crate::harness::state(store, Config::default(), pack);
+    let lead = login(&s, "lead").await;
+    let psb = login(&s, "psb").await;
+    let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
+    let op = me["organisation_id"].as_str().unwrap().to_owned();
+    let url = format!("/api/v1/supervision/{op}/systems/pay-core/info-requests");
+    let due = s.app.clock.today().add_days(10).to_string();
+    let ask = json!({ "kinds": ["evaluation_report", "emergency_plan", "evaluation_report"], "due": due, "note": "2025年度测评报告及应急预案" });
+    for (field, bad) in [
+        ("kinds", json!({ "kinds": [], "due": due })),
+        (
+            "kinds[1]",
+            json!({ "kinds": ["other", "gossip"], "due": due }),
+        ),
+        (
+            "due",
+            json!({ "kinds": ["other"], "due": s.app.clock.today().to_string() }),
+        ),
+    ] {
+        let (st, v) = call(&s, Some(&psb), "POST", &url, Some(bad)).await;
+        assert_eq!(
+            (st, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{v}"
+        );
+    }
+    for (who, want) in [
+        ("psb-member", StatusCode::FORBIDDEN),
+        ("psb-other", StatusCode::NOT_FOUND),
+        ("dept", StatusCode::NOT_FOUND),
+        ("lead", StatusCode::FORBIDDEN),
+    ] {
+        let w = login(&s, who).await;
+        let (st, _) = call(&s, Some(&w), "POST", &url, Some(ask.clone())).await;
+        assert_eq!(st, want, "{who}");
+    }
+    let (st, r) = call(&s, Some(&psb), "POST", &url, Some(ask)).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["kinds"], json!(["evaluation_report", "emergency_plan"]));
+    assert_eq!(
+        r["cites"],
+        json!(["Measures art. 19(6)", "Measures art. 19(8)"])
+    );
+    let id = r["id"].as_str().unwrap().to_owned();
+    let one = format!("/api/v1/info-requests/{id}");
+    // The operator sees it and answers; its member cannot; the other organ sees nothing.
+    let (_, mine) = call(&s, Some(&lead), "GET", "/api/v1/info-requests", None).await;
+    assert_eq!(mine[0]["id"], json!(id));
+    let member = crate::reviews::login_with(&s, "member", "Dengbao#2026-2").await;
+    let (st, _) = call(
+        &s,
+        Some(&member),
+        "POST",
+        &format!("{one}/answer"),
+        Some(json!({ "answer": "x" })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let other = login(&s, "psb-other").await;
+    let (st, _) = call(&s, Some(&other), "GET", &one, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = call(
+        &s,
+        Some(&psb),
+        "POST",
+        &format!("{one}/answer"),
+        Some(json!({ "answer": "x" })),
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "the organ does not answer for the operator"
+    );
+    let (st, v) = call(
+        &s,
+        Some(&lead),
+        "POST",
+        &format!("{one}/answer"),
+        Some(json!({ "answer": " " })),
+    )
+    .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("answer"))
+    );
+    let (st, v) = call(
+        &s,
+        Some(&lead),
+        "POST",
+        &format!("{one}/answer"),
+        Some(json!({ "answer": "见附件：测评报告 SH-2025-031；应急预案 v3。" })),
+    )
+    .await;
+    assert_eq!(
+        (st, v["status"].as_str()),
+        (StatusCode::OK, Some("answered")),
+        "{v}"
+    );
+    let (st, _) = call(
+        &s,
+        Some(&lead),
+        "POST",
+        &format!("{one}/answer"),
+        Some(json!({ "answer": "again" })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (_, v) = call(&s, Some(&psb), "GET", &one, None).await;
+    assert_eq!(
+        (v["answer"].as_str(), v["answered_by"].as_str()),
+        (
+            Some("见附件：测评报告 SH-2025-031；应急预案 v3。"),
+            Some("lead")
+        )
+    );
+}

@@ -48,10 +48,14 @@ pub(crate) async fn call(
 }
 
 pub(crate) async fn login(s: &AppState, user: &str) -> Session {
+    login_with(s, user, "Dengbao#2026-1").await
+}
+
+pub(crate) async fn login_with(s: &AppState, user: &str, password: &str) -> Session {
     let req = Request::post("/api/v1/auth/login")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(
-            json!({ "username": user, "password": "Dengbao#2026-1" }).to_string(),
+            json!({ "username": user, "password": password }).to_string(),
         ))
         .unwrap();
     let (status, headers, bytes) = crate::harness::send(s, req).await;
