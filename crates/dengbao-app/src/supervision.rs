@@ -486,7 +486,7 @@ pub const ART19: [&str; 9] = [
     "evaluation_report",
     "product_changes",
     "emergency_plan",
-    "other",
+    "construction_reports",
 ];
 
 /// A request for the information of art. 19.
@@ -496,7 +496,7 @@ pub const ART19: [&str; 9] = [
 pub struct InfoRequestInput {
     /// The kinds asked for: `filing_changes`, `organisation_changes`, `management_changes`,
     /// `operating_records`, `inspection_records`, `evaluation_report`, `product_changes`,
-    /// `emergency_plan`, `other` (art. 19 items 1–9).
+    /// `emergency_plan`, `construction_reports` (art. 19 items 1–9).
     pub kinds: Vec<String>,
     /// The answer's due date, YYYY-MM-DD, after today.
     pub due: String,

@@ -160,6 +160,11 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
     );
     keys.extend(["ordered", "warned", "closed"].map(|s| format!("enf.stage.{s}")));
     keys.extend(
+        dengbao_app::supervision::ART19
+            .iter()
+            .map(|k| format!("info.kind.{k}")),
+    );
+    keys.extend(
         super::supervision::MATTERS
             .iter()
             .map(|m| format!("sup.matter.{m}")),

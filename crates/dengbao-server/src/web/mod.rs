@@ -11,6 +11,7 @@ mod engagements;
 mod grades;
 pub mod i18n;
 mod idc;
+mod info;
 mod pages;
 mod reviews;
 mod session;
@@ -81,6 +82,9 @@ pub fn router() -> Router<AppState> {
         .route("/engagements/{id}/evaluation", post(engagements::evaluate))
         .route("/supervision", get(supervision::list))
         .route("/enforcements", get(enforcement::list))
+        .route("/info-requests", get(info::list))
+        .route("/info-requests/{id}/answer", post(info::answer))
+        .route("/supervision/{operator}/{id}/info-request", post(info::ask))
         .route("/enforcements/{id}/warning", post(enforcement::warn))
         .route("/enforcements/{id}/close", post(enforcement::close))
         .route(

@@ -53,6 +53,8 @@ struct ListPage {
     organ: bool,
     /// The secrecy department also approves before operation.
     secrecy: bool,
+    /// The kinds of information of art. 19.
+    info_kinds: &'static [&'static str],
     matters: Vec<(&'static str, String)>,
     today: String,
     error: String,
@@ -106,6 +108,7 @@ async fn list_page(
             rows,
             organ: page.p.principal.org_kind == OrgKind::PublicSecurity,
             secrecy: page.p.principal.org_kind == OrgKind::SecrecyDepartment,
+            info_kinds: &supervision::ART19,
             matters,
             today: state.clock.today().to_string(),
             error,

@@ -1079,7 +1079,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         }
         ("post", "/api/v1/supervision/{operator}/systems/{id}/secrecy-approval") => json!({}),
         ("post", "/api/v1/supervision/{operator}/systems/{id}/info-requests") => {
-            json!({ "kinds": ["other"], "due": "2099-01-01" })
+            json!({ "kinds": ["construction_reports"], "due": "2099-01-01" })
         }
         ("post", "/api/v1/info-requests/{id}/answer") => json!({ "answer": "a" }),
         ("post", "/api/v1/supervision/{operator}/systems/{id}/enforcements") => {

@@ -278,11 +278,11 @@ async fn the_organ_asks_for_art_19_information_and_the_operator_answers_once() {
         ("kinds", json!({ "kinds": [], "due": due })),
         (
             "kinds[1]",
-            json!({ "kinds": ["other", "gossip"], "due": due }),
+            json!({ "kinds": ["construction_reports", "gossip"], "due": due }),
         ),
         (
             "due",
-            json!({ "kinds": ["other"], "due": s.app.clock.today().to_string() }),
+            json!({ "kinds": ["construction_reports"], "due": s.app.clock.today().to_string() }),
         ),
     ] {
         let (st, v) = call(&s, Some(&psb), "POST", &url, Some(bad)).await;
@@ -382,4 +382,91 @@ async fn the_organ_asks_for_art_19_information_and_the_operator_answers_once() {
             Some("lead")
         )
     );
+}
+
+#[tokio::test]
+async fn the_information_request_pages_ask_and_answer() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let (pack, inv) = crate::harness::example();
+    let store = crate::harness::sqlite("info-web").await;
+    dengbao_server::demo::seed(
+        &crate::harness::vault(&store),
+        &pack,
+        &inv,
+        crate::harness::now_ms(),
+    )
+    .await
+    .unwrap();
+    let s = crate::harness::state(store, Config::default(), pack);
+    let psb = login(&s, "psb").await;
+    let lead = login(&s, "lead").await;
+    let post = |who: &crate::reviews::Session, path: String, form: String| {
+        Request::post(path)
+            .header(header::COOKIE, &who.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("_csrf={}&{form}", who.csrf)))
+            .unwrap()
+    };
+    let get = |who: &crate::reviews::Session, path: &str| {
+        Request::get(path)
+            .header(header::COOKIE, &who.cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
+    let op = me["organisation_id"].as_str().unwrap();
+    let due = s.app.clock.today().add_days(7).to_string();
+    let (st, headers, _) = crate::harness::send(
+        &s,
+        post(
+            &psb,
+            format!("/supervision/{op}/pay-core/info-request"),
+            format!("kinds=operating_records&kinds=emergency_plan&due={due}&note="),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (st, headers[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/info-requests?ok=info.asked_ok")
+    );
+    let (_, _, html) = crate::harness::send(&s, get(&lead, "/info-requests")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("信息系统运行状况记录") && html.contains("/answer\""),
+        "{html}"
+    );
+    let (_, list) = call(&s, Some(&lead), "GET", "/api/v1/info-requests", None).await;
+    let id = list[0]["id"].as_str().unwrap();
+    let (st, headers, _) = crate::harness::send(
+        &s,
+        post(
+            &lead,
+            format!("/info-requests/{id}/answer"),
+            "answer=%E5%B7%B2%E6%8F%90%E4%BE%9B".into(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (st, headers[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/info-requests?ok=info.answered_ok")
+    );
+    let (_, _, html) = crate::harness::send(&s, get(&psb, "/info-requests")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("已提供") && !html.contains("/answer\""),
+        "the organ reads the answer: {html}"
+    );
+    // No kind ticked: back on the page with the field.
+    let (st, _, html) = crate::harness::send(
+        &s,
+        post(
+            &psb,
+            format!("/supervision/{op}/pay-core/info-request"),
+            format!("due={due}"),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(String::from_utf8(html).unwrap().contains("kinds"));
 }
