@@ -3,7 +3,8 @@
 //! facts and history, 2,000 filings routed to the organ), then times, in process, the organ's
 //! two pages' use cases — the jurisdiction dashboard (`supervision::dashboard`) and the review
 //! queue (`reviews::queue`) — p50/p99 and requests per second, next to the baseline of the
-//! same run: reading the area's objects from the store alone (`jurisdiction_objects`).
+//! same run: reading the area's objects from the store alone (`jurisdiction_objects`); and
+//! the supervision page's list (`supervision::objects`, first page).
 //! Usage: supervisor [operators=200] [systems per operator=500] [requests=200]
 
 use std::time::Instant;
@@ -225,6 +226,13 @@ async fn run(dir: &std::path::Path, operators: usize, per: usize, requests: usiz
         queue.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let queue_rps = requests as f64 / t_all.elapsed().as_secs_f64();
+    // The supervision page's list: the first 200 of the area's objects, overdue first.
+    let mut list = Vec::with_capacity(requests.min(50));
+    for _ in 0..requests.min(50) {
+        let t = Instant::now();
+        std::hint::black_box(supervision::objects(&app, &lead, Some(1), Some(200)).await?);
+        list.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
     let base_p50 = pct(&mut base, 0.5);
     let (d50, d99) = (pct(&mut dash, 0.5), pct(&mut dash, 0.99));
     println!(
@@ -244,6 +252,13 @@ async fn run(dir: &std::path::Path, operators: usize, per: usize, requests: usiz
         "review queue",
         pct(&mut queue, 0.5),
         pct(&mut queue, 0.99)
+    );
+    println!(
+        "{:<58} p50 {:.2} ms, p99 {:.2} ms over {}",
+        "area list, first page of 200 (all objects sorted)",
+        pct(&mut list, 0.5),
+        pct(&mut list, 0.99),
+        list.len()
     );
     println!(
         "dashboard p99 / store read: {:.3}x; target dashboard p99 <= 50 ms: {}",

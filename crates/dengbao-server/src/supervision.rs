@@ -4,19 +4,22 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use dengbao_app::dto::EventView;
-use dengbao_app::supervision::{self, Dashboard, InspectionInput, NoticeInput, SupervisedObject};
+use dengbao_app::supervision::{self, Dashboard, InspectionInput, NoticeInput};
 
 use crate::Body;
 use crate::auth::Authed;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-#[utoipa::path(get, path = "/api/v1/supervision/systems", tag = "supervision", responses((status = 200, body = Vec<SupervisedObject>, description = "The objects of the caller's area (a public security organ's jurisdiction; a secrecy department's secret-involved, a cryptography administration's cryptography-using ones), overdue inspections first")))]
+#[utoipa::path(get, path = "/api/v1/supervision/systems", tag = "supervision", params(crate::dto::PageQuery), responses((status = 200, body = supervision::SupervisedPage, description = "The objects of the caller's area (a public security organ's jurisdiction; a secrecy department's secret-involved, a cryptography administration's cryptography-using ones), overdue inspections first, a page at a time"), (status = 422)))]
 pub async fn objects(
     State(state): State<AppState>,
     Authed(c): Authed,
-) -> ApiResult<Json<Vec<SupervisedObject>>> {
-    Ok(Json(supervision::objects(&state, &c).await?))
+    axum::extract::Query(q): axum::extract::Query<crate::dto::PageQuery>,
+) -> ApiResult<Json<supervision::SupervisedPage>> {
+    Ok(Json(
+        supervision::objects(&state, &c, q.page, q.per_page).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/supervision/{operator}/systems/{id}/inspections", tag = "supervision", params(("operator" = String, Path), ("id" = String, Path)), request_body = InspectionInput, responses((status = 200, body = EventView, description = "Recorded as the operator's inspection (art. 18), secrecy examination (art. 33) or cryptography examination (art. 39)"), (status = 403), (status = 404), (status = 422)))]

@@ -44,6 +44,12 @@ pub struct Row {
 #[template(path = "supervision.html")]
 struct ListPage {
     c: Chrome,
+    /// Which objects this page shows of how many (1-based), and the next page if any.
+    first: i64,
+    last: i64,
+    total: usize,
+    next: Option<i64>,
+    prev: Option<i64>,
     d: dengbao_app::supervision::Dashboard,
     /// Objects by grade, with the largest count (the bars' scale).
     grades: Vec<(String, usize, usize)>,
@@ -66,9 +72,24 @@ async fn list_page(
     error: String,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
+    list_page_at(state, page, 1, error, status).await
+}
+
+/// The objects are shown a page of this many at a time.
+const PER_PAGE: i64 = 200;
+
+async fn list_page_at(
+    state: &AppState,
+    page: &Page,
+    at: i64,
+    error: String,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let c = page.chrome("supervision", page.cat().get("sup.title"));
-    let rows = supervision::objects(state, &page.p)
-        .await?
+    let area = supervision::objects(state, &page.p, Some(at), Some(PER_PAGE)).await?;
+    let (total, shown_from) = (area.total, (at - 1) * PER_PAGE);
+    let rows: Vec<Row> = area
+        .items
         .into_iter()
         .map(|o| Row {
             status_label: o
@@ -103,6 +124,11 @@ async fn list_page(
     Ok(render_status(
         status,
         &ListPage {
+            first: shown_from + 1,
+            last: shown_from + rows.len() as i64,
+            total,
+            next: (shown_from + (rows.len() as i64) < total as i64).then_some(at + 1),
+            prev: (at > 1).then_some(at - 1),
             d,
             grades,
             rows,
@@ -117,8 +143,18 @@ async fn list_page(
     ))
 }
 
-pub async fn list(State(state): State<AppState>, page: Page) -> Response {
-    list_page(&state, &page, String::new(), StatusCode::OK)
+pub async fn list(
+    State(state): State<AppState>,
+    page: Page,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    // A page number that is not one shows the first page.
+    let at = q
+        .get("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=100_000).contains(p))
+        .unwrap_or(1);
+    list_page_at(&state, &page, at, String::new(), StatusCode::OK)
         .await
         .unwrap_or_else(|e| page.fail(e))
 }

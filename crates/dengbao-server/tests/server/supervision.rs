@@ -10,6 +10,28 @@ use serde_json::{Value, json};
 
 use crate::reviews::{call, login};
 
+/// Every object the caller supervises, page by page.
+async fn area(s: &dengbao_server::AppState, who: &crate::reviews::Session) -> Value {
+    let mut all = Vec::new();
+    for page in 1.. {
+        let (st, v) = call(
+            s,
+            Some(who),
+            "GET",
+            &format!("/api/v1/supervision/systems?per_page=500&page={page}"),
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let items = v["items"].as_array().unwrap();
+        all.extend(items.iter().cloned());
+        if all.len() >= v["total"].as_u64().unwrap() as usize || items.is_empty() {
+            break;
+        }
+    }
+    Value::Array(all)
+}
+
 #[tokio::test]
 async fn the_organ_inspects_what_its_jurisdiction_covers_and_orders_rectification() {
     let (pack, inv) = crate::harness::example();
@@ -43,8 +65,7 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
     // Shanghai's bureau (city level, 3101xx) supervises pay-core and the archive in Pudong
     // (310115); the objects without a division, or at province level (310000), are not in
     // its city.
-    let (st, list) = call(s, Some(&psb), "GET", "/api/v1/supervision/systems", None).await;
-    assert_eq!(st, StatusCode::OK);
+    let list = area(s, &psb).await;
     let mine: Vec<&Value> = list
         .as_array()
         .unwrap()
@@ -66,7 +87,7 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
     assert!(pay["inspection_status"].is_string(), "{pay}");
     for who in ["psb-other", "dept", "lead", "evaluator"] {
         let w = login(s, &u(who)).await;
-        let (_, l) = call(s, Some(&w), "GET", "/api/v1/supervision/systems", None).await;
+        let l = area(s, &w).await;
         assert!(!l.to_string().contains(&op), "{who} sees the operator: {l}");
     }
 
@@ -74,7 +95,7 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
     // administration the system using cryptography only (both province level).
     for (who, want) in [("secrecy", "archive-c"), ("crypto", "pay-core")] {
         let w = login(s, &u(who)).await;
-        let (_, l) = call(s, Some(&w), "GET", "/api/v1/supervision/systems", None).await;
+        let l = area(s, &w).await;
         let seen: Vec<&str> = l
             .as_array()
             .unwrap()
@@ -403,8 +424,36 @@ async fn the_supervision_page_records_an_inspection_with_its_matters() {
 
     // The dashboard agrees with the list it summarises (two computations: the list's per
     // object, the dashboard's per operator, cached).
-    let (_, list) = call(&s, Some(&psb), "GET", "/api/v1/supervision/systems", None).await;
+    let list = area(&s, &psb).await;
     let list = list.as_array().unwrap();
+    let (st, v) = call(
+        &s,
+        Some(&psb),
+        "GET",
+        "/api/v1/supervision/systems?per_page=501",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("per_page"))
+    );
+    let (_, one) = call(
+        &s,
+        Some(&psb),
+        "GET",
+        "/api/v1/supervision/systems?per_page=1&page=2",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            one["items"].as_array().unwrap().len(),
+            one["total"].as_u64()
+        ),
+        (1, Some(list.len() as u64))
+    );
+    assert_eq!(one["items"][0], list[1], "pages follow the same order");
     for _ in 0..2 {
         let (st, d) = call(&s, Some(&psb), "GET", "/api/v1/supervision/dashboard", None).await;
         assert_eq!(st, StatusCode::OK);
