@@ -240,11 +240,7 @@ async fn party(app: &App, c: &Caller, action: Action, id: &str) -> AppResult<Enf
     };
     let e = match found {
         Ok(e) => e,
-        Err(StoreError::NotFound) => {
-            app.authorize(c, action, Resource::Organisation(c.org()))
-                .await?;
-            return Err(AppError::not_found());
-        }
+        Err(dengbao_store::StoreError::NotFound) => return app.absent(c, action).await,
         Err(e) => return Err(e.into()),
     };
     let ids = informed(&e);

@@ -322,13 +322,7 @@ async fn party(app: &App, c: &Caller, action: Action, id: &str) -> AppResult<Gra
     };
     let row = match found {
         Ok(r) => r,
-        Err(StoreError::NotFound) => {
-            // Not a party: ask the guard anyway (a denied act is a security event), then
-            // answer as absent.
-            app.authorize(c, action, Resource::Organisation(c.org()))
-                .await?;
-            return Err(AppError::not_found());
-        }
+        Err(dengbao_store::StoreError::NotFound) => return app.absent(c, action).await,
         Err(e) => return Err(e.into()),
     };
     app.authorize(c, action, resource(&row)).await?;

@@ -155,6 +155,15 @@ impl App {
         }
     }
 
+    /// The answer for what the caller's organisation is not a party to: the guard is still
+    /// asked for `action` on the caller's own organisation (a denied privileged action is a
+    /// security event), then it is absent.
+    pub(crate) async fn absent<T>(&self, c: &Caller, action: Action) -> AppResult<T> {
+        self.authorize(c, action, Resource::Organisation(c.org()))
+            .await?;
+        Err(AppError::not_found())
+    }
+
     /// [`App::authorize`] on the caller's own organisation, answering its id.
     pub async fn own(&self, c: &Caller, action: Action) -> AppResult<String> {
         self.authorize(c, action, Resource::Organisation(c.org()))

@@ -154,13 +154,7 @@ async fn routed(app: &App, c: &Caller, action: Action, id: &str) -> AppResult<Re
     };
     let row = match found {
         Ok(r) => r,
-        Err(dengbao_store::StoreError::NotFound) => {
-            // Not routed here: ask the guard anyway (a denied review is a security event),
-            // then answer as absent.
-            app.authorize(c, action, Resource::Organisation(c.org()))
-                .await?;
-            return Err(AppError::not_found());
-        }
+        Err(dengbao_store::StoreError::NotFound) => return app.absent(c, action).await,
         Err(e) => return Err(e.into()),
     };
     app.authorize(

@@ -94,10 +94,7 @@ pub async fn objects(
     let org = app.own(c, Action::Read).await?;
     let (limit, offset, page, per_page) = crate::dto::paging(page, per_page, 100, 500)?;
     let mut out = Vec::new();
-    if matches!(
-        c.principal.org_kind,
-        OrgKind::PublicSecurity | OrgKind::SecrecyDepartment | OrgKind::CryptographyAdministration
-    ) {
+    if c.principal.org_kind.supervises_area() {
         let rel = app.relations(&org).await?;
         let now = app.clock.now_ms();
         let today = app.clock.today();
@@ -179,11 +176,7 @@ pub(crate) async fn supervised(
     };
     let row = match found {
         Ok(r) => r,
-        Err(StoreError::NotFound) => {
-            app.authorize(c, Action::Review, Resource::Organisation(c.org()))
-                .await?;
-            return Err(AppError::not_found());
-        }
+        Err(dengbao_store::StoreError::NotFound) => return app.absent(c, Action::Review).await,
         Err(e) => return Err(e.into()),
     };
     let obj = object_of(&row)?;
@@ -476,10 +469,7 @@ pub async fn dashboard(app: &App, c: &Caller) -> AppResult<Dashboard> {
         violations_total: 0,
         violations_by_item: [0; 10],
     };
-    if !matches!(
-        c.principal.org_kind,
-        OrgKind::PublicSecurity | OrgKind::SecrecyDepartment | OrgKind::CryptographyAdministration
-    ) {
+    if !c.principal.org_kind.supervises_area() {
         return Ok(d);
     }
     let rel = app.relations(&org).await?;
@@ -685,10 +675,7 @@ pub async fn request_info(
 /// to answer. Open ones first.
 pub async fn info_requests(app: &App, c: &Caller) -> AppResult<Vec<InfoRequestView>> {
     let org = app.own(c, Action::Read).await?;
-    let supervisor = matches!(
-        c.principal.org_kind,
-        OrgKind::PublicSecurity | OrgKind::SecrecyDepartment | OrgKind::CryptographyAdministration
-    );
+    let supervisor = c.principal.org_kind.supervises_area();
     let mut out: Vec<InfoRequestView> = app
         .store
         .info_requests(&org)
@@ -720,11 +707,7 @@ async fn info_party(
     };
     let r = match found {
         Ok(r) => r,
-        Err(StoreError::NotFound) => {
-            app.authorize(c, action, Resource::Organisation(c.org()))
-                .await?;
-            return Err(AppError::not_found());
-        }
+        Err(dengbao_store::StoreError::NotFound) => return app.absent(c, action).await,
         Err(e) => return Err(e.into()),
     };
     app.authorize(

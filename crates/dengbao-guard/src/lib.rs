@@ -109,6 +109,16 @@ impl OrgKind {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+    /// A supervisor of an area (a jurisdiction): the public security organ, the secrecy
+    /// department, the cryptography administration (Measures art. 3, 18–20, 33, 39, 40).
+    pub fn supervises_area(self) -> bool {
+        matches!(
+            self,
+            OrgKind::PublicSecurity
+                | OrgKind::SecrecyDepartment
+                | OrgKind::CryptographyAdministration
+        )
+    }
     pub fn parse(s: &str) -> Option<OrgKind> {
         s.parse().ok()
     }

@@ -505,12 +505,7 @@ fn relations_reach_other_organisations_for_reading_only() {
         // Reading is all a relation gives — but a supervisor's own acts, which its lead does
         // on objects of its area (supervisors_act_on_objects_of_their_area_and_kind_only).
         for a in Action::iter().filter(|a| *a != Action::Read) {
-            let supervisor = matches!(
-                p.org_kind,
-                OrgKind::PublicSecurity
-                    | OrgKind::SecrecyDepartment
-                    | OrgKind::CryptographyAdministration
-            );
+            let supervisor = p.org_kind.supervises_area();
             if matches!(r, Resource::Ledger) || (supervisor && a == Action::Review) {
                 continue;
             }

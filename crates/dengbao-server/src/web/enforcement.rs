@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use dengbao_app::enforcement::{self, EnforcementView, OrderInput};
 
-use super::{Chrome, Page, Posted, render_status, see_other};
+use super::{Chrome, Page, Posted, render_status};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -44,21 +44,11 @@ async fn after(
     back: &str,
     ok: &str,
 ) -> Response {
-    match r {
-        Ok(()) => see_other(&format!("{back}?ok={ok}")),
-        Err(e)
-            if matches!(
-                e.status,
-                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
-            ) =>
-        {
-            let detail = page.refusal(&e);
-            list_page(state, page, detail, e.status)
-                .await
-                .unwrap_or_else(|e| page.fail(e))
-        }
-        Err(e) => page.fail(e),
-    }
+    let done = format!("{back}?ok={ok}");
+    super::after_form(page, r, &done, |detail, status| {
+        list_page(state, page, detail, status)
+    })
+    .await
 }
 
 /// The order to correct, from a row of the supervision page.

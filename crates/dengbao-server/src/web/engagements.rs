@@ -11,7 +11,7 @@ use dengbao_app::engagements::{self, EngageInput, EvaluationInput, ReportFile};
 use dengbao_app::guard::OrgKind;
 use dengbao_app::systems::{ListSystems, list_systems};
 
-use super::{Chrome, Page, Posted, csrf_ok, render_status, see_other};
+use super::{Chrome, Page, Posted, csrf_ok, render_status};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -123,21 +123,11 @@ pub async fn list(State(state): State<AppState>, page: Page) -> Response {
 }
 
 async fn after(state: &AppState, page: &Page, r: Result<(), ApiError>, ok: &str) -> Response {
-    match r {
-        Ok(()) => see_other(&format!("/engagements?ok={ok}")),
-        Err(e)
-            if matches!(
-                e.status,
-                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
-            ) =>
-        {
-            let detail = page.refusal(&e);
-            list_page(state, page, detail, e.status)
-                .await
-                .unwrap_or_else(|e| page.fail(e))
-        }
-        Err(e) => page.fail(e),
-    }
+    let done = format!("/engagements?ok={ok}");
+    super::after_form(page, r, &done, |detail, status| {
+        list_page(state, page, detail, status)
+    })
+    .await
 }
 
 pub async fn engage(State(state): State<AppState>, posted: Posted) -> Response {

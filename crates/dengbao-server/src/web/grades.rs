@@ -11,7 +11,7 @@ use dengbao_app::grades::{self, GradeDecisionInput, OpinionInput, ProposeInput};
 use dengbao_app::guard::OrgKind;
 use dengbao_app::systems::{ListSystems, list_systems};
 
-use super::{Chrome, Page, Posted, local_time, render_status, see_other};
+use super::{Chrome, Page, Posted, local_time, render_status};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -123,21 +123,11 @@ pub async fn queue(State(state): State<AppState>, page: Page) -> Response {
 
 /// After an act: back to the queue, or the queue again with what went wrong.
 async fn after(state: &AppState, page: &Page, r: Result<(), ApiError>, ok: &str) -> Response {
-    match r {
-        Ok(()) => see_other(&format!("/grade-reviews?ok={ok}")),
-        Err(e)
-            if matches!(
-                e.status,
-                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
-            ) =>
-        {
-            let detail = page.refusal(&e);
-            queue_page(state, page, detail, e.status)
-                .await
-                .unwrap_or_else(|e| page.fail(e))
-        }
-        Err(e) => page.fail(e),
-    }
+    let done = format!("/grade-reviews?ok={ok}");
+    super::after_form(page, r, &done, |detail, status| {
+        queue_page(state, page, detail, status)
+    })
+    .await
 }
 
 pub async fn propose(State(state): State<AppState>, posted: Posted) -> Response {

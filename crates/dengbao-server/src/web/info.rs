@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use dengbao_app::supervision::{self, InfoAnswerInput, InfoRequestInput, InfoRequestView};
 
-use super::{Chrome, Page, Posted, render_status, see_other};
+use super::{Chrome, Page, Posted, render_status};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -37,21 +37,11 @@ pub async fn list(State(state): State<AppState>, page: Page) -> Response {
 }
 
 async fn after(state: &AppState, page: &Page, r: Result<(), ApiError>, ok: &str) -> Response {
-    match r {
-        Ok(()) => see_other(&format!("/info-requests?ok={ok}")),
-        Err(e)
-            if matches!(
-                e.status,
-                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
-            ) =>
-        {
-            let detail = page.refusal(&e);
-            list_page(state, page, detail, e.status)
-                .await
-                .unwrap_or_else(|e| page.fail(e))
-        }
-        Err(e) => page.fail(e),
-    }
+    let done = format!("/info-requests?ok={ok}");
+    super::after_form(page, r, &done, |detail, status| {
+        list_page(state, page, detail, status)
+    })
+    .await
 }
 
 pub async fn ask(

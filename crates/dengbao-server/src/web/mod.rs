@@ -334,12 +334,7 @@ impl Page {
                     | dengbao_app::guard::OrgKind::ExpertCommittee
             ),
             agency: self.p.principal.org_kind == dengbao_app::guard::OrgKind::EvaluationAgency,
-            supervisor: matches!(
-                self.p.principal.org_kind,
-                dengbao_app::guard::OrgKind::PublicSecurity
-                    | dengbao_app::guard::OrgKind::SecrecyDepartment
-                    | dengbao_app::guard::OrgKind::CryptographyAdministration
-            ),
+            supervisor: self.p.principal.org_kind.supervises_area(),
             idc: matches!(
                 self.p.principal.org_kind,
                 dengbao_app::guard::OrgKind::IdcOperator | dengbao_app::guard::OrgKind::IdcCustomer
@@ -437,6 +432,35 @@ pub fn anonymous(lang: Lang, here: &str) -> Chrome {
         supervisor: false,
         idc: false,
         idc_customer: false,
+    }
+}
+
+/// After a form's act: on to `done` when it worked; a refusal (422, 409) shows the page
+/// again (`again`, with the rule's words and the status); anything else is the error page.
+pub async fn after_form<F, Fut>(
+    page: &Page,
+    r: Result<(), ApiError>,
+    done: &str,
+    again: F,
+) -> Response
+where
+    F: FnOnce(String, StatusCode) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, ApiError>>,
+{
+    match r {
+        Ok(()) => see_other(done),
+        Err(e)
+            if matches!(
+                e.status,
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
+            ) =>
+        {
+            let detail = page.refusal(&e);
+            again(detail, e.status)
+                .await
+                .unwrap_or_else(|e| page.fail(e))
+        }
+        Err(e) => page.fail(e),
     }
 }
 

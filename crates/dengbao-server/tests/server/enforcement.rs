@@ -5,24 +5,13 @@
 //! organs and strangers cannot.
 
 use axum::http::StatusCode;
-use dengbao_server::Config;
 use serde_json::json;
 
 use crate::reviews::{call, login};
 
 #[tokio::test]
 async fn an_order_to_correct_becomes_a_warning_with_the_department_informed() {
-    let (pack, inv) = crate::harness::example();
-    let store = crate::harness::sqlite("enforcement").await;
-    dengbao_server::demo::seed(
-        &crate::harness::vault(&store),
-        &pack,
-        &inv,
-        crate::harness::now_ms(),
-    )
-    .await
-    .unwrap();
-    let s = crate::harness::state(store, Config::default(), pack);
+    let s = crate::harness::demo("enforcement").await;
     let lead = login(&s, "lead").await;
     let psb = login(&s, "psb").await;
     let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
@@ -177,17 +166,7 @@ async fn an_order_to_correct_becomes_a_warning_with_the_department_informed() {
 async fn the_enforcement_pages_order_and_list() {
     use axum::body::Body;
     use axum::http::{Request, header};
-    let (pack, inv) = crate::harness::example();
-    let store = crate::harness::sqlite("enforcement-web").await;
-    dengbao_server::demo::seed(
-        &crate::harness::vault(&store),
-        &pack,
-        &inv,
-        crate::harness::now_ms(),
-    )
-    .await
-    .unwrap();
-    let s = crate::harness::state(store, Config::default(), pack);
+    let s = crate::harness::demo("enforcement-web").await;
     let psb = login(&s, "psb").await;
     let lead = login(&s, "lead").await;
     let dept = login(&s, "dept").await;
@@ -256,17 +235,7 @@ async fn the_enforcement_pages_order_and_list() {
 
 #[tokio::test]
 async fn the_organ_asks_for_art_19_information_and_the_operator_answers_once() {
-    let (pack, inv) = crate::harness::example();
-    let store = crate::harness::sqlite("info-requests").await;
-    dengbao_server::demo::seed(
-        &crate::harness::vault(&store),
-        &pack,
-        &inv,
-        crate::harness::now_ms(),
-    )
-    .await
-    .unwrap();
-    let s = crate::harness::state(store, Config::default(), pack);
+    let s = crate::harness::demo("info-requests").await;
     let lead = login(&s, "lead").await;
     let psb = login(&s, "psb").await;
     let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
@@ -388,17 +357,7 @@ async fn the_organ_asks_for_art_19_information_and_the_operator_answers_once() {
 async fn the_information_request_pages_ask_and_answer() {
     use axum::body::Body;
     use axum::http::{Request, header};
-    let (pack, inv) = crate::harness::example();
-    let store = crate::harness::sqlite("info-web").await;
-    dengbao_server::demo::seed(
-        &crate::harness::vault(&store),
-        &pack,
-        &inv,
-        crate::harness::now_ms(),
-    )
-    .await
-    .unwrap();
-    let s = crate::harness::state(store, Config::default(), pack);
+    let s = crate::harness::demo("info-web").await;
     let psb = login(&s, "psb").await;
     let lead = login(&s, "lead").await;
     let post = |who: &crate::reviews::Session, path: String, form: String| {

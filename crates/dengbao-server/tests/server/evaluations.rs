@@ -320,17 +320,7 @@ async fn an_engaged_agency_records_the_evaluation_and_only_while_engaged() {
 
 #[tokio::test]
 async fn the_engagement_pages_carry_the_evaluation_with_its_report() {
-    let (pack, inv) = crate::harness::example();
-    let store = crate::harness::sqlite("evaluations-web").await;
-    dengbao_server::demo::seed(
-        &crate::harness::vault(&store),
-        &pack,
-        &inv,
-        crate::harness::now_ms(),
-    )
-    .await
-    .unwrap();
-    let s = crate::harness::state(store, Config::default(), pack);
+    let s = crate::harness::demo("evaluations-web").await;
     dengbao_server::demo::seed_party_story(&s.app, "")
         .await
         .unwrap();

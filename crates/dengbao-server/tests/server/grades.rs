@@ -406,17 +406,7 @@ async fn post_form(s: &AppState, who: &Session, path: &str, form: &str) -> (Stat
 
 #[tokio::test]
 async fn the_grade_review_pages_carry_the_journey_in_both_languages() {
-    let (pack, inv) = crate::harness::example();
-    let store = crate::harness::sqlite("grades-web").await;
-    dengbao_server::demo::seed(
-        &crate::harness::vault(&store),
-        &pack,
-        &inv,
-        crate::harness::now_ms(),
-    )
-    .await
-    .unwrap();
-    let s = crate::harness::state(store, Config::default(), pack);
+    let s = crate::harness::demo("grades-web").await;
     dengbao_server::demo::seed_party_story(&s.app, "")
         .await
         .unwrap();
@@ -541,17 +531,7 @@ async fn the_grade_review_pages_carry_the_journey_in_both_languages() {
 
 #[tokio::test]
 async fn a_nationwide_system_is_graded_by_its_department_and_its_branches_inherit() {
-    let (pack, inv) = crate::harness::example();
-    let store = crate::harness::sqlite("grades-uniform").await;
-    dengbao_server::demo::seed(
-        &crate::harness::vault(&store),
-        &pack,
-        &inv,
-        crate::harness::now_ms(),
-    )
-    .await
-    .unwrap();
-    let s = crate::harness::state(store, Config::default(), pack);
+    let s = crate::harness::demo("grades-uniform").await;
     let dept = login(&s, "dept").await;
     let lead = login(&s, "lead").await;
     let body =

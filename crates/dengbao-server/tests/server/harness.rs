@@ -113,3 +113,13 @@ pub async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, HeaderMa
     let bytes = r.into_body().collect().await.unwrap().to_bytes().to_vec();
     (status, headers, bytes)
 }
+
+/// A server state over a fresh SQLite store seeded with the demo (every party).
+pub async fn demo(tag: &str) -> AppState {
+    let (pack, inv) = example();
+    let store = sqlite(tag).await;
+    dengbao_server::demo::seed(&vault(&store), &pack, &inv, now_ms())
+        .await
+        .unwrap();
+    state(store, Config::default(), pack)
+}

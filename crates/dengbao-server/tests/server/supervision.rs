@@ -364,17 +364,7 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
 async fn the_supervision_page_records_an_inspection_with_its_matters() {
     use axum::body::Body;
     use axum::http::{Request, header};
-    let (pack, inv) = crate::harness::example();
-    let store = crate::harness::sqlite("supervision-web").await;
-    dengbao_server::demo::seed(
-        &crate::harness::vault(&store),
-        &pack,
-        &inv,
-        crate::harness::now_ms(),
-    )
-    .await
-    .unwrap();
-    let s = crate::harness::state(store, Config::default(), pack);
+    let s = crate::harness::demo("supervision-web").await;
     let psb = login(&s, "psb").await;
     let member = login(&s, "psb-member").await;
     let crypto = login(&s, "crypto").await;
