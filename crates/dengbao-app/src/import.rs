@@ -222,6 +222,40 @@ pub async fn seed_party_story(app: &crate::App, tag: &str) -> AppResult<()> {
         },
     )
     .await?;
+    // The payment core's HSM is on the Shanghai administration's approved list (art. 37), and
+    // its usage of cryptography is filed there (art. 36): what the administration sees.
+    let crypto = app.store.user_by_username(&format!("{tag}crypto")).await?;
+    let crypto = demo_caller(
+        &crypto.id,
+        &crypto.username,
+        &crypto.tenant_id,
+        OrgKind::CryptographyAdministration,
+    );
+    crate::submissions::list_product(
+        app,
+        &crypto,
+        crate::submissions::ListProductInput {
+            certificate: "GM003-2023-0456".into(),
+            name: "SM series hardware security module".into(),
+            vendor: "Demo Cipher Co.".into(),
+            valid_until: today.add_days(3 * 365).to_string(),
+        },
+    )
+    .await?;
+    crate::submissions::file_cryptography(
+        app,
+        &lead,
+        "pay-core",
+        crate::submissions::CryptoFilingInput {
+            products: vec![crate::submissions::FiledProductInput {
+                id: "sm-hsm".into(),
+                certificate: None,
+            }],
+            algorithms: vec!["SM2".into(), "SM3".into(), "SM4".into()],
+            purposes: "Payment messages are signed (SM2) and encrypted (SM4) in the HSM; logs are chained with SM3.".into(),
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -26,6 +26,7 @@ pub mod import;
 pub mod ledger;
 pub mod registry;
 pub mod reviews;
+pub mod submissions;
 pub mod supervision;
 pub mod systems;
 pub mod tenant;
@@ -123,7 +124,8 @@ impl App {
             | Resource::Engagement { operator, .. }
             | Resource::Enforcement { operator, .. }
             | Resource::Branch { operator }
-            | Resource::InfoRequest { operator, .. } => *operator != c.org(),
+            | Resource::InfoRequest { operator, .. }
+            | Resource::Submission { operator, .. } => *operator != c.org(),
             Resource::Ledger => false,
         };
         // Relations are consulted only for another organisation's data: the operator's own
@@ -210,6 +212,7 @@ impl App {
                     until_ms: e.ends_at,
                 })
                 .collect(),
+            filed: r.filed,
         })
     }
 }

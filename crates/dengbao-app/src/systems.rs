@@ -667,7 +667,7 @@ fn material_kind(s: &str) -> AppResult<MaterialKind> {
 }
 
 /// The art. 16 state of a stored object's dossier.
-fn dossier_of(
+pub(crate) fn dossier_of(
     app: &App,
     obj: &GradingObject,
     materials: &[MaterialRow],
@@ -911,10 +911,16 @@ pub async fn submit_filing(app: &App, c: &Caller, id: &str) -> AppResult<FilingV
             "a filing of this object is already with the public security organ; wait for its decision (Measures art. 17)",
         ));
     }
+    if obj.is_secret() {
+        return Err(AppError::invalid(
+            "secret",
+            "a secret-involved system applies to the secrecy department instead, with the materials of art. 30 (Measures art. 26, 29 ¶2): POST /api/v1/systems/{id}/secrecy-applications",
+        ));
+    }
     if !d.applicable {
         return Err(AppError::invalid(
             "grade",
-            "no record-filing for this system: below Grade II, or secret-involved (Measures art. 15 ¶1, art. 26)",
+            "no record-filing for this system: below Grade II (Measures art. 15 ¶1)",
         ));
     }
     if !d.complete {

@@ -1,5 +1,7 @@
-//! Filing dossier completeness (备案材料, art. 16): which materials a grade requires, which
-//! are provided, which are missing. A supervisor can act only on a complete dossier.
+//! Dossier completeness: which materials a system requires, which are provided, which are
+//! missing — the record-filing dossier (备案材料, art. 16) of a system filed with the public
+//! security organ, or the application materials (art. 30) of a secret-involved system for the
+//! secrecy department. A supervisor can act only on a complete dossier.
 
 use serde::Serialize;
 
@@ -32,7 +34,12 @@ pub fn dossier<'p>(
     f: DossierFacts,
     provided: &[MaterialKind],
 ) -> DossierStatus<'p> {
-    let d = &pack.dossier;
+    // A secret-involved system applies to the secrecy department instead (art. 26, 29, 30).
+    let d = if f.secret_involved {
+        &pack.secret_dossier
+    } else {
+        &pack.dossier
+    };
     let (grade, has_department_in_charge) = (f.grade, f.has_department_in_charge);
     let in_scope = match d.scope {
         Scope::All => true,
@@ -88,18 +95,47 @@ mod tests {
     }
 
     #[test]
-    fn secret_involved_systems_do_not_use_the_art_16_dossier() {
+    fn secret_involved_systems_apply_with_the_art_30_materials() {
         let p = RulePack::baseline().unwrap();
-        let s = dossier(
-            &p,
-            DossierFacts {
-                grade: Grade::IV,
-                has_department_in_charge: false,
-                secret_involved: true,
-            },
-            &[],
+        let secret = |provided: &[MaterialKind]| {
+            dossier(
+                &p,
+                DossierFacts {
+                    grade: Grade::IV,
+                    has_department_in_charge: true,
+                    secret_involved: true,
+                },
+                provided,
+            )
+        };
+        let s = secret(&[RecordFilingForm, Topology]);
+        assert!(s.applicable && !s.complete);
+        assert_eq!(s.cite, "Measures art. 30");
+        // Items 1–5 of art. 30; "other relevant materials" (6) are never required, and the
+        // art. 16 materials count for nothing here.
+        let cites: Vec<&str> = s.missing.iter().map(|m| m.cite.as_str()).collect();
+        assert_eq!(
+            cites,
+            [
+                "Measures art. 30(1)",
+                "Measures art. 30(2); art. 27 ¶1",
+                "Measures art. 30(3)",
+                "Measures art. 30(4); art. 29 ¶1",
+                "Measures art. 30(5)",
+            ]
         );
-        assert!(!s.applicable && s.required.is_empty());
+        assert_eq!(s.extra, [RecordFilingForm, Topology]);
+        let all = [
+            DesignPlan,
+            IntegratorQualification,
+            ConstructionReport,
+            SecrecyEvaluationReport,
+            SecrecyOrganisation,
+        ];
+        assert!(secret(&all).complete);
+        assert!(!secret(&all[1..]).complete);
+        // And the art. 30 materials do not complete an art. 16 dossier.
+        assert!(!dossier(&p, facts(Grade::III, false), &all).complete);
     }
 
     #[test]
@@ -121,7 +157,7 @@ mod tests {
             assert_eq!(s.applicable, grade >= Grade::II);
             let full = dossier(&p, facts(grade, dept), &MaterialKind::ALL);
             assert!(full.complete);
-            assert_eq!(full.extra.len(), 8 - want);
+            assert_eq!(full.extra.len(), MaterialKind::ALL.len() - want);
         }
     }
 

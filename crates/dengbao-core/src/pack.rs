@@ -182,10 +182,17 @@ pub enum MaterialKind {
     EvaluationReport,
     ExpertReview,
     DepartmentApproval,
+    /// The application materials of a secret-involved system (art. 30).
+    DesignPlan,
+    IntegratorQualification,
+    ConstructionReport,
+    SecrecyEvaluationReport,
+    SecrecyOrganisation,
+    OtherMaterials,
 }
 
 impl MaterialKind {
-    pub const ALL: [MaterialKind; 8] = [
+    pub const ALL: [MaterialKind; 14] = [
         MaterialKind::RecordFilingForm,
         MaterialKind::Topology,
         MaterialKind::SecurityOrganisation,
@@ -194,6 +201,12 @@ impl MaterialKind {
         MaterialKind::EvaluationReport,
         MaterialKind::ExpertReview,
         MaterialKind::DepartmentApproval,
+        MaterialKind::DesignPlan,
+        MaterialKind::IntegratorQualification,
+        MaterialKind::ConstructionReport,
+        MaterialKind::SecrecyEvaluationReport,
+        MaterialKind::SecrecyOrganisation,
+        MaterialKind::OtherMaterials,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -326,6 +339,9 @@ pub struct RulePack {
     pub grading: GradingRules,
     obligations: Vec<ObligationRule>,
     pub dossier: DossierRules,
+    /// The application materials of a secret-involved system for the secrecy department's
+    /// approval or record (art. 30), in place of the art. 16 dossier.
+    pub secret_dossier: DossierRules,
     pub eligibility: EligibilityRules,
     pub violations: ViolationRules,
     merged: toml::Table,
@@ -507,6 +523,7 @@ struct PackSpec {
     grading: GradingSpec,
     obligations: BTreeMap<String, ObligationSpec>,
     dossier: DossierSpec,
+    secret_dossier: DossierSpec,
     eligibility: EligibilitySpec,
     inspection: InspectionSpec,
     violations: ViolationsSpec,
@@ -898,16 +915,21 @@ impl PackSpec {
             });
         }
 
-        // Dossier.
+        // Dossiers: no material twice, and none in both.
         let mut seen = Vec::new();
-        for (i, m) in self.dossier.materials.iter().enumerate() {
-            if seen.contains(&m.kind) {
-                return Err(err(
-                    &format!("dossier.materials[{i}].kind"),
-                    format!("`{}` is listed twice", m.kind.as_str()),
-                ));
+        for (name, d) in [
+            ("dossier", &self.dossier),
+            ("secret_dossier", &self.secret_dossier),
+        ] {
+            for (i, m) in d.materials.iter().enumerate() {
+                if seen.contains(&m.kind) {
+                    return Err(err(
+                        &format!("{name}.materials[{i}].kind"),
+                        format!("`{}` is listed twice", m.kind.as_str()),
+                    ));
+                }
+                seen.push(m.kind);
             }
-            seen.push(m.kind);
         }
 
         let eligibility = EligibilityRules {
@@ -1006,6 +1028,12 @@ impl PackSpec {
                 min_grade: self.dossier.min_grade,
                 scope: self.dossier.scope,
                 materials: self.dossier.materials,
+            },
+            secret_dossier: DossierRules {
+                cite: self.secret_dossier.cite,
+                min_grade: self.secret_dossier.min_grade,
+                scope: self.secret_dossier.scope,
+                materials: self.secret_dossier.materials,
             },
             eligibility,
             violations: ViolationRules {

@@ -287,6 +287,14 @@ pub enum Resource<'a> {
     /// A supervisor's request for the information of art. 19: the organ that asked reads it
     /// and the answer; the operator answers it (`Action::Write`).
     InfoRequest { operator: &'a str, organ: &'a str },
+    /// What an operator submitted to the secrecy department or the cryptography
+    /// administration — an application for approval or record (art. 29 ¶2, 30), a change
+    /// report (art. 31), a usage filing of cryptography (art. 36): the authority it went to
+    /// reads it and its lead decides it (`Action::Review`).
+    Submission {
+        operator: &'a str,
+        authority: &'a str,
+    },
 }
 
 impl Resource<'_> {
@@ -303,6 +311,7 @@ impl Resource<'_> {
             Resource::Enforcement { operator, .. } => Some(operator),
             Resource::Branch { operator } => Some(operator),
             Resource::InfoRequest { operator, .. } => Some(operator),
+            Resource::Submission { operator, .. } => Some(operator),
         }
     }
 }
@@ -377,6 +386,9 @@ pub struct Relations {
     pub supervision: Vec<Supervision>,
     pub jurisdictions: Vec<Jurisdiction>,
     pub engagements: Vec<Engagement>,
+    /// `(operator, object)` whose usage of cryptography was filed with the caller (art. 36):
+    /// all a cryptography administration sees.
+    pub filed: Vec<(String, String)>,
 }
 
 /// The organisation whose rows the store call may touch.
@@ -515,6 +527,11 @@ fn own(p: &Principal, action: Action, resource: &Resource<'_>) -> Decision {
     if action == Action::Review && matches!(resource, Resource::Engagement { .. }) {
         return forbidden(
             "the engaged evaluation agency records the evaluation, not the operator (Measures art. 14)",
+        );
+    }
+    if action == Action::Review && matches!(resource, Resource::Submission { .. }) {
+        return forbidden(
+            "the authority it was submitted to decides it, not the operator (Measures art. 29 ¶2, 31, 36)",
         );
     }
     if action == Action::Review && matches!(resource, Resource::GradeReview { .. }) {
@@ -702,6 +719,28 @@ fn related(
             _ => Decision::Deny(Denial::Absent),
         };
     }
+    // A submission: the authority it went to reads it, and its lead decides it (art. 29 ¶2,
+    // 31, 36).
+    if let Resource::Submission {
+        operator,
+        authority,
+    } = resource
+    {
+        let to_me = matches!(
+            p.org_kind,
+            OrgKind::SecrecyDepartment | OrgKind::CryptographyAdministration
+        ) && *authority == p.org;
+        let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
+        return match action {
+            Action::Read | Action::Review if to_me && may(action) => {
+                Decision::Allow(Scope::Org((*operator).to_owned()))
+            }
+            Action::Review if to_me && may(Action::Read) => {
+                forbidden(format!("your roles ({}) do not allow this", roles_text(p)))
+            }
+            _ => Decision::Deny(Denial::Absent),
+        };
+    }
     // A branch: the department in charge of its operator grades it uniformly (art. 10 ¶2).
     if let Resource::Branch { operator } = resource {
         let supervises = p.org_kind == OrgKind::DepartmentInCharge
@@ -743,6 +782,12 @@ fn related(
         };
     }
     let allow = |org: &str| Decision::Allow(Scope::Org(org.to_owned()));
+    // A cryptography administration sees only what was filed with it (art. 36).
+    let filed = |o: &ObjectRef<'_>| {
+        rel.filed
+            .iter()
+            .any(|(operator, object)| operator == o.org && object == o.id)
+    };
     let in_jurisdiction = |division: Option<&str>| {
         division.is_some_and(|d| {
             rel.jurisdictions
@@ -757,13 +802,12 @@ fn related(
         let Resource::Object(o) = resource else {
             return Decision::Deny(Denial::Absent);
         };
-        let covers = in_jurisdiction(o.division)
-            && match p.org_kind {
-                OrgKind::PublicSecurity => true,
-                OrgKind::SecrecyDepartment => o.secret_involved,
-                OrgKind::CryptographyAdministration => o.uses_cryptography,
-                _ => false,
-            };
+        let covers = match p.org_kind {
+            OrgKind::PublicSecurity => in_jurisdiction(o.division),
+            OrgKind::SecrecyDepartment => o.secret_involved && in_jurisdiction(o.division),
+            OrgKind::CryptographyAdministration => filed(o),
+            _ => false,
+        };
         let may = |a: Action| p.roles.iter().any(|r| grants(*r, a));
         return match (covers, may(Action::Review), may(Action::Read)) {
             (true, true, _) => allow(o.org),
@@ -793,11 +837,7 @@ fn related(
         {
             allow(o.org)
         }
-        (OrgKind::CryptographyAdministration, Resource::Object(o))
-            if o.uses_cryptography && in_jurisdiction(o.division) =>
-        {
-            allow(o.org)
-        }
+        (OrgKind::CryptographyAdministration, Resource::Object(o)) if filed(o) => allow(o.org),
         (OrgKind::EvaluationAgency, Resource::Object(o))
             if rel.engagements.iter().any(|e| {
                 e.agency == p.org

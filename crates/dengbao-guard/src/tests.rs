@@ -71,6 +71,7 @@ fn relations() -> Relations {
             from_ms: NOW - DAY,
             until_ms: NOW + DAY,
         }],
+        filed: vec![("op".into(), "filed".into())],
     }
 }
 
@@ -513,18 +514,21 @@ fn relations_reach_other_organisations_for_reading_only() {
             assert!(matches!(got, Absent), "{} {a:?} on {r:?}: {got:?}", p.org);
         }
     }
+    // Using cryptography in the area is not enough: the administration sees what was filed
+    // with it (art. 36), wherever it is.
+    let crypto_member = session(
+        "crypto-sh",
+        OrgKind::CryptographyAdministration,
+        &[Role::Member],
+    );
     secret.uses_cryptography = true;
     assert_eq!(
-        decide(
-            &session(
-                "crypto-sh",
-                OrgKind::CryptographyAdministration,
-                &[Role::Member]
-            ),
-            Action::Read,
-            &Resource::Object(secret),
-            NOW
-        ),
+        decide(&crypto_member, Action::Read, &Resource::Object(secret), NOW),
+        Absent
+    );
+    secret.id = "filed";
+    assert_eq!(
+        decide(&crypto_member, Action::Read, &Resource::Object(secret), NOW),
         Org("op")
     );
 }
@@ -793,16 +797,17 @@ fn supervisors_act_on_objects_of_their_area_and_kind_only() {
     use Want::*;
     let plain = object("op", "a", "310104");
     let elsewhere = object("op", "b", "440300");
-    let with = |secret_involved, uses_cryptography| {
+    let with = |id, secret_involved, uses_cryptography| {
         Resource::Object(ObjectRef {
             org: "op",
-            id: "c",
+            id,
             division: Some("310104"),
             secret_involved,
             uses_cryptography,
         })
     };
-    let (secret, crypto) = (with(true, false), with(false, true));
+    let (secret, crypto) = (with("s", true, false), with("c", false, true));
+    let filed = with("filed", false, true);
     let psb = session("psb-sh", OrgKind::PublicSecurity, &[Role::SecurityLead]);
     let psb_member = session("psb-sh", OrgKind::PublicSecurity, &[Role::Member]);
     let secrecy = session(
@@ -825,7 +830,9 @@ fn supervisors_act_on_objects_of_their_area_and_kind_only() {
         (&psb_member, elsewhere, Absent),
         (&secrecy, secret, Org("op")),
         (&secrecy, plain, Absent),
-        (&cryptoadm, crypto, Org("op")),
+        (&cryptoadm, filed, Org("op")),
+        // Using cryptography is not filing its usage (art. 36).
+        (&cryptoadm, crypto, Absent),
         (&cryptoadm, secret, Absent),
         // Supervising or evaluating is not inspecting.
         (&dept, plain, Absent),
@@ -934,5 +941,56 @@ fn an_information_request_is_read_by_its_organ_and_answered_by_the_operator() {
         (&member, Action::Write, Forbidden),
     ] {
         assert_eq!(decide(p, a, &r, NOW), want, "{} {a:?}", p.org);
+    }
+}
+
+#[test]
+fn a_submission_is_read_by_its_authority_and_decided_by_its_lead() {
+    use Want::*;
+    let to_secrecy = Resource::Submission {
+        operator: "op",
+        authority: "secrecy-sh",
+    };
+    let to_crypto = Resource::Submission {
+        operator: "op",
+        authority: "crypto-sh",
+    };
+    let secrecy = session(
+        "secrecy-sh",
+        OrgKind::SecrecyDepartment,
+        &[Role::SecurityLead],
+    );
+    let secrecy_member = session("secrecy-sh", OrgKind::SecrecyDepartment, &[Role::Member]);
+    let cryptoadm = session(
+        "crypto-sh",
+        OrgKind::CryptographyAdministration,
+        &[Role::SecurityLead],
+    );
+    let other_secrecy = session(
+        "secrecy-gd",
+        OrgKind::SecrecyDepartment,
+        &[Role::SecurityLead],
+    );
+    let psb = session("psb-sh", OrgKind::PublicSecurity, &[Role::SecurityLead]);
+    let lead = session("op", OrgKind::Operator, &[Role::SecurityLead]);
+    let stranger = session("op2", OrgKind::Operator, &[Role::SecurityLead]);
+    let table = [
+        (&secrecy, &to_secrecy, Action::Read, Org("op")),
+        (&secrecy, &to_secrecy, Action::Review, Org("op")),
+        (&secrecy_member, &to_secrecy, Action::Read, Org("op")),
+        (&secrecy_member, &to_secrecy, Action::Review, Forbidden),
+        (&cryptoadm, &to_crypto, Action::Review, Org("op")),
+        // Another authority — of the other track, another area, or the PSB — sees nothing.
+        (&cryptoadm, &to_secrecy, Action::Read, Absent),
+        (&other_secrecy, &to_secrecy, Action::Read, Absent),
+        (&psb, &to_secrecy, Action::Read, Absent),
+        (&secrecy, &to_secrecy, Action::Write, Absent),
+        // The operator reads and writes its own, but does not decide it.
+        (&lead, &to_secrecy, Action::Read, Own),
+        (&lead, &to_secrecy, Action::Review, Forbidden),
+        (&stranger, &to_secrecy, Action::Read, Absent),
+    ];
+    for (p, r, a, want) in table {
+        assert_eq!(decide(p, a, r, NOW), want, "{} {a:?} {r:?}", p.org);
     }
 }

@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod reviews;
 pub mod routes;
 pub mod state;
+pub mod submissions;
 pub mod supervision;
 pub mod web;
 
@@ -181,7 +182,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 #[openapi(
     info(title = "Dengbao API", version = "1", description = "Multi-Level Protection Scheme (等级保护) compliance: grading objects, obligations with citations, filing dossiers, registries. Errors are RFC 9457 problem details. Authenticate with the session cookie from `POST /api/v1/auth/login` (send `x-csrf-token` on state-changing requests) or `Authorization: Bearer <API token>`."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"), (name = "reviews"), (name = "grading"), (name = "evaluations"), (name = "supervision"), (name = "idc"))
+    tags((name = "auth"), (name = "systems"), (name = "events"), (name = "obligations"), (name = "dossier"), (name = "registry"), (name = "admin"), (name = "ledger"), (name = "reviews"), (name = "grading"), (name = "evaluations"), (name = "supervision"), (name = "submissions"), (name = "idc"))
 )]
 struct ApiDoc;
 
@@ -279,6 +280,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(supervision::info_requests))
         .routes(routes!(supervision::info_request))
         .routes(routes!(supervision::answer_info))
+        .routes(routes!(submissions::apply_secrecy))
+        .routes(routes!(submissions::report_change))
+        .routes(routes!(submissions::file_crypto))
+        .routes(routes!(submissions::list))
+        .routes(routes!(submissions::get))
+        .routes(routes!(submissions::decide))
+        .routes(routes!(
+            submissions::product_list,
+            submissions::list_product
+        ))
+        .routes(routes!(submissions::withdraw_product))
         .routes(routes!(idc::overview))
         .routes(routes!(idc::set_programme))
         .routes(routes!(idc::create_customer))

@@ -300,6 +300,8 @@ pub struct Relations {
     /// `(division, level)`.
     pub jurisdictions: Vec<(String, String)>,
     pub engagements: Vec<EngagementRow>,
+    /// `(operator, object)` with a usage filing of cryptography submitted to it (art. 36).
+    pub filed: Vec<(String, String)>,
 }
 
 /// A fresh random id (UUID v7: time-ordered, so indexes stay compact).
@@ -569,6 +571,7 @@ mod ledger;
 mod registry;
 mod relations;
 mod reviews;
+mod submissions;
 mod systems;
 mod vault;
 
@@ -577,4 +580,5 @@ pub use enforcements::*;
 pub use engagements::*;
 pub use grades::*;
 pub use idc::*;
+pub use submissions::*;
 pub use vault::{MasterRotation, VaultKeyRow};

@@ -34,10 +34,12 @@ impl Store {
             starts_at: r.try_get("starts_at")?,
             ends_at: r.try_get("ends_at")?,
         })).collect::<Result<_>>()?;
+        let filed = self.submitted_to(org, "crypto_filing").await?;
         Ok(Relations {
             supervised,
             jurisdictions,
             engagements,
+            filed,
         })
     }
 

@@ -9,29 +9,8 @@ impl Store {
     /// The public security organ whose jurisdiction covers `division`, at city level or above
     /// (art. 15): the most local such organ, or `None` when no organ on the platform covers it.
     pub async fn organ_for(&self, division: &str) -> Result<Option<String>> {
-        let rows = sqlx::query("SELECT j.organ_id, j.division, j.level FROM jurisdictions j JOIN organisations o ON o.id = j.organ_id WHERE o.kind = 'public_security' ORDER BY j.organ_id")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut best: Option<(usize, String)> = None;
-        for r in rows {
-            let level: String = r.try_get("level")?;
-            let seat: String = r.try_get("division")?;
-            // City level or above; the digits of the division the level compares.
-            let digits = match level.as_str() {
-                "city" => 4,
-                "province" => 2,
-                "ministry" => 0,
-                _ => continue,
-            };
-            let covers = digits == 0
-                || (division.len() >= digits
-                    && seat.len() >= digits
-                    && division.as_bytes()[..digits] == seat.as_bytes()[..digits]);
-            if covers && best.as_ref().is_none_or(|(d, _)| digits > *d) {
-                best = Some((digits, r.try_get("organ_id")?));
-            }
-        }
-        Ok(best.map(|(_, organ)| organ))
+        self.authority_for("public_security", division, "city")
+            .await
     }
 
     /// The filings routed to `organ`, oldest submission first.

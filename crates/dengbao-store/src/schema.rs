@@ -581,6 +581,43 @@ CREATE INDEX info_requests_organ ON info_requests (organ_id);
 CREATE INDEX info_requests_tenant ON info_requests (tenant_id)
 "#,
     ),
+    (
+        16,
+        "submissions to the secrecy department and the cryptography administration; approved cryptographic products",
+        r#"
+CREATE TABLE submissions (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    authority_id TEXT NOT NULL REFERENCES organisations(id),
+    tenant_id TEXT NOT NULL REFERENCES organisations(id),
+    object_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    submitted_on TEXT NOT NULL,
+    submitted_at BIGINT NOT NULL,
+    submitted_by TEXT NOT NULL,
+    decided_on TEXT,
+    decided_by TEXT,
+    reasons TEXT,
+    FOREIGN KEY (tenant_id, object_id) REFERENCES grading_objects (tenant_id, id)
+);
+CREATE UNIQUE INDEX submissions_one_waiting ON submissions (tenant_id, object_id, kind) WHERE status = 'submitted';
+CREATE INDEX submissions_authority ON submissions (authority_id, kind);
+CREATE INDEX submissions_tenant ON submissions (tenant_id);
+CREATE TABLE approved_crypto_products (
+    id TEXT PRIMARY KEY,
+    admin_id TEXT NOT NULL REFERENCES organisations(id),
+    certificate TEXT NOT NULL,
+    name TEXT NOT NULL,
+    vendor TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    withdrawn_on TEXT,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (admin_id, certificate)
+)
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -104,6 +104,7 @@ impl Store {
             "DELETE FROM engagements WHERE operator_id = $1 AND object_id = $2",
             "DELETE FROM enforcements WHERE tenant_id = $1 AND object_id = $2",
             "DELETE FROM info_requests WHERE tenant_id = $1 AND object_id = $2",
+            "DELETE FROM submissions WHERE tenant_id = $1 AND object_id = $2",
         ] {
             sqlx::query(sql)
                 .bind(tenant)

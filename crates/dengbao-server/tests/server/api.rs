@@ -1082,6 +1082,17 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             json!({ "kinds": ["construction_reports"], "due": "2099-01-01" })
         }
         ("post", "/api/v1/info-requests/{id}/answer") => json!({ "answer": "a" }),
+        ("post", "/api/v1/systems/{id}/secrecy-applications") => json!({ "purpose": "approval" }),
+        ("post", "/api/v1/systems/{id}/secret-changes") => {
+            json!({ "aspect": "connection_area", "changed_on": "2026-01-01", "description": "d" })
+        }
+        ("post", "/api/v1/systems/{id}/crypto-filings") => {
+            json!({ "algorithms": ["SM4"], "purposes": "p" })
+        }
+        ("post", "/api/v1/submissions/{id}/decision") => json!({ "decision": "approve" }),
+        ("post", "/api/v1/crypto-product-list") => {
+            json!({ "certificate": "c", "name": "n", "vendor": "v", "valid_until": "2030-01-01" })
+        }
         ("post", "/api/v1/supervision/{operator}/systems/{id}/enforcements") => {
             json!({ "item": 4, "deadline": "2099-01-01", "reasons": "r" })
         }

@@ -12,6 +12,7 @@ use crate::reviews::{call, login};
 #[tokio::test]
 async fn an_order_to_correct_becomes_a_warning_with_the_department_informed() {
     let s = crate::harness::demo("enforcement").await;
+    crate::harness::file_crypto(&s, "").await;
     let lead = login(&s, "lead").await;
     let psb = login(&s, "psb").await;
     let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;

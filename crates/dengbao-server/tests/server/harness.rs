@@ -123,3 +123,24 @@ pub async fn demo(tag: &str) -> AppState {
         .unwrap();
     state(store, Config::default(), pack)
 }
+
+/// The demo lead (`{tag}lead`) files pay-core's usage of cryptography (art. 36): from then on
+/// the cryptography administration it was routed to sees pay-core.
+pub async fn file_crypto(s: &AppState, tag: &str) -> serde_json::Value {
+    let lead = crate::reviews::login(s, &format!("{tag}lead")).await;
+    let body = serde_json::json!({
+        "products": [{ "id": "sm-hsm" }],
+        "algorithms": ["SM2", "SM4"],
+        "purposes": "Payment messages signed and encrypted in the HSM."
+    });
+    let (st, v) = crate::reviews::call(
+        s,
+        Some(&lead),
+        "POST",
+        "/api/v1/systems/pay-core/crypto-filings",
+        Some(body),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v
+}

@@ -91,8 +91,34 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
         assert!(!l.to_string().contains(&op), "{who} sees the operator: {l}");
     }
 
+    // The cryptography administration sees nothing before a usage filing (art. 36) — then
+    // the filed object, its product checked against the approved list (art. 37).
+    let crypto = login(s, &u("crypto")).await;
+    let before = area(s, &crypto).await;
+    assert!(
+        !before.to_string().contains(&op),
+        "crypto before filing: {before}"
+    );
+    let filed = crate::harness::file_crypto(s, tag).await;
+    assert_eq!(
+        (
+            filed["kind"].as_str(),
+            filed["status"].as_str(),
+            filed["products"][0]["id"].as_str(),
+            filed["products"][0]["status"].as_str(),
+            filed["products"][0]["declared_approved"].as_bool(),
+        ),
+        (
+            Some("crypto_filing"),
+            Some("submitted"),
+            Some("sm-hsm"),
+            Some("not_listed"),
+            Some(true)
+        ),
+        "{filed}"
+    );
     // The secrecy bureau sees the secret-involved archive only, the cryptography
-    // administration the system using cryptography only (both province level).
+    // administration the filed system only (both province level).
     for (who, want) in [("secrecy", "archive-c"), ("crypto", "pay-core")] {
         let w = login(s, &u(who)).await;
         let l = area(s, &w).await;
@@ -365,6 +391,7 @@ async fn the_supervision_page_records_an_inspection_with_its_matters() {
     use axum::body::Body;
     use axum::http::{Request, header};
     let s = crate::harness::demo("supervision-web").await;
+    crate::harness::file_crypto(&s, "").await;
     let psb = login(&s, "psb").await;
     let member = login(&s, "psb-member").await;
     let crypto = login(&s, "crypto").await;
