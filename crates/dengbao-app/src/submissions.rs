@@ -154,6 +154,23 @@ pub struct SubmissionView {
     pub may_decide: bool,
 }
 
+/// The caller may decide `r` now. The guard's submission rule reads only the resource, so no
+/// relations are needed; this asks without recording a denial (it is what a page shows).
+fn may_decide(app: &App, c: &Caller, r: &SubmissionRow) -> bool {
+    r.status == "submitted"
+        && dengbao_guard::authorize(
+            &c.principal,
+            Action::Review,
+            &Resource::Submission {
+                operator: &r.tenant_id,
+                authority: &r.authority_id,
+            },
+            &dengbao_guard::Relations::default(),
+            app.clock.now_ms(),
+        )
+        .is_allow()
+}
+
 fn view(r: SubmissionRow, may_decide: bool) -> SubmissionView {
     let payload: serde_json::Value =
         serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null);
@@ -164,7 +181,7 @@ fn view(r: SubmissionRow, may_decide: bool) -> SubmissionView {
         .unwrap_or_default();
     SubmissionView {
         cite: cite_of(&r.kind),
-        may_decide: may_decide && r.status == "submitted",
+        may_decide,
         id: r.id,
         kind: r.kind,
         authority_id: r.authority_id,
@@ -566,7 +583,6 @@ pub async fn submissions(app: &App, c: &Caller) -> AppResult<Vec<SubmissionView>
         c.principal.org_kind,
         OrgKind::SecrecyDepartment | OrgKind::CryptographyAdministration
     );
-    let may_decide = authority && c.may(Action::Review);
     let mut out: Vec<SubmissionView> = app
         .store
         .submissions(&org)
@@ -579,7 +595,10 @@ pub async fn submissions(app: &App, c: &Caller) -> AppResult<Vec<SubmissionView>
                 r.tenant_id == org
             }
         })
-        .map(|r| view(r, may_decide))
+        .map(|r| {
+            let may = may_decide(app, c, &r);
+            view(r, may)
+        })
         .collect();
     out.sort_by_key(|s| s.status != "submitted");
     Ok(out)
@@ -610,8 +629,8 @@ async fn party(app: &App, c: &Caller, action: Action, id: &str) -> AppResult<Sub
 
 pub async fn submission(app: &App, c: &Caller, id: &str) -> AppResult<SubmissionView> {
     let r = party(app, c, Action::Read, id).await?;
-    let may_decide = r.authority_id == c.org() && c.may(Action::Review);
-    Ok(view(r, may_decide))
+    let may = may_decide(app, c, &r);
+    Ok(view(r, may))
 }
 
 /// The authority decides a submission, once.

@@ -17,5 +17,6 @@ mod harness;
 mod idc;
 mod ledger_scope;
 mod reviews;
+mod submissions;
 mod supervision;
 mod web;
