@@ -184,7 +184,9 @@ async fn demo_users(
 /// The demo's story between parties, through the use cases: the confidential records
 /// archive's Grade IV proposal waits for the expert committee's opinion (then the
 /// department's decision), and the payment core system is engaged with the evaluation
-/// agency for this year's evaluation (its registry entry `sh-eval` is eligible). Idempotent.
+/// agency for this year's evaluation (its registry entry `sh-eval` is eligible); pay-core's use of
+/// cryptography is filed, and the archive's application waits with the secrecy department.
+/// Idempotent.
 pub async fn seed_party_story(app: &crate::App, tag: &str) -> AppResult<()> {
     use dengbao_guard::OrgKind;
     let lead = app.store.user_by_username(&format!("{tag}lead")).await?;
@@ -253,6 +255,56 @@ pub async fn seed_party_story(app: &crate::App, tag: &str) -> AppResult<()> {
             }],
             algorithms: vec!["SM2".into(), "SM3".into(), "SM4".into()],
             purposes: "Payment messages are signed (SM2) and encrypted (SM4) in the HSM; logs are chained with SM3.".into(),
+        },
+    )
+    .await?;
+    // The confidential archive applies to the secrecy department for approval before it runs
+    // (art. 29 ¶2), with the application materials of art. 30 (their descriptions only).
+    for (kind, title) in [
+        (
+            "design_plan",
+            "Design and operation plan, with the argumentation opinions",
+        ),
+        (
+            "integrator_qualification",
+            "Integrator's secrecy qualification",
+        ),
+        (
+            "construction_report",
+            "Construction and project supervision report",
+        ),
+        (
+            "secrecy_evaluation_report",
+            "Secrecy test and evaluation report",
+        ),
+        (
+            "secrecy_organisation",
+            "Secrecy organisation and management rules",
+        ),
+    ] {
+        crate::systems::put_material(
+            app,
+            &lead,
+            "archive-c",
+            kind,
+            crate::dto::MaterialInput {
+                title: title.into(),
+                file_name: format!("{kind}.pdf"),
+                media_type: "application/pdf".into(),
+                size: 200_000,
+                sha256: "5e".repeat(32),
+            },
+            None,
+        )
+        .await?;
+    }
+    crate::submissions::apply_secrecy(
+        app,
+        &lead,
+        "archive-c",
+        crate::submissions::SecrecyApplicationInput {
+            purpose: "approval".into(),
+            note: Some("Before the archive goes into operation.".into()),
         },
     )
     .await?;

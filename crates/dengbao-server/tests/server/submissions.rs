@@ -506,3 +506,34 @@ async fn cryptography(s: &AppState, tag: &str) {
         "{v}"
     );
 }
+
+/// The demo's story: the archive's application waits in the secrecy department's inbox, and
+/// the cryptography administration has pay-core's usage filing.
+#[tokio::test]
+async fn the_demo_has_a_waiting_application_and_a_usage_filing() {
+    let s = crate::harness::demo("submissions-demo").await;
+    dengbao_server::demo::seed_party_story(&s.app, "")
+        .await
+        .unwrap();
+    for (user, kind, object) in [
+        ("secrecy", "secrecy_application", "archive-c"),
+        ("crypto", "crypto_filing", "pay-core"),
+    ] {
+        let who = login(&s, user).await;
+        let (st, inbox) = call(&s, Some(&who), "GET", "/api/v1/submissions", None).await;
+        assert_eq!(st, StatusCode::OK, "{inbox}");
+        let items = inbox.as_array().unwrap();
+        assert_eq!(items.len(), 1, "{inbox}");
+        assert_eq!(
+            (items[0]["kind"].as_str(), items[0]["object_id"].as_str()),
+            (Some(kind), Some(object))
+        );
+        assert_eq!(
+            (
+                items[0]["status"].as_str(),
+                items[0]["may_decide"].as_bool()
+            ),
+            (Some("submitted"), Some(true))
+        );
+    }
+}
