@@ -82,6 +82,17 @@ pub struct SupervisedPage {
     pub per_page: i64,
 }
 
+/// The engine's obligation that is the caller's own periodic act: the organ's inspection
+/// (art. 18), the secrecy department's examination (art. 33(6)), the cryptography
+/// administration's (art. 39) — what its list plans and its dashboard counts.
+fn examination_kind(kind: dengbao_guard::OrgKind) -> &'static str {
+    match kind {
+        dengbao_guard::OrgKind::SecrecyDepartment => "secrecy_examination",
+        dengbao_guard::OrgKind::CryptographyAdministration => "cryptography_examination",
+        _ => "supervisory_inspection",
+    }
+}
+
 /// What the caller supervises, by operator and object, overdue inspections first; one page
 /// of it (`per_page` up to 500). Objects come from the tenant cache, so a province's
 /// 100,000 are not re-read and re-parsed from the store on every request.
@@ -105,7 +116,7 @@ pub async fn objects(
             let inspections: HashMap<&str, &crate::dto::OrgObligation> = o
                 .items
                 .iter()
-                .filter(|i| i.kind == "supervisory_inspection")
+                .filter(|i| i.kind == examination_kind(c.principal.org_kind))
                 .map(|i| (i.system_id.as_str(), i))
                 .collect();
             let mut violations: HashMap<&str, usize> = HashMap::new();
@@ -419,7 +430,7 @@ async fn partial(
         if !mine.contains(o.system_id.as_str()) {
             continue;
         }
-        if o.kind == "supervisory_inspection" {
+        if o.kind == examination_kind(c.principal.org_kind) {
             p.inspections_overdue += 1;
         }
         p.overdue.push(OverdueItem {

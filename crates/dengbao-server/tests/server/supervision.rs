@@ -140,6 +140,20 @@ async fn journey(s: &dengbao_server::AppState, tag: &str) {
             .map(|o| o["object_id"].as_str().unwrap())
             .collect();
         assert_eq!(seen, want, "{who}: {l}");
+        // Each plans its own periodic act from the engine: the secrecy bureau its
+        // examination (art. 33(6)), not the organ's inspection.
+        if who == "secrecy" {
+            let archive = l
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["operator_id"] == json!(op) && o["object_id"] == "archive-c")
+                .unwrap();
+            assert_eq!(
+                archive["inspection_cite"], "Measures art. 33(6)",
+                "{archive}"
+            );
+        }
     }
     // The secrecy bureau's act is an examination, without the organ's inspection matters.
     let secrecy = login(s, &u("secrecy")).await;
