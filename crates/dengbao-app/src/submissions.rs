@@ -240,6 +240,38 @@ async fn route(
     })
 }
 
+/// A secret-involved object the caller may write, refused with `refusal` otherwise.
+async fn secret_object(
+    app: &App,
+    c: &Caller,
+    id: &str,
+    refusal: &'static str,
+) -> AppResult<(String, dengbao_core::model::GradingObject)> {
+    let (org, _, obj) = authorized_row(app, c, Action::Write, id).await?;
+    if !obj.is_secret() {
+        return Err(AppError::invalid("secret", refusal));
+    }
+    Ok((org, obj))
+}
+
+/// The secrecy department at city level or above covering the object (art. 29 ¶2).
+async fn secrecy_department(
+    app: &App,
+    org: &str,
+    obj: &dengbao_core::model::GradingObject,
+    cite: &str,
+) -> AppResult<String> {
+    route(
+        app,
+        org,
+        obj,
+        "secrecy_department",
+        "city",
+        &format!("secrecy department at city level or above ({cite})"),
+    )
+    .await
+}
+
 async fn submit(
     app: &App,
     c: &Caller,
@@ -288,13 +320,13 @@ pub async fn apply_secrecy(
     id: &str,
     input: SecrecyApplicationInput,
 ) -> AppResult<SubmissionView> {
-    let (org, _, obj) = authorized_row(app, c, Action::Write, id).await?;
-    if !obj.is_secret() {
-        return Err(AppError::invalid(
-            "secret",
-            "only a secret-involved system applies to the secrecy department (Measures art. 29 ¶2); file it with the public security organ (art. 15)",
-        ));
-    }
+    let (org, obj) = secret_object(
+        app,
+        c,
+        id,
+        "only a secret-involved system applies to the secrecy department (Measures art. 29 ¶2); file it with the public security organ (art. 15)",
+    )
+    .await?;
     let purpose = match input.purpose.as_str() {
         p @ ("approval" | "record") => p,
         _ => {
@@ -314,15 +346,7 @@ pub async fn apply_secrecy(
         )
         .with_extra(serde_json::json!({ "missing": d.missing })));
     }
-    let authority = route(
-        app,
-        &org,
-        &obj,
-        "secrecy_department",
-        "city",
-        "secrecy department at city level or above (Measures art. 29 ¶2)",
-    )
-    .await?;
+    let authority = secrecy_department(app, &org, &obj, "Measures art. 29 ¶2").await?;
     let payload = serde_json::json!({
         "purpose": purpose,
         "note": note,
@@ -348,13 +372,13 @@ pub async fn report_secret_change(
     id: &str,
     input: SecretChangeInput,
 ) -> AppResult<SubmissionView> {
-    let (org, _, obj) = authorized_row(app, c, Action::Write, id).await?;
-    if !obj.is_secret() {
-        return Err(AppError::invalid(
-            "secret",
-            "change reports of art. 31 are for secret-involved systems",
-        ));
-    }
+    let (org, obj) = secret_object(
+        app,
+        c,
+        id,
+        "change reports of art. 31 are for secret-involved systems",
+    )
+    .await?;
     let aspect: ChangeAspect = input.aspect.parse().map_err(|_| {
         AppError::invalid(
             "aspect",
@@ -378,15 +402,7 @@ pub async fn report_secret_change(
             "required: say what changed (Measures art. 31)",
         ));
     };
-    let authority = route(
-        app,
-        &org,
-        &obj,
-        "secrecy_department",
-        "city",
-        "secrecy department at city level or above (Measures art. 31)",
-    )
-    .await?;
+    let authority = secrecy_department(app, &org, &obj, "Measures art. 31").await?;
     let mut change = Event::new(changed_on, EventType::SecretChange);
     change.aspect = Some(aspect);
     change.note = Some(description.clone());
