@@ -522,7 +522,14 @@ pub async fn file_cryptography(
     let data = app.tenants.data(app, &org).await?;
     let registry = &data.inventory.crypto_products;
     let wanted: Vec<(String, Option<String>)> = if input.products.is_empty() {
-        obj.crypto_products_in_use
+        // The products in use live beside the object's row; the organisation's data has
+        // them merged in.
+        data.inventory
+            .systems
+            .iter()
+            .find(|s| s.id == obj.id)
+            .map(|s| s.crypto_products_in_use.as_slice())
+            .unwrap_or_default()
             .iter()
             .map(|p| (p.clone(), None))
             .collect()
@@ -628,7 +635,10 @@ async fn party(app: &App, c: &Caller, action: Action, id: &str) -> AppResult<Sub
     };
     let r = match found {
         Ok(r) => r,
-        Err(StoreError::NotFound) => return app.absent(c, action).await,
+        // Absent whatever was asked: asking the guard for a review on the caller's own
+        // organisation would answer a secrecy department "only a public security organ
+        // reviews filings" about a submission it never received.
+        Err(StoreError::NotFound) => return app.absent(c, Action::Read).await,
         Err(e) => return Err(e.into()),
     };
     app.authorize(
@@ -736,6 +746,57 @@ pub async fn decide(
 }
 
 // ----- the approved-product list (art. 37) ----------------------------------------------
+
+/// One of the operator's objects on a track, for its forms.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrackObject {
+    pub id: String,
+    pub name: String,
+    /// A secret-involved object: the art. 30 materials not yet in its dossier.
+    pub missing: Vec<String>,
+    /// An object using cryptography: its cryptographic products in use.
+    pub products: Vec<String>,
+}
+
+/// The caller's objects that may be submitted on each track.
+#[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Tracks {
+    /// Secret-involved objects (art. 29–31).
+    pub secret: Vec<TrackObject>,
+    /// Objects using cryptography (art. 36).
+    pub crypto: Vec<TrackObject>,
+}
+
+/// What the caller's organisation may submit: its secret-involved objects with the art. 30
+/// materials they still lack, and its objects using cryptography.
+pub async fn tracks(app: &App, c: &Caller) -> AppResult<Tracks> {
+    let org = app.own(c, Action::Read).await?;
+    let data = app.tenants.data(app, &org).await?;
+    let mut t = Tracks::default();
+    for obj in &data.inventory.systems {
+        if obj.is_secret() {
+            let materials = app.store.materials(&org, &obj.id).await?;
+            let d = dossier_of(app, obj, &materials)?;
+            t.secret.push(TrackObject {
+                id: obj.id.clone(),
+                name: obj.name.clone(),
+                missing: d.missing.iter().map(|m| m.kind.to_owned()).collect(),
+                products: Vec::new(),
+            });
+        }
+        if obj.uses_cryptography {
+            t.crypto.push(TrackObject {
+                id: obj.id.clone(),
+                name: obj.name.clone(),
+                missing: Vec::new(),
+                products: obj.crypto_products_in_use.clone(),
+            });
+        }
+    }
+    Ok(t)
+}
 
 /// A product to list.
 #[derive(Clone, Debug, Deserialize)]

@@ -15,6 +15,7 @@ mod info;
 mod pages;
 mod reviews;
 mod session;
+mod submissions;
 mod supervision;
 mod work;
 
@@ -102,6 +103,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/supervision/{operator}/{id}/approval",
             post(supervision::approve),
+        )
+        .route("/submissions", get(submissions::list))
+        .route("/submissions/secrecy", post(submissions::apply))
+        .route("/submissions/change", post(submissions::change))
+        .route("/submissions/crypto", post(submissions::crypto))
+        .route("/submissions/{id}/decision", post(submissions::decide))
+        .route("/submissions/products", post(submissions::add_product))
+        .route(
+            "/submissions/products/{id}/withdraw",
+            post(submissions::withdraw_product),
         )
         .route("/grade-reviews", get(grades::queue))
         .route("/grade-reviews/propose", post(grades::propose))
@@ -191,6 +202,8 @@ pub struct Chrome {
     pub agency: bool,
     /// ... for a supervisor (public security, secrecy, cryptography): its area's objects.
     pub supervisor: bool,
+    /// ... for a secrecy department or a cryptography administration: submissions reach it.
+    pub tracks: bool,
     /// The caller acts for an IDC operator or one of its customers.
     pub idc: bool,
     /// ... for an IDC customer: customer data is all it has.
@@ -335,6 +348,11 @@ impl Page {
             ),
             agency: self.p.principal.org_kind == dengbao_app::guard::OrgKind::EvaluationAgency,
             supervisor: self.p.principal.org_kind.supervises_area(),
+            tracks: matches!(
+                self.p.principal.org_kind,
+                dengbao_app::guard::OrgKind::SecrecyDepartment
+                    | dengbao_app::guard::OrgKind::CryptographyAdministration
+            ),
             idc: matches!(
                 self.p.principal.org_kind,
                 dengbao_app::guard::OrgKind::IdcOperator | dengbao_app::guard::OrgKind::IdcCustomer
@@ -430,6 +448,7 @@ pub fn anonymous(lang: Lang, here: &str) -> Chrome {
         grader: false,
         agency: false,
         supervisor: false,
+        tracks: false,
         idc: false,
         idc_customer: false,
     }

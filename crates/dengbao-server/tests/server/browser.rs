@@ -403,11 +403,17 @@ fn serve(dir: &Path) -> (AppState, String, Vec<dengbao_server::demo::DemoLogin>)
     rx.recv_timeout(Duration::from_secs(60)).unwrap()
 }
 
-#[test]
-fn operator_grades_files_and_a_member_cannot_edit() {
+/// A demo server, a browser on it and the run's directory, or `None` when the run skips browsers knowingly.
+#[allow(clippy::type_complexity)]
+fn browser() -> Option<(
+    AppState,
+    Driver,
+    Vec<dengbao_server::demo::DemoLogin>,
+    PathBuf,
+)> {
     if std::env::var("DENGBAO_SKIP_BROWSER").is_ok_and(|v| v == "1") {
         eprintln!("DENGBAO_SKIP_BROWSER=1: browser test skipped");
-        return;
+        return None;
     }
     assert!(
         Path::new(&chromium()).exists() && Path::new(&chromedriver()).exists(),
@@ -419,6 +425,14 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     std::fs::create_dir_all(&shots).unwrap();
     let (state, base, logins) = serve(&dir);
     let d = Driver::start(base, shots, &dir.join("profile"));
+    Some((state, d, logins, dir))
+}
+
+#[test]
+fn operator_grades_files_and_a_member_cannot_edit() {
+    let Some((state, d, logins, dir)) = browser() else {
+        return;
+    };
 
     // Not signed in: a page sends you to log in and brings you back afterwards.
     d.go("/systems");
@@ -1009,4 +1023,148 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     );
     d.go("/lang/en?next=%2Fidc");
     d.shot("idc-access-inbox-en");
+}
+
+/// The secret-involved and cryptography tracks with three parties: the operator reports a
+/// change of its secret-involved archive and is refused a second usage filing while one
+/// waits; the secrecy department approves the demo's waiting application and requires
+/// re-approval of the change (reasons required); the cryptography administration accepts
+/// the usage filing, its products checked against the list, and keeps its list.
+#[test]
+fn secrecy_and_cryptography_submissions_between_three_parties() {
+    let Some((state, d, _, _)) = browser() else {
+        return;
+    };
+    let lead = d.login("lead", "Dengbao#2026-1", None, &state);
+    d.go("/submissions");
+    d.check_page();
+    assert_eq!(d.text("h1"), "保密与密码报送");
+    assert!(
+        d.text("#secret-archive-c").contains("齐全"),
+        "the demo's art. 30 materials are complete: {}",
+        d.text("#secret-objects")
+    );
+    // The change report: what changed, when, and how.
+    d.choose("#change-object", "archive-c");
+    d.choose("#change-aspect", "connection_area");
+    d.type_into("#change-description", "新增与市档案馆专网的连接。");
+    d.submit("#change button[type=submit]");
+    assert_eq!(d.text(".flash"), "变更已报告，并记入系统历史。");
+    d.check_page();
+    // A usage filing with an algorithm's name that is not one, then a second one while the
+    // demo's waits: each refused on the page with the rule's words.
+    d.type_into("#crypto-algorithms", "SM2 <SM3>");
+    d.type_into("#crypto-purposes", "支付报文的传输加密。");
+    d.submit("#crypto-filing button[type=submit]");
+    assert!(d.text(".alert").contains("algorithms[1]"), "{}", d.body());
+    d.type_into("#crypto-algorithms", "SM2, SM3、SM4");
+    d.type_into("#crypto-purposes", "支付报文的传输加密。");
+    d.submit("#crypto-filing button[type=submit]");
+    assert!(
+        d.text(".alert").contains("already waiting"),
+        "the demo's filing waits: {}",
+        d.body()
+    );
+    let sent = d.text("#submissions");
+    assert!(
+        sent.contains("变更报告") && sent.contains("涉密系统申请") && sent.contains("密码使用备案"),
+        "{sent}"
+    );
+    d.shot("submissions-operator-zh");
+    d.go("/lang/en?next=%2Fsubmissions");
+    d.check_page();
+    assert_eq!(d.text("h1"), "Secrecy and cryptography submissions");
+    d.shot("submissions-operator-en");
+
+    // The secrecy department: the application and the change report.
+    d.go("/lang/zh-CN?next=%2Fsubmissions");
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    d.login("secrecy", "Dengbao#2026-1", None, &state);
+    d.go("/submissions");
+    d.check_page();
+    let inbox = d.text("#submissions");
+    assert!(
+        inbox.contains("archive-c")
+            && inbox.contains("变更报告")
+            && !inbox.contains("密码使用备案"),
+        "the department sees what reached it, not the cryptography filing: {inbox}"
+    );
+    d.shot("submissions-secrecy-zh");
+    let row_of = |label: &str| -> String {
+        d.js(
+            "return [...document.querySelectorAll('#submissions tbody tr')].find(r => r.cells[0].innerText.includes(arguments[0]) && r.dataset.status === 'submitted').id;",
+            json!([label]),
+        )
+        .as_str()
+        .unwrap()
+        .to_owned()
+    };
+    let app_row = row_of("涉密系统申请");
+    d.submit(&format!("#{app_row} button[type=submit]"));
+    assert_eq!(d.text(".flash"), "已决定。运营使用单位可见，并已记入账本。");
+    assert!(d.text(&format!("#{app_row}")).contains("已批准"));
+    let change_row = row_of("变更报告");
+    d.choose(&format!("#{change_row} select"), "reapproval_required");
+    d.submit(&format!("#{change_row} button[type=submit]"));
+    assert!(
+        d.text(".alert").contains("reasons"),
+        "re-approval needs reasons: {}",
+        d.body()
+    );
+    d.choose(&format!("#{change_row} select"), "reapproval_required");
+    d.type_into(
+        &format!("#{change_row} textarea"),
+        "连接范围扩大，须重新审批。",
+    );
+    d.submit(&format!("#{change_row} button[type=submit]"));
+    assert!(d.text(&format!("#{change_row}")).contains("须重新审批"));
+    d.go("/lang/en?next=%2Fsubmissions");
+    d.check_page();
+    d.shot("submissions-secrecy-en");
+
+    // The cryptography administration: the filing's products against the list.
+    d.go("/lang/zh-CN?next=%2Fsubmissions");
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    d.login("crypto", "Dengbao#2026-1", None, &state);
+    d.go("/submissions");
+    d.check_page();
+    let inbox = d.text("#submissions");
+    assert!(
+        inbox.contains("pay-core") && inbox.contains("在目录内") && !inbox.contains("archive-c"),
+        "{inbox}"
+    );
+    let filing = row_of("密码使用备案");
+    d.choose(&format!("#{filing} select"), "accept");
+    d.submit(&format!("#{filing} button[type=submit]"));
+    assert!(d.text(&format!("#{filing}")).contains("已备案"));
+    d.type_into("#lp-certificate", "GM004-2026-0001");
+    d.type_into("#lp-name", "E2E 密码机");
+    d.type_into("#lp-vendor", "某密码公司");
+    d.set_value("#lp-until", "2030-12-31");
+    d.submit("#list-product button[type=submit]");
+    assert_eq!(d.text(".flash"), "产品已列入本部门目录。");
+    let listed = d.js(
+        "return [...document.querySelectorAll('#approved-products tbody tr')].find(r => r.innerText.includes('GM004-2026-0001')).id;",
+        json!([]),
+    );
+    let listed = listed.as_str().unwrap().to_owned();
+    d.submit(&format!("#{listed} button[type=submit]"));
+    assert!(d.text(&format!("#{listed}")).contains("已失效"));
+    d.check_page();
+    d.shot("submissions-crypto-zh");
+    d.go("/lang/en?next=%2Fsubmissions");
+    d.shot("submissions-crypto-en");
+
+    // Back on the operator's side: the decisions arrived.
+    d.go("/lang/zh-CN?next=%2Fsubmissions");
+    d.submit("form[action=\"/logout\"] button[type=submit]");
+    state.clock.advance(30_000);
+    d.login("lead", "Dengbao#2026-1", Some(&lead), &state);
+    d.go("/submissions");
+    let sent = d.text("#submissions");
+    assert!(
+        sent.contains("已批准") && sent.contains("须重新审批") && sent.contains("已备案"),
+        "{sent}"
+    );
+    assert!(sent.contains("连接范围扩大，须重新审批。"));
 }

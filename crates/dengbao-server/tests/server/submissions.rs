@@ -486,8 +486,24 @@ async fn cryptography(s: &AppState, tag: &str) {
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "filed");
     assert_eq!(filed(event_types(s, &lead, "pay-core").await), before + 1);
-    // A second filing may now be returned, with reasons.
-    let again = crate::harness::file_crypto(s, tag).await;
+    // A second filing, naming no product, files the object's products in use; it may be
+    // returned, with reasons.
+    let (st, again) = call(
+        s,
+        Some(&lead),
+        "POST",
+        "/api/v1/systems/pay-core/crypto-filings",
+        Some(json!({ "algorithms": ["SM2"], "purposes": "As before, with SM3 logs." })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{again}");
+    let filed_ids: Vec<&str> = again["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(filed_ids, ["sm-hsm"], "{again}");
     let decision = format!(
         "/api/v1/submissions/{}/decision",
         again["id"].as_str().unwrap()
@@ -536,4 +552,89 @@ async fn the_demo_has_a_waiting_application_and_a_usage_filing() {
             (Some("submitted"), Some(true))
         );
     }
+}
+
+/// The pages answer as the API does: each party sees on `/submissions` only what reached it
+/// or what it sent, a decision posted by another party is refused (404 to an authority that
+/// never received it, 403 to the operator), and a decision made on the page lands.
+#[tokio::test]
+async fn the_submissions_page_shows_each_party_only_its_own() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let s = crate::harness::demo("submissions-pages").await;
+    dengbao_server::demo::seed_party_story(&s.app, "")
+        .await
+        .unwrap();
+    let page = |who: &Session| {
+        Request::get("/submissions")
+            .header(header::COOKIE, &who.cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let html_of = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    let mut seen = Vec::new();
+    for user in ["lead", "secrecy", "crypto", "psb", "psb-other", "dept"] {
+        let who = login(&s, user).await;
+        let (st, _, html) = crate::harness::send(&s, page(&who)).await;
+        assert_eq!(st, StatusCode::OK, "{user}");
+        let html = html_of(html);
+        seen.push((
+            user,
+            html.contains("archive-c</code>"),
+            html.contains("pay-core</code>"),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("lead", true, true),
+            ("secrecy", true, false),
+            ("crypto", false, true),
+            ("psb", false, false),
+            ("psb-other", false, false),
+            ("dept", false, false),
+        ],
+        "(who, sees the archive's application, sees pay-core's filing)"
+    );
+
+    let secrecy = login(&s, "secrecy").await;
+    let (_, inbox) = call(&s, Some(&secrecy), "GET", "/api/v1/submissions", None).await;
+    let id = inbox[0]["id"].as_str().unwrap().to_owned();
+    let decide = |who: &Session, body: &str| {
+        Request::post(format!("/submissions/{id}/decision"))
+            .header(header::COOKIE, &who.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("_csrf={}&{body}", who.csrf)))
+            .unwrap()
+    };
+    for (user, status) in [
+        ("crypto", StatusCode::NOT_FOUND),
+        ("psb-other", StatusCode::NOT_FOUND),
+        ("lead", StatusCode::FORBIDDEN),
+    ] {
+        let who = login(&s, user).await;
+        let (st, _, _) = crate::harness::send(&s, decide(&who, "decision=approve")).await;
+        assert_eq!(
+            st, status,
+            "{user} deciding the secrecy department's application"
+        );
+    }
+    // A decision of another kind is refused on the page, naming the field; then it lands.
+    let (st, _, html) = crate::harness::send(&s, decide(&secrecy, "decision=accept")).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html_of(html).contains("decision"));
+    let (st, headers, _) = crate::harness::send(&s, decide(&secrecy, "decision=approve")).await;
+    assert_eq!(
+        (st, headers[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/submissions?ok=sub.decided_ok")
+    );
+    let (_, after) = call(
+        &s,
+        Some(&secrecy),
+        "GET",
+        &format!("/api/v1/submissions/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(after["status"], "approved");
 }
