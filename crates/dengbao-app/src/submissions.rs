@@ -693,7 +693,12 @@ pub async fn decide(
             };
             (status, false, Some(ev))
         }
-        (SECRET_CHANGE, "reapproval_required") => ("reapproval_required", true, None),
+        (SECRET_CHANGE, "reapproval_required") => {
+            // The operator then owes a new approval (art. 31): the engine's obligation.
+            let mut ev = Event::new(today, EventType::ReapprovalRequired);
+            ev.note = reasons.clone();
+            ("reapproval_required", true, Some(ev))
+        }
         (SECRET_CHANGE, "no_reapproval") => ("no_reapproval", false, None),
         (CRYPTO_FILING, "accept") => {
             // Filed on the day the operator submitted it.

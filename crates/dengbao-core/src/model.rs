@@ -218,6 +218,8 @@ event_types! {
     CryptographyUsageFiled => "cryptography_usage_filed",
     SecretChange => "secret_change",
     ChangeReported => "change_reported",
+    // The secrecy department's decision on a reported change: re-evaluate and re-approve.
+    ReapprovalRequired => "reapproval_required",
 }
 
 /// One event. Which optional fields are allowed or required depends on `type`; see
@@ -271,7 +273,7 @@ impl Event {
         let t = self.kind.as_str();
         let notice = matches!(
             self.kind,
-            CorrectionNotice | RegradeNotice | RectificationNotice
+            CorrectionNotice | RegradeNotice | RectificationNotice | ReapprovalRequired
         );
         let allowed = |field: &'static str, present: bool, ok: bool| {
             if present && !ok {
@@ -582,6 +584,7 @@ impl Inventory {
                     EventType::SecrecyApproval
                         | EventType::SecrecyExamination
                         | EventType::SecretChange
+                        | EventType::ReapprovalRequired
                 ) && s.secret.is_none()
                 {
                     return Err(Error::new(

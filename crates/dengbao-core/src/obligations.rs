@@ -202,6 +202,8 @@ struct Summary {
     last_crypto_exam: Option<u32>,
     crypto_filed: Option<u32>,
     changes: [Pending; 5],
+    /// The department required re-approval of a change; the next approval answers it.
+    reapproval: Pending,
 }
 
 impl Summary {
@@ -281,7 +283,9 @@ impl Summary {
                     if s.secrecy_approval.is_none() {
                         s.secrecy_approval = Some(i);
                     }
+                    s.reapproval.close(i);
                 }
+                ReapprovalRequired => s.reapproval.open(i),
                 SecrecyExamination => s.last_secrecy_exam = Some(i),
                 CryptographyExamination => s.last_crypto_exam = Some(i),
                 CryptographyUsageFiled => {
@@ -704,6 +708,7 @@ impl<'a, 'p> Engine<'a, 'p> {
         if out.len() == before {
             out.push(self.pending(SecretChangeReport, Pending::default(), Reason::NoChange));
         }
+        out.push(self.pending(SecrecyReapproval, s.reapproval, Reason::NoNotice));
 
         for (kind, last) in [
             (SecrecyExamination, s.last_secrecy_exam),

@@ -98,6 +98,7 @@ obligation_kinds! {
     RectificationAfterNotice => "rectification_after_notice",
     SecrecyApproval => "secrecy_approval",
     SecretChangeReport => "secret_change_report",
+    SecrecyReapproval => "secrecy_reapproval",
     SecrecyExamination => "secrecy_examination",
     CryptographyExamination => "cryptography_examination",
     CryptographyUsageFiling => "cryptography_usage_filing",

@@ -541,6 +541,56 @@ fn change_reports_per_aspect() {
     assert_eq!(reports[1].reason, Reason::NoStatutoryPeriod);
 }
 
+/// Art. 31: when the secrecy department requires a reported change to be re-approved, the
+/// operator owes a new approval — by the department's time limit when it sets one (then
+/// overdue after it, an art. 40(8) matter), with no statutory period otherwise — and the
+/// next approval answers it; a first approval before the change does not.
+#[test]
+fn secrecy_reapproval_after_a_change() {
+    let base = "secret = { degree = \"confidential\" }\nlifecycle = { operating_since = 2024-01-01 }\nevents = [{ date = 2023-12-01, type = \"secrecy_approval\" }, { date = 2024-05-01, type = \"secret_change\", aspect = \"connection_area\" }, { date = 2024-05-03, type = \"change_reported\", aspect = \"connection_area\" }";
+    let cases: [(&str, &str, Status, Option<&str>); 5] = [
+        ("", "2024-06-01", Status::NotApplicable, None),
+        (
+            ", { date = 2024-05-10, type = \"reapproval_required\" }",
+            "2024-06-01",
+            Status::Upcoming,
+            None,
+        ),
+        (
+            ", { date = 2024-05-10, type = \"reapproval_required\", deadline = 2024-07-31 }",
+            "2024-07-31",
+            Status::DueSoon,
+            Some("2024-07-31"),
+        ),
+        (
+            ", { date = 2024-05-10, type = \"reapproval_required\", deadline = 2024-07-31 }",
+            "2024-08-01",
+            Status::Overdue,
+            Some("2024-07-31"),
+        ),
+        (
+            ", { date = 2024-05-10, type = \"reapproval_required\", deadline = 2024-07-31 }, { date = 2024-07-20, type = \"secrecy_approval\" }",
+            "2024-08-01",
+            Status::Met,
+            Some("2024-07-31"),
+        ),
+    ];
+    for (extra, today, status, due) in cases {
+        let s = sys(Grade::I, &format!("{base}{extra}]"));
+        let o = run(&s, today);
+        let r = *find(&o, K::SecrecyReapproval);
+        assert_eq!(r.status, status, "{extra} on {today}");
+        assert_eq!(r.due.map(|d| d.date.to_string()).as_deref(), due, "{extra}");
+        assert_eq!(r.rule.cite, "Measures art. 31");
+        if status == Status::Met {
+            assert_eq!(
+                r.satisfied_by.map(|d| d.date.to_string()).as_deref(),
+                Some("2024-07-20")
+            );
+        }
+    }
+}
+
 #[test]
 fn retired_systems_owe_nothing() {
     let s = sys(

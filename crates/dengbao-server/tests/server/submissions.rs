@@ -339,6 +339,53 @@ async fn secrecy(s: &AppState, tag: &str) {
         .collect();
     assert_eq!(statuses.len(), 2, "{own}");
     assert!(statuses.contains(&"approved") && statuses.contains(&"reapproval_required"));
+
+    // The decision is the operator's `reapproval_required`: a new approval is owed (art. 31),
+    // and the next approval answers it.
+    let reapproval = || async {
+        let (_, ob) = call(
+            s,
+            Some(&lead),
+            "GET",
+            "/api/v1/systems/archive-c/obligations",
+            None,
+        )
+        .await;
+        let o = ob["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "secrecy_reapproval")
+            .cloned()
+            .unwrap_or_else(|| panic!("{ob}"));
+        (o["status"].as_str().unwrap().to_owned(), o)
+    };
+    let (status, o) = reapproval().await;
+    assert_eq!(status, "upcoming", "{o}");
+    assert_eq!(o["cite"], "Measures art. 31", "{o}");
+    let (st, again) = call(
+        s,
+        Some(&lead),
+        "POST",
+        "/api/v1/systems/archive-c/secrecy-applications",
+        Some(json!({ "purpose": "approval", "note": "After the change of connection area." })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{again}");
+    let (st, v) = call(
+        s,
+        Some(&secrecy),
+        "POST",
+        &format!(
+            "/api/v1/submissions/{}/decision",
+            again["id"].as_str().unwrap()
+        ),
+        Some(json!({ "decision": "approve" })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (status, o) = reapproval().await;
+    assert_eq!(status, "met", "{o}");
 }
 
 async fn cryptography(s: &AppState, tag: &str) {
