@@ -103,6 +103,10 @@ pub struct SubmissionDecisionInput {
     /// Required to return, or to require re-approval (at most 2000 characters).
     #[serde(default)]
     pub reasons: Option<String>,
+    /// `reapproval_required` only: the time limit for the new approval, YYYY-MM-DD, not
+    /// before today (art. 31 sets none; the department may).
+    #[serde(default)]
+    pub deadline: Option<String>,
 }
 
 /// How a filed product stands against the approved lists (art. 37).
@@ -675,6 +679,29 @@ pub async fn decide(
     }
     let reasons = note_of("reasons", input.reasons.as_deref(), 2000)?;
     let today = app.clock.today();
+    let deadline = match input
+        .deadline
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        None => None,
+        Some(_) if input.decision != "reapproval_required" => {
+            return Err(AppError::invalid(
+                "deadline",
+                "only a decision `reapproval_required` sets a time limit (Measures art. 31)",
+            ));
+        }
+        Some(d) => {
+            let d: Date = d.parse().map_err(|e: dengbao_core::ValueError| {
+                AppError::invalid("deadline", e.to_string())
+            })?;
+            if d < today {
+                return Err(AppError::invalid("deadline", "before today"));
+            }
+            Some(d)
+        }
+    };
     let purpose = serde_json::from_str::<serde_json::Value>(&r.payload)
         .ok()
         .and_then(|p| p.get("purpose").and_then(|v| v.as_str().map(str::to_owned)));
@@ -697,6 +724,7 @@ pub async fn decide(
             // The operator then owes a new approval (art. 31): the engine's obligation.
             let mut ev = Event::new(today, EventType::ReapprovalRequired);
             ev.note = reasons.clone();
+            ev.deadline = deadline;
             ("reapproval_required", true, Some(ev))
         }
         (SECRET_CHANGE, "no_reapproval") => ("no_reapproval", false, None),

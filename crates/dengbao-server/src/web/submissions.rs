@@ -28,6 +28,7 @@ pub struct ProductRow {
 
 pub struct Row {
     pub id: String,
+    pub kind: String,
     pub kind_label: String,
     pub object: String,
     pub object_id: String,
@@ -170,6 +171,7 @@ async fn list_page(
             reasons: s.reasons.unwrap_or_default(),
             may_decide: s.may_decide,
             id: s.id,
+            kind: s.kind,
             object: s.object_name,
             object_id: s.object_id,
             status: s.status,
@@ -283,6 +285,7 @@ pub async fn decide(
     let input = SubmissionDecisionInput {
         decision: form.get("decision").to_owned(),
         reasons: form.opt("reasons"),
+        deadline: form.opt("deadline"),
     };
     let r = submissions::decide(&state, &page.p, &id, input).await;
     after(&state, &page, r, "sub.decided_ok").await

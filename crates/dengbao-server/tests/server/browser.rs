@@ -1116,6 +1116,7 @@ fn secrecy_and_cryptography_submissions_between_three_parties() {
         &format!("#{change_row} textarea"),
         "连接范围扩大，须重新审批。",
     );
+    d.set_value(&format!("#{change_row} input[name=deadline]"), "2099-01-31");
     d.submit(&format!("#{change_row} button[type=submit]"));
     assert!(d.text(&format!("#{change_row}")).contains("须重新审批"));
     d.go("/lang/en?next=%2Fsubmissions");
@@ -1167,4 +1168,12 @@ fn secrecy_and_cryptography_submissions_between_three_parties() {
         "{sent}"
     );
     assert!(sent.contains("连接范围扩大，须重新审批。"));
+    // The department's time limit is now the archive's obligation (art. 31).
+    d.go("/systems/archive-c");
+    d.check_page();
+    let main = d.text("main");
+    assert!(
+        main.contains("变更后重新审批") && main.contains("2099-01-31"),
+        "{main}"
+    );
 }

@@ -315,13 +315,32 @@ async fn secrecy(s: &AppState, tag: &str) {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("reasons")),
         "{v}"
     );
+    // A time limit belongs to a re-approval only, and not in the past.
+    let limit = s.app.clock.today().add_days(60).to_string();
+    for (body, field) in [
+        (
+            json!({ "decision": "no_reapproval", "deadline": limit }),
+            "deadline",
+        ),
+        (
+            json!({ "decision": "reapproval_required", "reasons": "r", "deadline": "2000-01-01" }),
+            "deadline",
+        ),
+    ] {
+        let (st, v) = call(s, Some(&secrecy), "POST", &decision, Some(body)).await;
+        assert_eq!(
+            (st, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{v}"
+        );
+    }
     let (st, v) = call(
         s,
         Some(&secrecy),
         "POST",
         &decision,
         Some(
-            json!({ "decision": "reapproval_required", "reasons": "The connection area changed." }),
+            json!({ "decision": "reapproval_required", "reasons": "The connection area changed.", "deadline": limit }),
         ),
     )
     .await;
@@ -361,7 +380,11 @@ async fn secrecy(s: &AppState, tag: &str) {
         (o["status"].as_str().unwrap().to_owned(), o)
     };
     let (status, o) = reapproval().await;
-    assert_eq!(status, "upcoming", "{o}");
+    assert_eq!(
+        (status.as_str(), o["due"].as_str()),
+        ("upcoming", Some(limit.as_str())),
+        "due by the department's time limit: {o}"
+    );
     assert_eq!(o["cite"], "Measures art. 31", "{o}");
     let (st, again) = call(
         s,
