@@ -553,6 +553,23 @@ pub struct InfoRequestInput {
 pub struct InfoAnswerInput {
     /// The information, or where it is (1–4000 characters).
     pub answer: String,
+    /// Kinds of the object's dossier materials given with the answer (at most 16); the
+    /// organ reads each file as it was when answered.
+    #[serde(default)]
+    pub materials: Vec<String>,
+}
+
+/// A file an answer gives: one of the object's dossier materials, pinned by its hash.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AnsweredFile {
+    pub kind: String,
+    pub title: String,
+    pub file_name: String,
+    pub media_type: String,
+    pub size: i64,
+    /// Hex SHA-256 of the content; the file's name in `…/files/{sha256}`.
+    pub sha256: String,
 }
 
 /// A request and its answer.
@@ -576,9 +593,17 @@ pub struct InfoRequestView {
     /// `open` or `answered`.
     pub status: String,
     pub answer: Option<String>,
+    /// The dossier materials the answer gives.
+    pub files: Vec<AnsweredFile>,
     pub answered_at_ms: Option<i64>,
     pub answered_by: Option<String>,
     pub requested_by: String,
+}
+
+fn answered_files(json: &Option<String>) -> Vec<AnsweredFile> {
+    json.as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
 }
 
 fn info_view(app: &App, r: dengbao_store::InfoRequestRow) -> InfoRequestView {
@@ -608,6 +633,7 @@ fn info_view(app: &App, r: dengbao_store::InfoRequestRow) -> InfoRequestView {
         due: r.due,
         status: r.status,
         answer: r.answer,
+        files: answered_files(&r.answer_files),
         answered_at_ms: r.answered_at,
         answered_by: r.answered_by,
         requested_by: r.created_by,
@@ -668,6 +694,7 @@ pub async fn request_info(
         due: due.to_string(),
         status: "open".into(),
         answer: None,
+        answer_files: None,
         answered_at: None,
         answered_by: None,
         created_at: now,
@@ -753,14 +780,66 @@ pub async fn answer_info(
         ));
     }
     check_free_text("answer", answer, 4000)?;
+    if input.materials.len() > 16 {
+        return Err(AppError::invalid("materials", "at most 16 files"));
+    }
+    let mut files: Vec<AnsweredFile> = Vec::new();
+    if !input.materials.is_empty() {
+        let held = app.store.materials(&r.tenant_id, &r.object_id).await?;
+        for (i, kind) in input.materials.iter().enumerate() {
+            let Some(m) = held.iter().find(|m| &m.kind == kind) else {
+                return Err(AppError::invalid(
+                    format!("materials[{i}]"),
+                    format!(
+                        "`{kind}` is not in the dossier of `{}`; upload it there first",
+                        r.object_id
+                    ),
+                ));
+            };
+            if !files.iter().any(|f| f.kind == m.kind) {
+                files.push(AnsweredFile {
+                    kind: m.kind.clone(),
+                    title: m.title.clone(),
+                    file_name: m.file_name.clone(),
+                    media_type: m.media_type.clone(),
+                    size: m.size,
+                    sha256: m.sha256.clone(),
+                });
+            }
+        }
+    }
+    let files_json = if files.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&files).map_err(AppError::internal)?)
+    };
     let now = app.clock.now_ms();
     app.store
         .answer_info(
             &r.tenant_id,
             id,
-            answer,
+            (answer, files_json.as_deref()),
             &c.audit("supervision.info_answer", &r.object_id, now),
         )
         .await?;
     info_request(app, c, id).await
+}
+
+/// One file an answer gave, for either party to the request.
+pub async fn info_file(
+    app: &App,
+    c: &Caller,
+    id: &str,
+    sha256: &str,
+) -> AppResult<(AnsweredFile, Vec<u8>)> {
+    let r = info_party(app, c, Action::Read, id).await?;
+    let Some(f) = answered_files(&r.answer_files)
+        .into_iter()
+        .find(|f| f.sha256 == sha256)
+    else {
+        return Err(AppError::not_found());
+    };
+    let sealed = app.store.file_by_sha256(&r.tenant_id, &f.sha256).await?;
+    let bytes = crate::systems::open_file(app, &r.tenant_id, &f.sha256, sealed).await?;
+    Ok((f, bytes))
 }

@@ -851,22 +851,32 @@ pub(crate) async fn material_file_in(
 ) -> AppResult<(MaterialView, Vec<u8>)> {
     material_kind(kind)?;
     let (m, bytes) = app.store.material_file(org, id, kind).await?;
-    // Files stored before encryption at rest are served as they are.
-    let bytes = if dengbao_vault::is_sealed(&bytes) {
-        app.vault
-            .open(
-                org,
-                crate::vault::Purpose::Files,
-                org,
-                file_aad(&m.sha256).as_bytes(),
-                &bytes,
-            )
-            .await?
-            .to_vec()
-    } else {
-        bytes
-    };
+    let bytes = open_file(app, org, &m.sha256, bytes).await?;
     Ok((material_view(m), bytes))
+}
+
+/// A stored file's content: opened from its seal under the organisation's `files` key, or as
+/// it is when stored before encryption at rest.
+pub(crate) async fn open_file(
+    app: &App,
+    org: &str,
+    sha256: &str,
+    bytes: Vec<u8>,
+) -> AppResult<Vec<u8>> {
+    if !dengbao_vault::is_sealed(&bytes) {
+        return Ok(bytes);
+    }
+    Ok(app
+        .vault
+        .open(
+            org,
+            crate::vault::Purpose::Files,
+            org,
+            file_aad(sha256).as_bytes(),
+            &bytes,
+        )
+        .await?
+        .to_vec())
 }
 
 fn file_aad(sha256: &str) -> String {

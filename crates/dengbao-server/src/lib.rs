@@ -280,6 +280,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(supervision::info_requests))
         .routes(routes!(supervision::info_request))
         .routes(routes!(supervision::answer_info))
+        .routes(routes!(supervision::info_file))
         .routes(routes!(submissions::apply_secrecy))
         .routes(routes!(submissions::report_change))
         .routes(routes!(submissions::file_crypto))

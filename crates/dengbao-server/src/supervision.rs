@@ -164,3 +164,13 @@ pub async fn answer_info(
         supervision::answer_info(&state, &c, &id, input).await?,
     ))
 }
+
+#[utoipa::path(get, path = "/api/v1/info-requests/{id}/files/{sha256}", tag = "supervision", params(("id" = String, Path), ("sha256" = String, Path, description = "The hex SHA-256 of one of the answer's `files`")), responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>, description = "The file as it was when the answer gave it"), (status = 404)))]
+pub async fn info_file(
+    State(state): State<AppState>,
+    Authed(c): Authed,
+    Path((id, sha256)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    let (f, bytes) = supervision::info_file(&state, &c, &id, &sha256).await?;
+    Ok(crate::web::attachment(&f.file_name, bytes))
+}

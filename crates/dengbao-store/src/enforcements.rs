@@ -169,6 +169,10 @@ pub struct InfoRequestRow {
     /// `open` or `answered`.
     pub status: String,
     pub answer: Option<String>,
+    /// The dossier materials the answer gives, as a JSON array of
+    /// `{kind, title, file_name, media_type, size, sha256}`: pinned, so a material replaced
+    /// later does not change what was answered.
+    pub answer_files: Option<String>,
     pub answered_at: Option<i64>,
     pub answered_by: Option<String>,
     pub created_at: i64,
@@ -180,7 +184,7 @@ pub struct InfoRequestRow {
 
 macro_rules! select_info {
     ($tail:literal) => {
-        concat!("SELECT r.id, r.organ_id, r.tenant_id, r.object_id, r.kinds, r.note, r.due, r.status, r.answer, r.answered_at, r.answered_by, r.created_at, r.created_by, a.name AS organ_name, o.name AS operator_name, g.name AS object_name FROM info_requests r JOIN organisations a ON a.id = r.organ_id JOIN organisations o ON o.id = r.tenant_id JOIN grading_objects g ON g.tenant_id = r.tenant_id AND g.id = r.object_id ", $tail)
+        concat!("SELECT r.id, r.organ_id, r.tenant_id, r.object_id, r.kinds, r.note, r.due, r.status, r.answer, r.answer_files, r.answered_at, r.answered_by, r.created_at, r.created_by, a.name AS organ_name, o.name AS operator_name, g.name AS object_name FROM info_requests r JOIN organisations a ON a.id = r.organ_id JOIN organisations o ON o.id = r.tenant_id JOIN grading_objects g ON g.tenant_id = r.tenant_id AND g.id = r.object_id ", $tail)
     };
 }
 
@@ -237,12 +241,13 @@ impl Store {
         &self,
         tenant: &str,
         id: &str,
-        answer: &str,
+        (answer, files): (&str, Option<&str>),
         audit: &Audit<'_>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE info_requests SET status = 'answered', answer = $1, answered_at = $2, answered_by = $3 WHERE id = $4 AND tenant_id = $5 AND status = 'open'")
+        let n = sqlx::query("UPDATE info_requests SET status = 'answered', answer = $1, answer_files = $2, answered_at = $3, answered_by = $4 WHERE id = $5 AND tenant_id = $6 AND status = 'open'")
             .bind(answer)
+            .bind(files)
             .bind(audit.at)
             .bind(audit.actor)
             .bind(id)
@@ -259,9 +264,22 @@ impl Store {
             tx,
             tenant,
             audit,
-            format!("{id}:answered:{answer}").as_bytes(),
+            format!("{id}:answered:{answer}:{}", files.unwrap_or("")).as_bytes(),
         )
         .await
+    }
+
+    /// A stored file of the operator's by its SHA-256 (files are kept by content, never
+    /// overwritten).
+    pub async fn file_by_sha256(&self, tenant: &str, sha256: &str) -> Result<Vec<u8>> {
+        let row =
+            sqlx::query("SELECT content FROM material_files WHERE tenant_id = $1 AND sha256 = $2")
+                .bind(tenant)
+                .bind(sha256)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        Ok(row.try_get("content")?)
     }
 }
 
@@ -276,6 +294,7 @@ fn info_from(r: &AnyRow) -> Result<InfoRequestRow> {
         due: r.try_get("due")?,
         status: r.try_get("status")?,
         answer: r.try_get("answer")?,
+        answer_files: r.try_get("answer_files")?,
         answered_at: r.try_get("answered_at")?,
         answered_by: r.try_get("answered_by")?,
         created_at: r.try_get("created_at")?,

@@ -618,6 +618,13 @@ CREATE TABLE approved_crypto_products (
 )
 "#,
     ),
+    (
+        17,
+        "the files an answer to an information request gives: the dossier materials named, pinned by hash",
+        r#"
+ALTER TABLE info_requests ADD COLUMN answer_files TEXT
+"#,
+    ),
 ];
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<usize> {

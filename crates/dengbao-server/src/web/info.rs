@@ -16,7 +16,16 @@ use crate::state::AppState;
 struct ListPage {
     c: Chrome,
     rows: Vec<InfoRequestView>,
+    /// For each open request the operator may answer: its object's dossier materials
+    /// kinds, to give with the answer.
+    materials: std::collections::HashMap<String, Vec<String>>,
     error: String,
+}
+
+impl ListPage {
+    fn materials_of(&self, id: &str) -> &[String] {
+        self.materials.get(id).map_or(&[], Vec::as_slice)
+    }
 }
 
 async fn list_page(
@@ -27,7 +36,25 @@ async fn list_page(
 ) -> Result<Response, ApiError> {
     let c = page.chrome("info", page.cat().get("info.title"));
     let rows = supervision::info_requests(state, &page.p).await?;
-    Ok(render_status(status, &ListPage { rows, error, c }))
+    let mut materials = std::collections::HashMap::new();
+    if c.can_write && !c.supervisor {
+        for r in rows.iter().filter(|r| r.status == "open") {
+            let d = dengbao_app::systems::dossier_view(state, &page.p, &r.object_id).await?;
+            materials.insert(
+                r.id.clone(),
+                d.materials.into_iter().map(|m| m.kind).collect(),
+            );
+        }
+    }
+    Ok(render_status(
+        status,
+        &ListPage {
+            rows,
+            materials,
+            error,
+            c,
+        },
+    ))
 }
 
 pub async fn list(State(state): State<AppState>, page: Page) -> Response {
@@ -70,10 +97,23 @@ pub async fn answer(
     let Posted { page, form } = posted;
     let input = InfoAnswerInput {
         answer: form.get("answer").to_owned(),
+        materials: form.all("materials"),
     };
     let r = supervision::answer_info(&state, &page.p, &id, input)
         .await
         .map(|_| ())
         .map_err(ApiError::from);
     after(&state, &page, r, "info.answered_ok").await
+}
+
+/// A file an answer gave, for either party.
+pub async fn file(
+    State(state): State<AppState>,
+    page: Page,
+    Path((id, sha256)): Path<(String, String)>,
+) -> Response {
+    match supervision::info_file(&state, &page.p, &id, &sha256).await {
+        Ok((f, bytes)) => super::attachment(&f.file_name, bytes),
+        Err(e) => page.fail(e.into()),
+    }
 }

@@ -32,6 +32,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use dengbao_app::{Action, Caller, Via};
 pub use i18n::{Catalog, Lang};
+pub use pages::attachment;
 
 pub const LANG_COOKIE: &str = "dengbao_lang";
 /// Beijing time: no daylight saving since 1991.
@@ -85,6 +86,7 @@ pub fn router() -> Router<AppState> {
         .route("/enforcements", get(enforcement::list))
         .route("/info-requests", get(info::list))
         .route("/info-requests/{id}/answer", post(info::answer))
+        .route("/info-requests/{id}/files/{sha256}", get(info::file))
         .route("/supervision/{operator}/{id}/info-request", post(info::ask))
         .route("/enforcements/{id}/warning", post(enforcement::warn))
         .route("/enforcements/{id}/close", post(enforcement::close))

@@ -430,3 +430,125 @@ async fn the_information_request_pages_ask_and_answer() {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(String::from_utf8(html).unwrap().contains("kinds"));
 }
+
+/// Art. 19: an answer gives files from the object's dossier. The organ reads each as it was
+/// answered — replacing the material afterwards does not change what was given; a kind not
+/// in the dossier is refused naming its index; the other organ and a wrong hash find nothing.
+#[tokio::test]
+async fn an_art_19_answer_gives_dossier_files_the_organ_reads_as_answered() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let s = crate::harness::demo("info-files").await;
+    let lead = login(&s, "lead").await;
+    let psb = login(&s, "psb").await;
+    let upload = |bytes: &str| {
+        let boundary = "XinfoX";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nother_materials\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n应急预案\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"应急预案.txt\"\r\nContent-Type: text/plain\r\n\r\n{bytes}\r\n--{boundary}--\r\n",
+            lead.csrf
+        );
+        Request::post("/systems/pay-core/dossier/upload")
+            .header(header::COOKIE, &lead.cookie)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (st, _, _) = crate::harness::send(&s, upload("预案 v3")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, me) = call(&s, Some(&lead), "GET", "/api/v1/me", None).await;
+    let op = me["organisation_id"].as_str().unwrap().to_owned();
+    let due = s.app.clock.today().add_days(10).to_string();
+    let (_, r) = call(
+        &s,
+        Some(&psb),
+        "POST",
+        &format!("/api/v1/supervision/{op}/systems/pay-core/info-requests"),
+        Some(json!({ "kinds": ["emergency_plan"], "due": due })),
+    )
+    .await;
+    let one = format!("/api/v1/info-requests/{}", r["id"].as_str().unwrap());
+
+    // The operator's page offers the dossier's files with the answer.
+    let (_, _, html) = crate::harness::send(
+        &s,
+        Request::get("/info-requests")
+            .header(header::COOKIE, &lead.cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        String::from_utf8(html)
+            .unwrap()
+            .contains("name=\"materials\" value=\"other_materials\""),
+        "the answer form lists the dossier's files"
+    );
+    let (st, v) = call(
+        &s,
+        Some(&lead),
+        "POST",
+        &format!("{one}/answer"),
+        Some(json!({ "answer": "见附件。", "materials": ["other_materials", "topology_diagram"] })),
+    )
+    .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("materials[1]")),
+        "{v}"
+    );
+    let (st, v) = call(
+        &s,
+        Some(&lead),
+        "POST",
+        &format!("{one}/answer"),
+        Some(json!({ "answer": "见附件。", "materials": ["other_materials", "other_materials"] })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{v}");
+    let sha = files[0]["sha256"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (files[0]["file_name"].as_str(), files[0]["size"].as_i64()),
+        (Some("应急预案.txt"), Some("预案 v3".len() as i64))
+    );
+
+    // The operator replaces the material; the organ still reads what was answered.
+    let (st, _, _) = crate::harness::send(&s, upload("预案 v4，已修订")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let file = format!("{one}/files/{sha}");
+    let read = |who: &crate::reviews::Session, path: String| {
+        Request::get(path)
+            .header(header::COOKIE, &who.cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (st, headers, bytes) = crate::harness::send(&s, read(&psb, file.clone())).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(String::from_utf8(bytes).unwrap(), "预案 v3");
+    assert!(
+        headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let other = login(&s, "psb-other").await;
+    for (who, path) in [
+        (&other, file.clone()),
+        (&psb, format!("{one}/files/{}", "0".repeat(64))),
+    ] {
+        let (st, _, _) = crate::harness::send(&s, read(who, path.clone())).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
+    }
+    // The organ's page links the file.
+    let (_, _, html) = crate::harness::send(&s, read(&psb, "/info-requests".into())).await;
+    assert!(
+        String::from_utf8(html)
+            .unwrap()
+            .contains(&format!("/files/{sha}\"")),
+        "the organ's page links the answered file"
+    );
+}
