@@ -72,7 +72,7 @@ fn validate(
 }
 
 /// A branch's parent, when it is one of the organisation's own objects, is trans-provincial
-/// or nationwide (Measures art. 15 ¶2); a parent not stored here is another operator's (a
+/// or nationwide (Measures art. 15 ¶3); a parent not stored here is another operator's (a
 /// head office's nationwide system).
 async fn check_branch(app: &App, org: &str, obj: &GradingObject) -> AppResult<()> {
     let Some(b) = &obj.branch_of else {
@@ -95,7 +95,7 @@ async fn check_branch(app: &App, org: &str, obj: &GradingObject) -> AppResult<()
         return Err(AppError::invalid(
             "branch_of",
             format!(
-                "`{b}` runs on a local network; branches belong to trans-provincial or nationwide systems (Measures art. 15 ¶2)"
+                "`{b}` runs on a local network; branches belong to trans-provincial or nationwide systems (Measures art. 15 ¶3)"
             ),
         ));
     }

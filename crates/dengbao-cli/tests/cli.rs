@@ -114,13 +114,13 @@ fn json_contract_on_the_payments_example() {
     assert_eq!(obligation(oa, "record_filing")["status"], "overdue");
     assert!(oa["violations"].as_array().unwrap().is_empty());
 
-    // Branch of a nationwide system files locally under art. 15 ¶2.
+    // Branch of a nationwide system files locally under art. 15 ¶3.
     let br = system(&r, "settlement-sh");
     let f = obligation(br, "branch_filing");
     assert_eq!(
         (f["cite"].as_str(), f["due"].as_str(), f["status"].as_str()),
         (
-            Some("Measures art. 15 ¶2"),
+            Some("Measures art. 15 ¶3 (period per art. 15 ¶1)"),
             Some("2025-11-27"),
             Some("due_soon")
         )
@@ -224,7 +224,7 @@ fn rules_show_prints_a_pack_that_parses_back() {
     let table: toml::Table = t.parse().unwrap();
     assert_eq!(
         table["obligations"]["record_filing"]["cite"].as_str(),
-        Some("Measures art. 15 ¶1")
+        Some("Measures art. 15 ¶1; art. 15 ¶2")
     );
     let out = dengbao(&[
         "rules",

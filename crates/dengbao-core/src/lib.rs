@@ -33,7 +33,7 @@
 //! assert_eq!(sys.grade.to_string(), "III");
 //! // Filing was due 30 days after the grade was determined (art. 15 ¶1): day 31 is late.
 //! let filing = sys.obligations.iter().find(|o| o.kind == "record_filing").unwrap();
-//! assert_eq!((filing.status, filing.cite), (Status::Overdue, "Measures art. 15 ¶1"));
+//! assert_eq!((filing.status, filing.cite), (Status::Overdue, "Measures art. 15 ¶1; art. 15 ¶2"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

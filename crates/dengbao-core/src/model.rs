@@ -38,7 +38,7 @@ impl ObjectKind {
     }
 }
 
-/// Network the system runs over (art. 10 ¶2, art. 15 ¶2).
+/// Network the system runs over (art. 10 ¶2, art. 15 ¶3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
@@ -129,7 +129,7 @@ impl Conformity {
     ];
 
     /// Anything short of full conformity means the status "does not satisfy the requirements
-    /// of its grade" and calls for a rectification plan (art. 14 ¶2).
+    /// of its grade" and calls for a rectification plan (art. 14 ¶3).
     pub fn needs_rectification(self) -> bool {
         self != Conformity::Conformant
     }
@@ -338,7 +338,7 @@ pub struct GradingObject {
     pub division: Option<DivisionCode>,
     #[serde(default)]
     pub network_scope: NetworkScope,
-    /// Id of the trans-provincial/nationwide system this is a branch of (art. 15 ¶2).
+    /// Id of the trans-provincial/nationwide system this is a branch of (art. 15 ¶3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch_of: Option<String>,
     /// Name of the department in charge (主管部门), if any (art. 10 ¶1).
@@ -630,7 +630,7 @@ impl Inventory {
                             origin,
                             format!("systems[{i}].branch_of"),
                             format!(
-                                "`{b}` runs on a local network; branches belong to trans-provincial or nationwide systems (Measures art. 15 ¶2)"
+                                "`{b}` runs on a local network; branches belong to trans-provincial or nationwide systems (Measures art. 15 ¶3)"
                             ),
                         ));
                     }

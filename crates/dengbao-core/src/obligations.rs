@@ -132,7 +132,7 @@ impl Reason {
 pub struct Obligation<'p> {
     pub rule: &'p ObligationRule,
     /// Usually the rule's party; the department in charge files for a uniformly graded
-    /// trans-provincial system (art. 15 ¶2).
+    /// trans-provincial system (art. 15 ¶3).
     pub party: Party,
     pub status: Status,
     pub due: Option<Due>,

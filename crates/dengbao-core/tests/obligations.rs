@@ -110,7 +110,10 @@ fn filing_day_30_is_on_time_day_31_is_late() {
     assert_eq!(status(&s, "2025-03-31", K::RecordFiling), Status::DueSoon);
     assert_eq!(status(&s, "2025-04-01", K::RecordFiling), Status::Overdue);
     let o = run(&s, "2025-03-01");
-    assert_eq!(find(&o, K::RecordFiling).rule.cite, "Measures art. 15 ¶1");
+    assert_eq!(
+        find(&o, K::RecordFiling).rule.cite,
+        "Measures art. 15 ¶1; art. 15 ¶2"
+    );
     assert_eq!(
         find(&o, K::RecordFiling).trigger.unwrap().source,
         Source::Event(0)
@@ -629,7 +632,11 @@ fn department_files_for_uniformly_graded_nationwide_system_and_branches_file_loc
     let b = find(&o, K::BranchFiling);
     assert_eq!(
         (b.rule.cite.as_str(), b.party, b.due.unwrap().date),
-        ("Measures art. 15 ¶2", Party::Operator, d("2025-03-31"))
+        (
+            "Measures art. 15 ¶3 (period per art. 15 ¶1)",
+            Party::Operator,
+            d("2025-03-31")
+        )
     );
     assert!(o.iter().all(|o| o.kind() != K::RecordFiling));
 }

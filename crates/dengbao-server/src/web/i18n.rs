@@ -195,17 +195,37 @@ pub fn dynamic_keys(pack: &dengbao_core::RulePack) -> Vec<String> {
     keys
 }
 
-/// A citation as Chinese legal writing puts it. The rule packs cite in one small grammar —
-/// `Measures art. N`, `¶M` (paragraph, 款), `(k)` (item, 项), lists `art. 6, 7`, several
-/// citations joined by `; ` — which is rewritten; any other text (a user overlay's own
-/// wording, a standard's number) passes through unchanged.
+/// A number as Chinese legal writing writes it (一 … 九十九); larger ones stay in digits.
+fn numeral_zh(digits: &str) -> String {
+    const D: [&str; 10] = ["〇", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match digits.parse::<usize>() {
+        Ok(n @ 1..=9) => D[n].to_owned(),
+        Ok(10) => "十".to_owned(),
+        Ok(n @ 11..=19) => format!("十{}", D[n % 10]),
+        Ok(n @ 20..=99) => format!(
+            "{}十{}",
+            D[n / 10],
+            if n % 10 == 0 { "" } else { D[n % 10] }
+        ),
+        _ => digits.to_owned(),
+    }
+}
+
+/// The title of the Measures as our users cite them.
+const MEASURES_ZH: &str = "《信息安全等级保护管理办法》";
+
+/// A citation as Chinese legal writing puts it: `Measures art. 15 ¶1` →
+/// 《信息安全等级保护管理办法》第十五条第一款, `art. 40(3)` → 第四十条第（三）项. The rule
+/// packs cite in one small grammar — `Measures art. N`, `¶M` (paragraph, 款), `(k)` (item,
+/// 项), lists `art. 6, 7`, several citations joined by `; ` — which is rewritten; any other
+/// text (a user overlay's own wording, a standard's number) passes through unchanged.
 pub fn cite_zh(s: &str) -> String {
     let s = s
         .replace(
             "Dengbao default (not a legal requirement)",
             "等保通默认值（非法定要求）",
         )
-        .replace("Measures ", "《管理办法》")
+        .replace("Measures ", MEASURES_ZH)
         .replace("; ", "；")
         .replace("grading table", "定级表")
         .replace("system grade = ", "系统等级 = ")
@@ -215,41 +235,38 @@ pub fn cite_zh(s: &str) -> String {
     while let Some(i) = rest.find("art. ") {
         out.push_str(&rest[..i]);
         let after = &rest[i + 5..];
-        let mut numbers = Vec::new();
-        let mut tail = after;
-        loop {
-            let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
-            if digits == 0 {
-                break;
-            }
-            numbers.push(&tail[..digits]);
-            tail = &tail[digits..];
-            match tail.strip_prefix(", ") {
-                Some(t) if t.starts_with(|c: char| c.is_ascii_digit()) => tail = t,
-                _ => break,
-            }
-        }
-        if numbers.is_empty() {
+        if !after.starts_with(|c: char| c.is_ascii_digit()) {
             // Not a citation we know: keep it as written.
             out.push_str("art. ");
             rest = after;
             continue;
         }
-        out.push('第');
-        out.push_str(&numbers.join("、"));
-        out.push('条');
-        if let Some(t) = tail.strip_prefix('(') {
-            let digits = t.bytes().take_while(u8::is_ascii_digit).count();
-            if digits > 0 && t[digits..].starts_with(')') {
-                out.push_str(&format!("第（{}）项", &t[..digits]));
-                tail = &t[digits + 1..];
+        // One article at a time, with its item and paragraph; `, N` continues the list.
+        let mut tail = after;
+        loop {
+            let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+            out.push_str(&format!("第{}条", numeral_zh(&tail[..digits])));
+            tail = &tail[digits..];
+            if let Some(t) = tail.strip_prefix('(') {
+                let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+                if digits > 0 && t[digits..].starts_with(')') {
+                    out.push_str(&format!("第（{}）项", numeral_zh(&t[..digits])));
+                    tail = &t[digits + 1..];
+                }
             }
-        }
-        if let Some(t) = tail.strip_prefix(" ¶") {
-            let digits = t.bytes().take_while(u8::is_ascii_digit).count();
-            if digits > 0 {
-                out.push_str(&format!("第{}款", &t[..digits]));
-                tail = &t[digits..];
+            if let Some(t) = tail.strip_prefix(" ¶") {
+                let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+                if digits > 0 {
+                    out.push_str(&format!("第{}款", numeral_zh(&t[..digits])));
+                    tail = &t[digits..];
+                }
+            }
+            match tail.strip_prefix(", ") {
+                Some(t) if t.starts_with(|c: char| c.is_ascii_digit()) => {
+                    out.push('、');
+                    tail = t;
+                }
+                _ => break,
             }
         }
         rest = tail;
@@ -265,28 +282,42 @@ mod tests {
     #[test]
     fn citations_in_chinese() {
         for (en, zh) in [
-            ("Measures art. 15 ¶1", "《管理办法》第15条第1款"),
-            ("Measures art. 16(3)", "《管理办法》第16条第（3）项"),
-            ("Measures art. 16", "《管理办法》第16条"),
+            (
+                "Measures art. 15 ¶1",
+                "《信息安全等级保护管理办法》第十五条第一款",
+            ),
+            (
+                "Measures art. 16(3)",
+                "《信息安全等级保护管理办法》第十六条第（三）项",
+            ),
+            ("Measures art. 16", "《信息安全等级保护管理办法》第十六条"),
+            (
+                "Measures art. 40(10)",
+                "《信息安全等级保护管理办法》第四十条第（十）项",
+            ),
+            (
+                "Measures art. 33(6)",
+                "《信息安全等级保护管理办法》第三十三条第（六）项",
+            ),
             (
                 "Measures art. 16(7); art. 10 ¶1",
-                "《管理办法》第16条第（7）项；第10条第1款",
+                "《信息安全等级保护管理办法》第十六条第（七）项；第十条第一款",
             ),
             (
                 "Measures art. 18 ¶2; art. 40",
-                "《管理办法》第18条第2款；第40条",
+                "《信息安全等级保护管理办法》第十八条第二款；第四十条",
+            ),
+            (
+                "Measures art. 29 ¶2, 30",
+                "《信息安全等级保护管理办法》第二十九条第二款、第三十条",
             ),
             (
                 "Measures art. 6, 7; GB/T 22240 (system grade = max(S, G))",
-                "《管理办法》第6、7条；GB/T 22240 (系统等级 = max(S, G))",
-            ),
-            (
-                "Measures art. 7; GB/T 22240 grading table",
-                "《管理办法》第7条；GB/T 22240 定级表",
+                "《信息安全等级保护管理办法》第六条、第七条；GB/T 22240 (系统等级 = max(S, G))",
             ),
             (
                 "Measures art. 17 (period per art. 15 ¶1)",
-                "《管理办法》第17条 (期限依第15条第1款)",
+                "《信息安全等级保护管理办法》第十七条 (期限依第十五条第一款)",
             ),
             (
                 "Dengbao default (not a legal requirement)",

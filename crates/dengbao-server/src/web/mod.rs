@@ -225,7 +225,7 @@ impl Chrome {
             id.to_owned()
         }
     }
-    /// A citation in the reader's language: `Measures art. 15 ¶1` → `《管理办法》第15条第1款`.
+    /// A citation in the reader's language: `Measures art. 15 ¶1` → `《信息安全等级保护管理办法》第十五条第一款`.
     pub fn cite(&self, s: &str) -> String {
         match self.lang {
             Lang::ZhCn => i18n::cite_zh(s),

@@ -514,7 +514,7 @@ struct SystemPage {
     domains: Vec<(String, String)>,
     products: Vec<String>,
     crypto_products: Vec<String>,
-    /// Objects filed as branches of this one (art. 15 ¶2).
+    /// Objects filed as branches of this one (art. 15 ¶3).
     branches: Vec<(String, String)>,
     /// The in-use form: every registered product with whether this object uses it.
     product_choices: Vec<Opt>,

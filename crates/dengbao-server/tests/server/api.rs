@@ -1041,6 +1041,7 @@ fn fill(path: &str, t: &Targets) -> String {
             "seq" => t.seq.as_str(),
             "number" => "310100-2026-00001",
             "copy" => "primary",
+            "sha256" => "0000000000000000000000000000000000000000000000000000000000000000",
             "operator" => t.org.as_str(),
             other => panic!("the sweep does not know path parameter `{other}` in {path}: teach it"),
         };

@@ -503,7 +503,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     );
     let result = d.text("#grade-result");
     assert!(
-        result.contains("《管理办法》第"),
+        result.contains("《信息安全等级保护管理办法》第"),
         "citations shown: {result}"
     );
     d.shot("wizard-zh-CN");
@@ -555,7 +555,7 @@ fn operator_grades_files_and_a_member_cannot_edit() {
     let obligations = d.text("table.obligations");
     assert!(obligations.contains("向公安机关备案"), "{obligations}");
     assert!(
-        obligations.contains("《管理办法》第15条第1款"),
+        obligations.contains("《信息安全等级保护管理办法》第十五条第一款"),
         "{obligations}"
     );
     d.go("/obligations?view=list");
