@@ -204,6 +204,9 @@ pub fn due_notes(f: DueFlags) -> Vec<&'static str> {
     if f.contains(DueFlags::EARLIEST_POSSIBLE) {
         v.push("earliest_possible");
     }
+    if f.contains(DueFlags::HOLIDAYS_MAY_EXTEND) {
+        v.push("holidays_may_extend");
+    }
     v
 }
 

@@ -310,11 +310,15 @@ pub struct DueFlags(u8);
 impl DueFlags {
     /// The last day fell on a rest day and was moved to the next working day (Civil Code art. 203).
     pub const ADJUSTED_FOR_REST_DAY: DueFlags = DueFlags(1);
-    /// No holiday calendar for the due date's year: not adjusted for rest days.
+    /// No holiday calendar for the due date's year: Saturdays and Sundays are rest days, but
+    /// statutory holidays and adjusted working days are unknown.
     pub const NO_CALENDAR: DueFlags = DueFlags(2);
-    /// Working days could not be counted without a calendar; the date shown is the earliest
-    /// the period could end (as if every day were a working day).
+    /// Working days were counted without a calendar (every weekday as a working day); the
+    /// date shown is the earliest the period could end.
     pub const EARLIEST_POSSIBLE: DueFlags = DueFlags(4);
+    /// Past the date shown, but by less than unknown holidays could add: whether it is
+    /// overdue at all depends on the holiday calendar.
+    pub const HOLIDAYS_MAY_EXTEND: DueFlags = DueFlags(8);
 
     pub const fn empty() -> DueFlags {
         DueFlags(0)
@@ -422,21 +426,27 @@ impl HolidayCalendar {
         Some(true)
     }
 
-    /// Moves `d` to the next working day if it is a rest day (Civil Code art. 203).
-    fn roll_forward(&self, mut d: Date, flags: &mut DueFlags) -> Date {
-        loop {
-            match self.is_working_day(d) {
-                Some(true) => return d,
-                Some(false) => {
-                    flags.insert(DueFlags::ADJUSTED_FOR_REST_DAY);
-                    d = d.add_days(1);
-                }
-                None => {
-                    flags.insert(DueFlags::NO_CALENDAR);
-                    return d;
-                }
+    /// Whether `d` is a working day, as far as known: a year in the calendar answers
+    /// exactly; without it Saturdays and Sundays are rest days (weekly rest days need no
+    /// calendar) and any other day is taken as working, flagged `NO_CALENDAR`.
+    fn working(&self, d: Date, flags: &mut DueFlags) -> bool {
+        match self.is_working_day(d) {
+            Some(w) => w,
+            None if d.is_weekend() => false,
+            None => {
+                flags.insert(DueFlags::NO_CALENDAR);
+                true
             }
         }
+    }
+
+    /// Moves `d` to the next working day if it is a rest day (Civil Code art. 203).
+    fn roll_forward(&self, mut d: Date, flags: &mut DueFlags) -> Date {
+        while !self.working(d, flags) {
+            flags.insert(DueFlags::ADJUSTED_FOR_REST_DAY);
+            d = d.add_days(1);
+        }
+        d
     }
 
     /// The last day of `period` counted from an event on `from` (the event day not counted).
@@ -452,20 +462,16 @@ impl HolidayCalendar {
                 let mut left = n;
                 loop {
                     d = d.add_days(1);
-                    match self.is_working_day(d) {
-                        Some(true) => {
-                            left -= 1;
-                            if left == 0 {
-                                break d;
-                            }
-                        }
-                        Some(false) => {}
-                        None => {
-                            // Unknown year: the earliest the period can end is if every
-                            // remaining day were a working day.
-                            flags.insert(DueFlags::NO_CALENDAR);
+                    let known = self.is_working_day(d).is_some();
+                    if self.working(d, &mut flags) {
+                        if !known {
+                            // A weekday of an unknown year may be a holiday: the period
+                            // ends on this date at the earliest.
                             flags.insert(DueFlags::EARLIEST_POSSIBLE);
-                            break d.add_days(i32::from(left) - 1);
+                        }
+                        left -= 1;
+                        if left == 0 {
+                            break d;
                         }
                     }
                 }

@@ -397,7 +397,23 @@ impl<'a, 'p> Engine<'a, 'p> {
         done: Option<Ref>,
     ) -> Obligation<'p> {
         o.trigger = trigger;
-        o.due = due;
+        o.due = due.map(|mut d| {
+            // Overdue by less than unknown holidays could add: it depends on the calendar.
+            if d.flags.contains(DueFlags::NO_CALENDAR) && done.is_none() {
+                let slack = self.ctx.pack.holiday_slack;
+                let last = match slack.unit {
+                    PeriodUnit::Days | PeriodUnit::WorkingDays => {
+                        d.date.add_days(i32::from(slack.amount))
+                    }
+                    PeriodUnit::Months => d.date.add_months(u32::from(slack.amount)),
+                    PeriodUnit::Years => d.date.add_months(u32::from(slack.amount) * 12),
+                };
+                if self.ctx.as_of > d.date && self.ctx.as_of <= last {
+                    d.flags.insert(DueFlags::HOLIDAYS_MAY_EXTEND);
+                }
+            }
+            d
+        });
         o.satisfied_by = done;
         if let Some(d) = done {
             o.status = Status::Met;

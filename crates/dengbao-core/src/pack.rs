@@ -337,6 +337,9 @@ pub struct RulePack {
     pub extends: Option<String>,
     pub due_soon: Period,
     pub due_soon_cite: String,
+    /// How many days unknown holidays could add to a due date computed without a calendar.
+    pub holiday_slack: Period,
+    pub holiday_slack_cite: String,
     pub grading: GradingRules,
     obligations: Vec<ObligationRule>,
     pub dossier: DossierRules,
@@ -549,6 +552,8 @@ struct InspectionSpec {
 struct EngineSpec {
     due_soon: Period,
     cite: String,
+    holiday_slack: Period,
+    holiday_slack_cite: String,
 }
 
 #[derive(Deserialize)]
@@ -1007,6 +1012,8 @@ impl PackSpec {
             extends: self.extends,
             due_soon: self.engine.due_soon,
             due_soon_cite: self.engine.cite,
+            holiday_slack: self.engine.holiday_slack,
+            holiday_slack_cite: self.engine.holiday_slack_cite,
             grading: GradingRules {
                 cite: g.cite,
                 above_cite: g.above_cite,

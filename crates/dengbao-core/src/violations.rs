@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::date::Date;
+use crate::date::{Date, DueFlags};
 use crate::eligibility::Eligibility;
 use crate::grade::Grade;
 use crate::model::Event;
@@ -126,11 +126,26 @@ pub fn violations(
             .or(o.trigger)
             .map(|t| format!(", counted from {}", t.date))
             .unwrap_or_default();
+        // Past a date computed without the holiday calendar, by less than holidays could add.
+        let uncertain = o
+            .due
+            .is_some_and(|d| d.flags.contains(DueFlags::HOLIDAYS_MAY_EXTEND));
+        let (basis, unless) = if uncertain {
+            (
+                Basis::Unverified,
+                "; holidays not in the calendar may extend it",
+            )
+        } else {
+            (Basis::Established, "")
+        };
         found.push((
             item,
-            Basis::Established,
+            basis,
             Evidence {
-                text: format!("{} ({}) overdue{since}{trig}", o.rule.title, o.rule.kind),
+                text: format!(
+                    "{} ({}) overdue{since}{trig}{unless}",
+                    o.rule.title, o.rule.kind
+                ),
                 cite: o.rule.cite.clone(),
                 date: due,
             },

@@ -227,10 +227,12 @@ fn filing_review_ten_working_days_from_receipt_art_17() {
         Some(Status::Overdue)
     );
     // Without a calendar the date is the earliest possible, and says so.
+    // Weekends are rest days without it (Civil Code art. 203 needs no calendar for them).
     let r = *find(&run(&s, "2025-04-11"), K::FilingReview);
-    assert_eq!(r.due.unwrap().date, d("2025-04-11"));
+    assert_eq!(r.due.unwrap().date, d("2025-04-15"));
     assert!(r.due.unwrap().flags.contains(DueFlags::EARLIEST_POSSIBLE));
-    assert_eq!(status(&s, "2025-04-12", K::FilingReview), Status::Overdue);
+    assert_eq!(status(&s, "2025-04-15", K::FilingReview), Status::DueSoon);
+    assert_eq!(status(&s, "2025-04-16", K::FilingReview), Status::Overdue);
     for outcome in ["certificate_issued", "correction_notice", "regrade_notice"] {
         let s = sys(
             Grade::III,
@@ -249,7 +251,8 @@ fn filing_review_ten_working_days_from_receipt_art_17() {
     let r = *find(&run(&s, "2025-03-21"), K::FilingReview);
     assert_eq!(
         (r.due.unwrap().date, r.reason),
-        (d("2025-03-30"), Reason::ReceiptAssumed)
+        // Ten weekdays after Thursday 2025-03-20 (weekends are rest days without a calendar).
+        (d("2025-04-03"), Reason::ReceiptAssumed)
     );
 }
 
@@ -283,12 +286,13 @@ fn refiling_after_regrading() {
     let r = find(&o, K::Refiling);
     assert_eq!(
         (r.status, r.due.unwrap().date),
-        (Status::DueSoon, d("2024-03-31"))
+        // 2024-03-31 is a Sunday.
+        (Status::DueSoon, d("2024-04-01"))
     );
     assert!(r.rule.cite.contains("art. 17"));
     assert_eq!(find(&o, K::Regrade).status, Status::Met);
     assert_eq!(find(&o, K::RecordFiling).status, Status::Met);
-    assert_eq!(status(&s, "2024-04-01", K::Refiling), Status::Overdue);
+    assert_eq!(status(&s, "2024-04-02", K::Refiling), Status::Overdue);
     let s = sys(
         Grade::IV,
         &format!(
@@ -339,11 +343,12 @@ fn cadences_by_grade() {
         let o = *find(&run(&s, "2025-06-15"), kind);
         assert_eq!(
             (o.status, o.due.unwrap().date, o.party),
-            (Status::Met, d("2025-06-15"), party),
+            // 2025-06-15 is a Sunday: the last day is the Monday (Civil Code art. 203).
+            (Status::Met, d("2025-06-16"), party),
             "{kind} III"
         );
         assert_eq!(
-            status(&s, "2025-06-16", kind),
+            status(&s, "2025-06-17", kind),
             Status::Overdue,
             "{kind} III"
         );
@@ -391,7 +396,8 @@ fn cadence_runs_from_reaching_grade_iii() {
     );
     assert_eq!(
         due(&s, "2024-06-01", K::GradeEvaluation),
-        Some(d("2025-05-10"))
+        // 2025-05-10 is a Saturday.
+        Some(d("2025-05-12"))
     );
 }
 
@@ -493,9 +499,10 @@ fn secret_involved_systems_follow_the_secrecy_track() {
     assert!(v.iter().any(|v| v.item == 8), "{v:?}");
     // Secrecy examination: every 2 years for secret and confidential, yearly for top secret.
     for (degree, every) in [
-        ("secret", "2026-03-01"),
-        ("confidential", "2026-03-01"),
-        ("top_secret", "2025-03-01"),
+        // 2026-03-01 is a Sunday, 2025-03-01 a Saturday: the Monday after.
+        ("secret", "2026-03-02"),
+        ("confidential", "2026-03-02"),
+        ("top_secret", "2025-03-03"),
     ] {
         let s = sys(
             Grade::I,
@@ -957,4 +964,93 @@ fn a_late_recurring_completion_is_marked_late_art_14() {
     let on_time = sys(Grade::III, &events("2025-05-20"));
     let e = *find(&run(&on_time, "2025-09-01"), K::GradeEvaluation);
     assert_eq!((e.status, e.late), (Status::Met, false), "{e:?}");
+}
+
+/// Civil Code art. 203: a last day on a rest day moves to the next working day, and Saturday
+/// and Sunday are rest days whether or not the year's calendar is loaded. Without it only
+/// holidays are unknown: a calendar can move a date further, never back; and a deadline
+/// passed by fewer days than unknown holidays could add (the pack's `holiday_slack`) is an
+/// `unverified` art. 40 item, not an `established` one.
+#[test]
+fn weekends_are_rest_days_without_a_calendar_civil_code_art_203() {
+    use dengbao_core::violations::Basis;
+    let mut cal = HolidayCalendar::new();
+    cal.add_year(HolidayYear {
+        year: 2025,
+        source: "test arrangement".into(),
+        // Monday 2025-06-02 a holiday (the Dragon Boat Festival was moved onto it).
+        holidays: vec![d("2025-05-31"), d("2025-06-01"), d("2025-06-02")],
+        working_days: vec![],
+    })
+    .unwrap();
+    let no = no_cal();
+    // (grading date, day 30, due without a calendar, due with the 2025 calendar)
+    let table = [
+        // Day 30 a Saturday: Monday without the calendar; the calendar's holiday moves it on.
+        ("2025-05-01", "2025-05-31", "2025-06-02", "2025-06-03"),
+        // Day 30 a weekday: it stays.
+        ("2025-04-06", "2025-05-06", "2025-05-06", "2025-05-06"),
+        ("2025-03-09", "2025-04-08", "2025-04-08", "2025-04-08"),
+        // Day 30 a Sunday.
+        ("2025-02-07", "2025-03-09", "2025-03-10", "2025-03-10"),
+    ];
+    for (graded, day30, without, with) in table {
+        let s = operating(
+            Grade::III,
+            &format!("[{{ date = {graded}, type = \"grade_determined\" }}]"),
+        );
+        assert_eq!(d(graded).add_days(30), d(day30));
+        let f = find(&run_with(&s, graded, pack(), no), K::RecordFiling)
+            .due
+            .unwrap();
+        assert_eq!(f.date, d(without), "without a calendar, graded {graded}");
+        assert!(
+            f.flags.contains(DueFlags::NO_CALENDAR),
+            "holidays unknown: {graded}"
+        );
+        assert_eq!(
+            f.flags.contains(DueFlags::ADJUSTED_FOR_REST_DAY),
+            day30 != without
+        );
+        let c = find(&run_with(&s, graded, pack(), &cal), K::RecordFiling)
+            .due
+            .unwrap();
+        assert_eq!(c.date, d(with), "with the calendar, graded {graded}");
+        assert!(c.date >= f.date, "a calendar only adds moves");
+        assert!(!c.flags.contains(DueFlags::NO_CALENDAR));
+    }
+
+    // Overdue by 3 days without a calendar: unverified; by 30 days, or with the calendar:
+    // established.
+    let s = operating(
+        Grade::III,
+        "[{ date = 2025-03-09, type = \"grade_determined\" }]",
+    );
+    let basis = |as_of: &str, cal: &HolidayCalendar| {
+        let o = run_with(&s, as_of, pack(), cal);
+        let v = violations(
+            pack(),
+            grade_of(&s),
+            &o,
+            &InUse {
+                products: &[],
+                agencies: &[],
+                crypto_products: &[],
+            },
+            None,
+        );
+        let one = v
+            .iter()
+            .find(|v| v.item == 1)
+            .unwrap_or_else(|| panic!("art. 40(1) on {as_of}: {v:?}"));
+        (one.basis, one.evidence[0].text.clone())
+    };
+    let (b, text) = basis("2025-04-11", no);
+    assert_eq!(b, Basis::Unverified, "{text}");
+    assert!(
+        text.contains("holidays not in the calendar may extend it"),
+        "{text}"
+    );
+    assert_eq!(basis("2025-04-11", &cal).0, Basis::Established);
+    assert_eq!(basis("2025-05-08", no).0, Basis::Established);
 }

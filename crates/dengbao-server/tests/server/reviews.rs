@@ -524,13 +524,12 @@ async fn the_art_17_clock_counts_working_days_across_a_holiday_and_says_when_it_
             .contains("no_holiday_calendar"),
         "{with}"
     );
-    // Without a calendar nothing is known of the year's arrangement — any weekend day may be
-    // an adjusted working day — so the date is the earliest the period can end, 10 days on,
-    // and says so.
+    // Without a calendar weekends are still rest days (Civil Code art. 203) but holidays are
+    // unknown: the date is ten weekdays on, the earliest the period can end, and says so.
     let without = review_clock(None).await;
     assert_eq!(
         without["due"],
-        json!(today.add_days(10).to_string()),
+        json!(working_days_after(today, 10, &[]).to_string()),
         "{without}"
     );
     let notes = without["due_notes"].to_string();
