@@ -279,6 +279,7 @@ fn system(w: &mut impl Write, s: &SystemReport) -> io::Result<()> {
         for v in &s.violations {
             let basis = match v.basis {
                 Basis::Established => "established",
+                Basis::RecordsShow => "per the records",
                 Basis::Unverified => "unverified: evidence missing",
             };
             writeln!(w, "    {} {} — {basis}", v.cite, v.title)?;

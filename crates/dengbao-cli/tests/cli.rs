@@ -58,7 +58,7 @@ fn json_contract_on_the_payments_example() {
         "--as-of",
         "2025-11-21",
     ]);
-    assert_eq!(r["format"], 1);
+    assert_eq!(r["format"], 2);
     assert_eq!(r["rules"]["id"], "measures-2007");
     // Every system carries the documented fields; every obligation has kind/due/status/cite.
     for s in r["systems"].as_array().unwrap() {
@@ -180,7 +180,12 @@ fn text_output_leads_with_what_is_wrong() {
     let t = String::from_utf8(out.stdout).unwrap();
     assert!(t.contains("■ pay-core — Payment core system"));
     assert!(t.contains("OVERDUE   2025-08-20"), "{t}");
-    assert!(t.contains("Measures art. 40(5) Refusing to rectify"));
+    // Only the records show it: not rectified in time, not "refusing" (no refusal recorded).
+    assert!(
+        t.contains("Measures art. 40(5) Not rectified by the deadline"),
+        "{t}"
+    );
+    assert!(t.contains("per the records"), "{t}");
     assert!(t.contains("Holiday calendar: none supplied"));
     assert!(t.contains("Summary: 4 grading object(s)"));
 }

@@ -16,7 +16,7 @@ use crate::pack::{MaterialKind, RulePack};
 use crate::violations::{InUse, Violation, violations};
 
 /// Version of the JSON contract; bumped on any incompatible change.
-pub const REPORT_FORMAT: u32 = 1;
+pub const REPORT_FORMAT: u32 = 2;
 
 #[derive(Serialize)]
 pub struct Report<'a> {

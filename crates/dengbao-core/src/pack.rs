@@ -293,6 +293,9 @@ pub struct ViolationRules {
     pub min_grade: Grade,
     /// Titles of art. 40 items 1–10 (index `item - 1`).
     pub titles: [String; 10],
+    /// What an item is called when only the records show it (no finding of the competent
+    /// party), where the law's words would say more (item 5: "refusing" to rectify).
+    pub records_titles: [Option<String>; 10],
     /// Which authority orders the correction of each item, warns and informs the superior
     /// department ("according to the division of work", index `item - 1`).
     pub authority: [Party; 10],
@@ -691,6 +694,8 @@ struct ViolationsSpec {
 struct ViolationItemSpec {
     item: u8,
     title: String,
+    #[serde(default)]
+    records_title: Option<String>,
     authority: Party,
 }
 
@@ -954,6 +959,7 @@ impl PackSpec {
         };
 
         let mut titles: [String; 10] = Default::default();
+        let mut records_titles: [Option<String>; 10] = Default::default();
         let mut authority = [Party::PublicSecurity; 10];
         let mut have = [false; 10];
         for (i, it) in self.violations.items.into_iter().enumerate() {
@@ -976,6 +982,7 @@ impl PackSpec {
             }
             have[usize::from(it.item - 1)] = true;
             titles[usize::from(it.item - 1)] = it.title;
+            records_titles[usize::from(it.item - 1)] = it.records_title;
             authority[usize::from(it.item - 1)] = it.authority;
         }
         if let Some(missing) = have.iter().position(|h| !h) {
@@ -1050,6 +1057,7 @@ impl PackSpec {
                 inspection_cite: ins.cite,
                 min_grade: self.violations.min_grade,
                 titles,
+                records_titles,
                 authority,
             },
             merged: toml::Table::new(),

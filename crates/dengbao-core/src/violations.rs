@@ -17,9 +17,14 @@ use crate::pack::{Party, RulePack};
 #[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
 #[strum(serialize_all = "snake_case")]
 pub enum Basis {
-    /// Evidence shows a criterion not met or a deadline passed.
+    /// Found by the competent party: a supervisory inspection recorded the matter wanting.
     Established,
-    /// Evidence is missing (an eligibility fact unknown): not a pass, not yet a finding.
+    /// What the records show — a deadline passed with nothing recorded, a registry fact
+    /// failing a criterion — not a finding of the competent party (an overdue rectification
+    /// is "not rectified by the deadline", not "refused").
+    RecordsShow,
+    /// Evidence is missing (an eligibility fact unknown, a deadline passed by less than
+    /// unknown holidays could add): not a pass, not yet a finding.
     Unverified,
 }
 
@@ -67,7 +72,7 @@ fn criteria_evidence(
     let unknown: Vec<&str> = e.unknown().map(|c| c.id).collect();
     let (basis, text) = if !bad.is_empty() {
         (
-            Basis::Established,
+            Basis::RecordsShow,
             format!(
                 "{what} `{}` ({}) does not meet {}",
                 e.id,
@@ -136,7 +141,7 @@ pub fn violations(
                 "; holidays not in the calendar may extend it",
             )
         } else {
-            (Basis::Established, "")
+            (Basis::RecordsShow, "")
         };
         found.push((
             item,
@@ -192,7 +197,10 @@ pub fn violations(
             _ => out.push(Violation {
                 item,
                 kind: format!("art40_{item}"),
-                title: v.titles[usize::from(item - 1)].clone(),
+                title: match (&v.records_titles[usize::from(item - 1)], basis) {
+                    (Some(t), Basis::RecordsShow | Basis::Unverified) => t.clone(),
+                    _ => v.titles[usize::from(item - 1)].clone(),
+                },
                 cite: format!("{}({item})", v.cite),
                 basis,
                 evidence: vec![ev],

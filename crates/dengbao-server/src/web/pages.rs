@@ -9,6 +9,7 @@ use dengbao_core::grade::Harm;
 use dengbao_core::model::{
     Assessment, ChangeAspect, Conformity, EventType, GradingObject, Lifecycle, ObjectKind,
 };
+use dengbao_core::violations::Basis;
 use dengbao_core::{Date, HarmDegree, HarmObject};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
@@ -121,7 +122,15 @@ fn viol_row(c: &Chrome, id: &str, name: &str, v: &dengbao_core::violations::Viol
     ViolRow {
         system_id: id.to_owned(),
         system_name: name.to_owned(),
-        title: c.tk("viol.", &v.item.to_string()),
+        title: match v.basis {
+            // Only the records show it: the item's name for that, where it has one.
+            Basis::RecordsShow | Basis::Unverified
+                if c.cat.has(&format!("viol.{}.records", v.item)) =>
+            {
+                c.tk("viol.", &format!("{}.records", v.item))
+            }
+            _ => c.tk("viol.", &v.item.to_string()),
+        },
         basis: c.tk("viol.", v.basis.as_str()),
         cite: c.cite(&v.cite),
         evidence: v
