@@ -89,6 +89,9 @@ pub enum Reason {
     ReceiptAssumed,
     /// Design-phase deadline: grade before construction starts (art. 42).
     BeforeConstruction,
+    /// The same, with no construction date recorded: the date shown is going into operation,
+    /// the latest the design phase can end.
+    BeforeOperation,
     /// The time limit comes from the notice.
     NoticeDeadline,
 }
@@ -120,7 +123,10 @@ impl Reason {
             Reason::NoChange => "no change recorded".into(),
             Reason::ReceiptAssumed => "no receipt recorded; counted from submission".into(),
             Reason::BeforeConstruction => {
-                "due in the design phase, before construction starts".into()
+                "due in the design phase: by the start of construction".into()
+            }
+            Reason::BeforeOperation => {
+                "due in the design phase; no construction date recorded, so the date shown is going into operation".into()
             }
             Reason::NoticeDeadline => "time limit set by the notice".into(),
         }
@@ -251,10 +257,13 @@ impl Summary {
                     }
                 }
                 CertificateIssued => {
-                    // A certificate proves the filing it certifies (art. 17).
+                    // A certificate proves the filing it certifies (art. 17) — a re-filing
+                    // or a corrected filing too.
                     if s.first_filing.is_none() && s.first_grade.is_some() {
                         s.first_filing = Some(i);
                     }
+                    s.refile.close(i);
+                    s.correction.close(i);
                     s.review.close(i)
                 }
                 CorrectionNotice => {
@@ -564,7 +573,11 @@ impl<'a, 'p> Engine<'a, 'p> {
             }
             // New system: in the design phase, i.e. before construction (or operation) starts.
             _ => {
-                o.reason = Reason::BeforeConstruction;
+                o.reason = if l.construction_started.is_some() {
+                    Reason::BeforeConstruction
+                } else {
+                    Reason::BeforeOperation
+                };
                 let d = l.construction_started.or(l.operating_since);
                 (
                     None,

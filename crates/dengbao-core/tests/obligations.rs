@@ -1054,3 +1054,67 @@ fn weekends_are_rest_days_without_a_calendar_civil_code_art_203() {
     assert_eq!(basis("2025-04-11", &cal).0, Basis::RecordsShow);
     assert_eq!(basis("2025-05-08", no).0, Basis::RecordsShow);
 }
+
+/// Art. 17: a certificate after a re-grading or a notice to correct proves the re-filing or
+/// corrected filing it certifies, as one after the first filing proves that one.
+#[test]
+fn a_certificate_proves_a_refiling_or_a_corrected_filing_art_17() {
+    let table = [
+        (
+            K::Refiling,
+            "{ date = 2024-01-10, type = \"grade_determined\", grade = \"III\" }, { date = 2024-01-20, type = \"filing_submitted\" }, { date = 2024-01-25, type = \"regrade_notice\" }, { date = 2024-03-01, type = \"grade_determined\", grade = \"IV\" }",
+        ),
+        (
+            K::FilingCorrection,
+            "{ date = 2024-01-10, type = \"grade_determined\", grade = \"IV\" }, { date = 2024-01-20, type = \"filing_submitted\" }, { date = 2024-01-25, type = \"correction_notice\" }",
+        ),
+    ];
+    for (kind, history) in table {
+        let open = sys(Grade::IV, &format!("{OPERATING}\nevents = [{history}]"));
+        assert_ne!(
+            find(&run(&open, "2024-06-01"), kind).status,
+            Status::Met,
+            "{kind} open before the certificate"
+        );
+        let certified = sys(
+            Grade::IV,
+            &format!(
+                "{OPERATING}\nevents = [{history}, {{ date = 2024-03-20, type = \"certificate_issued\" }}]"
+            ),
+        );
+        let o = *find(&run(&certified, "2024-06-01"), kind);
+        assert_eq!(o.status, Status::Met, "{kind}");
+        assert_eq!(
+            o.satisfied_by.map(|r| r.date),
+            Some(d("2024-03-20")),
+            "{kind}"
+        );
+    }
+}
+
+/// Art. 42: a new system is graded in the design phase; the date shown is the start of
+/// construction, or — with none recorded — going into operation, and the reason says which.
+#[test]
+fn the_design_phase_deadline_names_its_date_art_42() {
+    for (lifecycle, due, reason) in [
+        (
+            "lifecycle = { construction_started = 2025-03-01, operating_since = 2025-09-01 }",
+            "2025-03-01",
+            Reason::BeforeConstruction,
+        ),
+        (
+            "lifecycle = { operating_since = 2025-09-01 }",
+            "2025-09-01",
+            Reason::BeforeOperation,
+        ),
+    ] {
+        let s = sys(Grade::II, lifecycle);
+        let o = *find(&run(&s, "2025-01-01"), K::DetermineGrade);
+        assert_eq!(
+            (o.due.map(|d| d.date), o.reason),
+            (Some(d(due)), reason),
+            "{lifecycle}"
+        );
+        assert_eq!(o.rule.cite, "Measures art. 42");
+    }
+}
