@@ -108,6 +108,10 @@ pub struct SystemFacts {
     pub branch_of: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_in_charge: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub central_beijing_entity: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub graded_uniformly: bool,
     #[serde(default)]
     pub lifecycle: Lifecycle,
     pub assessment: Assessment,
@@ -129,6 +133,8 @@ impl SystemFacts {
             network_scope: self.network_scope,
             branch_of: self.branch_of,
             department_in_charge: self.department_in_charge,
+            central_beijing_entity: self.central_beijing_entity,
+            graded_uniformly: self.graded_uniformly,
             lifecycle: self.lifecycle,
             assessment: self.assessment,
             secret: self.secret,
@@ -147,6 +153,8 @@ impl SystemFacts {
             network_scope: o.network_scope,
             branch_of: o.branch_of.clone(),
             department_in_charge: o.department_in_charge.clone(),
+            central_beijing_entity: o.central_beijing_entity,
+            graded_uniformly: o.graded_uniformly,
             lifecycle: o.lifecycle.clone(),
             assessment: o.assessment.clone(),
             secret: o.secret,
@@ -178,6 +186,13 @@ pub struct SystemInput {
     pub branch_of: Option<String>,
     #[serde(default)]
     pub department_in_charge: Option<String>,
+    /// A Beijing-located entity subordinated to the Central Government (art. 15 ¶3).
+    #[serde(default)]
+    pub central_beijing_entity: bool,
+    /// The department in charge graded the system uniformly (art. 10 ¶2; art. 15 ¶3): with
+    /// the fact above and a trans-provincial or nationwide network, the department files.
+    #[serde(default)]
+    pub graded_uniformly: bool,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     #[serde(default)]
     pub lifecycle: Option<Lifecycle>,
@@ -239,6 +254,8 @@ impl SystemInput {
             network_scope: self.network_scope.unwrap_or_default(),
             branch_of: self.branch_of.clone(),
             department_in_charge: self.department_in_charge.clone(),
+            central_beijing_entity: self.central_beijing_entity,
+            graded_uniformly: self.graded_uniformly,
             lifecycle: self.lifecycle.clone().unwrap_or_default(),
             assessment: self.assessment.clone(),
             secret: self.secret,

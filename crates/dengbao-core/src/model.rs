@@ -344,6 +344,15 @@ pub struct GradingObject {
     /// Name of the department in charge (主管部门), if any (art. 10 ¶1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_in_charge: Option<String>,
+    /// The operator is a Beijing-located entity subordinated to the Central Government
+    /// (隶属于中央的在京单位, art. 15 ¶3).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub central_beijing_entity: bool,
+    /// The department in charge determined the grade uniformly (统一定级, art. 10 ¶2; art. 15
+    /// ¶3). With the two facts above and a trans-provincial or nationwide network, the
+    /// department files, with the Ministry of Public Security.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub graded_uniformly: bool,
     #[serde(default)]
     pub lifecycle: Lifecycle,
     pub assessment: Assessment,

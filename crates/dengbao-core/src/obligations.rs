@@ -604,10 +604,14 @@ impl<'a, 'p> Engine<'a, 'p> {
             o.reason = r;
             return o;
         }
-        // A uniformly graded trans-provincial system is filed by its department in charge.
+        // Art. 15 ¶3: the department in charge files (with the Ministry of Public Security)
+        // only for a trans-provincial or nationwide system of a central Beijing-located entity
+        // that it graded uniformly; otherwise the operator files, and branches locally.
         if !branch
             && self.sys.network_scope != NetworkScope::Local
             && self.sys.department_in_charge.is_some()
+            && self.sys.central_beijing_entity
+            && self.sys.graded_uniformly
         {
             o.party = Party::DepartmentInCharge;
         }

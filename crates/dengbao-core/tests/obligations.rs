@@ -621,14 +621,74 @@ fn retired_systems_owe_nothing() {
 
 #[test]
 fn department_files_for_uniformly_graded_nationwide_system_and_branches_file_locally() {
-    let s = sys(
-        Grade::III,
-        &format!(
-            "network_scope = \"nationwide\"\ndepartment_in_charge = \"Ministry\"\n{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"
+    // Art. 15 ¶3: the department in charge files only for a trans-provincial or nationwide
+    // system of a central Beijing-located entity that it graded uniformly.
+    let facts = "central_beijing_entity = true\ngraded_uniformly = true\n";
+    let table = [
+        (
+            "nationwide",
+            "department_in_charge = \"Ministry\"\n",
+            facts,
+            Party::DepartmentInCharge,
         ),
-    );
-    let f = *find(&run(&s, "2025-03-02"), K::RecordFiling);
-    assert_eq!(f.party, Party::DepartmentInCharge);
+        (
+            "trans_provincial",
+            "department_in_charge = \"Ministry\"\n",
+            facts,
+            Party::DepartmentInCharge,
+        ),
+        // Any condition missing: the operator files.
+        (
+            "local",
+            "department_in_charge = \"Ministry\"\n",
+            facts,
+            Party::Operator,
+        ),
+        ("nationwide", "", facts, Party::Operator),
+        (
+            "nationwide",
+            "department_in_charge = \"Ministry\"\n",
+            "graded_uniformly = true\n",
+            Party::Operator,
+        ),
+        (
+            "nationwide",
+            "department_in_charge = \"Ministry\"\n",
+            "central_beijing_entity = true\n",
+            Party::Operator,
+        ),
+    ];
+    for (scope, dept, facts, party) in table {
+        let s = sys(
+            Grade::III,
+            &format!(
+                "network_scope = \"{scope}\"\n{dept}{facts}{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\" }}]"
+            ),
+        );
+        let o = run(&s, "2025-05-01");
+        let f = *find(&o, K::RecordFiling);
+        assert_eq!(f.party, party, "{scope} {dept} {facts}");
+        // Overdue either way, with its evidence; art. 40(1) is the operator's only when the
+        // operator files (art. 40 binds the operator).
+        assert_eq!(f.status, Status::Overdue);
+        assert!(f.trigger.is_some() && f.due.is_some());
+        let v = violations(
+            pack(),
+            grade_of(&s),
+            &o,
+            &InUse {
+                products: &[],
+                agencies: &[],
+                crypto_products: &[],
+            },
+            None,
+        );
+        assert_eq!(
+            v.iter().any(|v| v.item == 1),
+            party == Party::Operator,
+            "{scope} {dept} {facts}: {v:?}"
+        );
+    }
     let s = sys(
         Grade::III,
         &format!(

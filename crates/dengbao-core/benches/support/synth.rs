@@ -83,6 +83,8 @@ pub fn system(rng: &mut Rng, i: usize) -> GradingObject {
         network_scope: Default::default(),
         branch_of: None,
         department_in_charge: None,
+        central_beijing_entity: false,
+        graded_uniformly: false,
         lifecycle: Lifecycle {
             planned: None,
             construction_started: None,

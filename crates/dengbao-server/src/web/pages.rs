@@ -901,6 +901,9 @@ pub async fn create_system(State(state): State<AppState>, posted: Posted) -> Res
         network_scope: None,
         branch_of: form.opt("branch_of"),
         department_in_charge: form.opt("department_in_charge"),
+        // The page creates local systems; a nationwide one is described over the API.
+        central_beijing_entity: false,
+        graded_uniformly: false,
         lifecycle: Some(lifecycle),
         assessment,
         secret: None,
