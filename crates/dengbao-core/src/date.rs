@@ -360,6 +360,17 @@ pub struct HolidayYear {
 #[derive(Clone, Debug, Default)]
 pub struct HolidayCalendar {
     years: BTreeMap<i32, HolidayYear>,
+    /// Each supplied year's rest days as bits by day of the year, sorted by first day: the
+    /// engine asks about many days per system, and a bit test is what it can afford.
+    rest: Vec<RestDays>,
+}
+
+#[derive(Clone, Debug)]
+struct RestDays {
+    /// Days since the epoch of 1 January.
+    first: i32,
+    days: i32,
+    bits: [u64; 6],
 }
 
 impl HolidayCalendar {
@@ -398,6 +409,23 @@ impl HolidayCalendar {
         y.holidays.dedup();
         y.working_days.sort_unstable();
         y.working_days.dedup();
+        let first = Date::from_ymd(y.year, 1, 1)?.days_since_epoch();
+        let next = Date::from_ymd(y.year + 1, 1, 1)?.days_since_epoch();
+        let mut r = RestDays {
+            first,
+            days: next - first,
+            bits: [0; 6],
+        };
+        for n in 0..r.days {
+            let d = Date::from_days_since_epoch(first + n);
+            let rest = y.holidays.binary_search(&d).is_ok()
+                || (d.is_weekend() && y.working_days.binary_search(&d).is_err());
+            if rest {
+                r.bits[(n / 64) as usize] |= 1 << (n % 64);
+            }
+        }
+        let at = self.rest.partition_point(|x| x.first < first);
+        self.rest.insert(at, r);
         self.years.insert(y.year, y);
         Ok(())
     }
@@ -413,17 +441,17 @@ impl HolidayCalendar {
     /// `Some(true)` for a working day, `Some(false)` for a rest day, `None` if the year is
     /// not in the calendar.
     pub fn is_working_day(&self, d: Date) -> Option<bool> {
-        if self.years.is_empty() {
+        let day = d.days_since_epoch();
+        let i = self
+            .rest
+            .partition_point(|r| r.first <= day)
+            .checked_sub(1)?;
+        let r = &self.rest[i];
+        let n = day - r.first;
+        if n >= r.days {
             return None;
         }
-        let y = self.years.get(&d.year())?;
-        if y.holidays.binary_search(&d).is_ok() {
-            return Some(false);
-        }
-        if d.is_weekend() {
-            return Some(y.working_days.binary_search(&d).is_ok());
-        }
-        Some(true)
+        Some(r.bits[(n / 64) as usize] & (1 << (n % 64)) == 0)
     }
 
     /// Whether `d` is a working day, as far as known: a year in the calendar answers
@@ -434,6 +462,8 @@ impl HolidayCalendar {
             Some(w) => w,
             None if d.is_weekend() => false,
             None => {
+                // A weekday of an unknown year may be a holiday: a period ending on it ends
+                // there at the earliest.
                 flags.insert(DueFlags::NO_CALENDAR);
                 true
             }
@@ -462,15 +492,12 @@ impl HolidayCalendar {
                 let mut left = n;
                 loop {
                     d = d.add_days(1);
-                    let known = self.is_working_day(d).is_some();
                     if self.working(d, &mut flags) {
-                        if !known {
-                            // A weekday of an unknown year may be a holiday: the period
-                            // ends on this date at the earliest.
-                            flags.insert(DueFlags::EARLIEST_POSSIBLE);
-                        }
                         left -= 1;
                         if left == 0 {
+                            if flags.contains(DueFlags::NO_CALENDAR) {
+                                flags.insert(DueFlags::EARLIEST_POSSIBLE);
+                            }
                             break d;
                         }
                     }
