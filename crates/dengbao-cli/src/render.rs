@@ -169,6 +169,13 @@ fn system(w: &mut impl Write, s: &SystemReport) -> io::Result<()> {
         degree(g.g.degree),
         g.cite
     )?;
+    if let Some(d) = s.determined_grade_differs {
+        writeln!(
+            w,
+            "  ! Determined as Grade {d} (the legal fact), assessed as Grade {}: re-grade or correct the assessment",
+            s.grade
+        )?;
+    }
     if let Some(f) = &g.floor {
         let how = if f.raised {
             "raised the grade"

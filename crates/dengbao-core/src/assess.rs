@@ -172,6 +172,10 @@ pub struct SystemReport<'a> {
     pub s_grade: Grade,
     pub g_grade: Grade,
     pub grading: GradingView<'a>,
+    /// The grade last recorded as determined (`grade_determined`), when it differs from the
+    /// assessed grade: the determination is the legal fact, the assessment advice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub determined_grade_differs: Option<Grade>,
     pub obligations: Vec<ObligationView<'a>>,
     pub dossier: DossierView<'a>,
     pub eligibility: InUseView<'a>,
@@ -381,6 +385,13 @@ pub fn assess<'a>(
             s_grade: g.assessed.s,
             g_grade: g.assessed.g,
             grading: grading_view(pack, &g, s),
+            determined_grade_differs: s
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind == EventType::GradeDetermined)
+                .and_then(|e| e.grade)
+                .filter(|d| *d != g.grade),
             obligations: buf.iter().map(|o| obligation_view(o, &s.events)).collect(),
             dossier: dossier_view(dossier(
                 pack,

@@ -547,8 +547,14 @@ impl<'a, 'p> Engine<'a, 'p> {
             date: d,
             source: Source::OperatingSince,
         })?;
-        let g = min.unwrap_or(Grade::I);
-        match s.first_grade_at_least[usize::from(g.number() - 1)].map(|i| self.ev(i)) {
+        // From when the system reached the grade whose cadence applies (a Grade IV half-year
+        // does not run from a Grade III determination), else the rule's lowest grade.
+        let min = min.unwrap_or(Grade::I);
+        let at = |g: Grade| s.first_grade_at_least[usize::from(g.number() - 1)];
+        match at(self.grade.max(min))
+            .or_else(|| at(min))
+            .map(|i| self.ev(i))
+        {
             Some(r) if r.date > op.date => Some(r),
             _ => Some(op),
         }

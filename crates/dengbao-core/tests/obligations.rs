@@ -1178,3 +1178,47 @@ fn the_design_phase_deadline_names_its_date_art_42() {
         assert_eq!(o.rule.cite, "Measures art. 42");
     }
 }
+
+/// Art. 14 ¶1: a Grade IV system's half-yearly evaluation runs from when it reached Grade IV,
+/// not from an earlier Grade III determination (whose cadence was yearly).
+#[test]
+fn a_cadence_runs_from_reaching_its_own_grade_art_14() {
+    let s = sys(
+        Grade::IV,
+        "lifecycle = { operating_since = 2020-01-01 }\nevents = [{ date = 2024-01-10, type = \"grade_determined\", grade = \"III\" }, { date = 2025-01-10, type = \"grade_determined\", grade = \"IV\" }]",
+    );
+    let o = *find(&run(&s, "2025-02-01"), K::GradeEvaluation);
+    assert_eq!(
+        (o.status, o.due.map(|d| d.date), o.trigger.map(|t| t.date)),
+        (
+            Status::Upcoming,
+            Some(d("2025-07-10")),
+            Some(d("2025-01-10"))
+        )
+    );
+}
+
+/// Art. 10, 12: the determined grade is the legal fact; a determination that differs from
+/// the assessment is reported, not accepted silently.
+#[test]
+fn a_determined_grade_other_than_the_assessed_one_is_reported_art_10() {
+    let inv = |recorded: &str| {
+        let text = format!(
+            "[[systems]]\nid = \"s1\"\nname = \"S\"\nkind = \"information_system\"\n{OPERATING}\nevents = [{{ date = 2025-03-01, type = \"grade_determined\", grade = \"{recorded}\" }}]\n[systems.assessment]\nbusiness_information = [{h}]\nsystem_service = [{h}]\n",
+            h = harms_for(Grade::III)
+        );
+        let mut inv: Inventory = toml::from_str(&text).unwrap();
+        inv.validate(pack(), "test").unwrap();
+        inv
+    };
+    for (recorded, differs) in [
+        ("III", None),
+        ("II", Some(Grade::II)),
+        ("IV", Some(Grade::IV)),
+    ] {
+        let inv = inv(recorded);
+        let r = dengbao_core::assess::assess(&inv, pack(), no_cal(), d("2025-04-01"));
+        assert_eq!(r.systems[0].grade, Grade::III);
+        assert_eq!(r.systems[0].determined_grade_differs, differs, "{recorded}");
+    }
+}
