@@ -310,8 +310,9 @@ pub struct DueFlags(u8);
 impl DueFlags {
     /// The last day fell on a rest day and was moved to the next working day (Civil Code art. 203).
     pub const ADJUSTED_FOR_REST_DAY: DueFlags = DueFlags(1);
-    /// No holiday calendar for the due date's year: Saturdays and Sundays are rest days, but
-    /// statutory holidays and adjusted working days are unknown.
+    /// No holiday calendar for the due date's year: Saturdays and Sundays are taken as rest
+    /// days; statutory holidays (which would move the date later) and adjusted working days
+    /// (调休, which would keep a weekend date) are unknown.
     pub const NO_CALENDAR: DueFlags = DueFlags(2);
     /// Working days were counted without a calendar (every weekday as a working day); the
     /// date shown is the earliest the period could end.
@@ -410,7 +411,7 @@ impl HolidayCalendar {
         y.working_days.sort_unstable();
         y.working_days.dedup();
         let first = Date::from_ymd(y.year, 1, 1)?.days_since_epoch();
-        let next = Date::from_ymd(y.year + 1, 1, 1)?.days_since_epoch();
+        let next = Date::from_ymd(y.year, 12, 31)?.days_since_epoch() + 1;
         let mut r = RestDays {
             first,
             days: next - first,

@@ -224,7 +224,11 @@ impl Summary {
                         s.first_grade = Some(i);
                     }
                     let g = e.grade.unwrap_or(grade);
-                    for slot in &mut s.first_grade_at_least[..usize::from(g.number())] {
+                    let (reached, above) =
+                        s.first_grade_at_least.split_at_mut(usize::from(g.number()));
+                    // Since it last reached each grade: a drop below forgets the earlier time.
+                    above.fill(None);
+                    for slot in reached {
                         if slot.is_none() {
                             *slot = Some(i);
                         }
@@ -262,8 +266,15 @@ impl Summary {
                     if s.first_filing.is_none() && s.first_grade.is_some() {
                         s.first_filing = Some(i);
                     }
-                    s.refile.close(i);
-                    s.correction.close(i);
+                    // Not when a review of an earlier filing is still open: this certifies that.
+                    let after =
+                        |p: &Pending| p.open.is_some_and(|o| s.review.open.is_none_or(|r| r > o));
+                    if after(&s.refile) {
+                        s.refile.close(i);
+                    }
+                    if after(&s.correction) {
+                        s.correction.close(i);
+                    }
                     s.review.close(i)
                 }
                 CorrectionNotice => {
@@ -406,23 +417,7 @@ impl<'a, 'p> Engine<'a, 'p> {
         done: Option<Ref>,
     ) -> Obligation<'p> {
         o.trigger = trigger;
-        o.due = due.map(|mut d| {
-            // Overdue by less than unknown holidays could add: it depends on the calendar.
-            if d.flags.contains(DueFlags::NO_CALENDAR) && done.is_none() {
-                let slack = self.ctx.pack.holiday_slack;
-                let last = match slack.unit {
-                    PeriodUnit::Days | PeriodUnit::WorkingDays => {
-                        d.date.add_days(i32::from(slack.amount))
-                    }
-                    PeriodUnit::Months => d.date.add_months(u32::from(slack.amount)),
-                    PeriodUnit::Years => d.date.add_months(u32::from(slack.amount) * 12),
-                };
-                if self.ctx.as_of > d.date && self.ctx.as_of <= last {
-                    d.flags.insert(DueFlags::HOLIDAYS_MAY_EXTEND);
-                }
-            }
-            d
-        });
+        o.due = due;
         o.satisfied_by = done;
         if let Some(d) = done {
             o.status = Status::Met;
@@ -705,6 +700,26 @@ impl<'a, 'p> Engine<'a, 'p> {
         self.decide(o, trig, due, done)
     }
 
+    /// Overdue by less than unknown holidays could add: whether it is overdue at all depends
+    /// on the calendar (every kind, once or recurring).
+    fn mark_uncertain(&self, o: &mut Obligation<'p>) {
+        let Some(d) = o.due.as_mut() else {
+            return;
+        };
+        if o.status != Status::Overdue || !d.flags.contains(DueFlags::NO_CALENDAR) {
+            return;
+        }
+        let slack = self.ctx.pack.holiday_slack;
+        let last = match slack.unit {
+            PeriodUnit::Days | PeriodUnit::WorkingDays => d.date.add_days(i32::from(slack.amount)),
+            PeriodUnit::Months => d.date.add_months(u32::from(slack.amount)),
+            PeriodUnit::Years => d.date.add_months(u32::from(slack.amount) * 12),
+        };
+        if self.ctx.as_of <= last {
+            d.flags.insert(DueFlags::HOLIDAYS_MAY_EXTEND);
+        }
+    }
+
     fn run(&self, out: &mut Vec<Obligation<'p>>) {
         use ObligationKind::*;
         let s = Summary::build(self.events, self.grade);
@@ -805,7 +820,11 @@ pub fn obligations_into<'p>(
         op: l.operating_since.filter(|d| *d <= ctx.as_of),
         retired: l.retired.is_some_and(|d| d <= ctx.as_of),
     };
+    let from = out.len();
     engine.run(out);
+    for o in &mut out[from..] {
+        engine.mark_uncertain(o);
+    }
 }
 
 /// Convenience wrapper returning a fresh vector.

@@ -1222,3 +1222,57 @@ fn a_determined_grade_other_than_the_assessed_one_is_reported_art_10() {
         assert_eq!(r.systems[0].determined_grade_differs, differs, "{recorded}");
     }
 }
+
+/// The review of what these tests found: a certificate of the filing under review does not
+/// prove a re-filing opened after it (art. 17); a recurring deadline passed by less than
+/// unknown holidays could add is unverified like a one-off one; a grade left and reached
+/// again starts its cadence again (art. 14 ¶1).
+#[test]
+fn certificates_recurring_slack_and_regained_grades_art_14_17() {
+    // Filed, re-graded while the filing is under review, then that filing certified: the
+    // re-filing is still owed.
+    let s = sys(
+        Grade::IV,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2024-01-10, type = \"grade_determined\", grade = \"III\" }}, {{ date = 2024-01-20, type = \"filing_submitted\" }}, {{ date = 2024-02-01, type = \"grade_determined\", grade = \"IV\" }}, {{ date = 2024-02-05, type = \"certificate_issued\" }}]"
+        ),
+    );
+    assert_ne!(status(&s, "2024-06-01", K::Refiling), Status::Met);
+
+    // A yearly self-inspection due on a weekday of a year without a calendar, 3 days late.
+    let s = sys(
+        Grade::III,
+        &format!(
+            "{OPERATING}\nevents = [{{ date = 2024-01-10, type = \"grade_determined\" }}, {{ date = 2024-04-08, type = \"self_inspection\", conformity = \"conformant\" }}]"
+        ),
+    );
+    let o = run(&s, "2025-04-11");
+    let si = find(&o, K::SelfInspection);
+    assert_eq!(si.status, Status::Overdue);
+    assert!(
+        si.due
+            .unwrap()
+            .flags
+            .contains(DueFlags::HOLIDAYS_MAY_EXTEND),
+        "{:?}",
+        si.due
+    );
+
+    // Grade IV in 2019, down to III in 2021, evaluated 2024-12, IV again 2025-03: the
+    // half-year runs from 2025-03, as it would without the 2019 history.
+    let history = "{ date = 2021-06-01, type = \"grade_determined\", grade = \"III\" }, { date = 2024-12-01, type = \"evaluation\", conformity = \"conformant\" }, { date = 2025-03-03, type = \"grade_determined\", grade = \"IV\" }";
+    for old in [
+        "{ date = 2019-06-03, type = \"grade_determined\", grade = \"IV\" }, ",
+        "",
+    ] {
+        let s = sys(
+            Grade::IV,
+            &format!("lifecycle = {{ operating_since = 2019-01-01 }}\nevents = [{old}{history}]"),
+        );
+        assert_eq!(
+            due(&s, "2025-04-01", K::GradeEvaluation),
+            Some(d("2025-09-03")),
+            "with {old:?}"
+        );
+    }
+}

@@ -225,7 +225,7 @@ pub fn cite_zh(s: &str) -> String {
             "Dengbao default (not a legal requirement)",
             "等保通默认值（非法定要求）",
         )
-        .replace("Measures ", MEASURES_ZH)
+        .replace("Measures art. ", &format!("{MEASURES_ZH}art. "))
         .replace("; ", "；")
         .replace("grading table", "定级表")
         .replace("system grade = ", "系统等级 = ")
@@ -235,7 +235,12 @@ pub fn cite_zh(s: &str) -> String {
     while let Some(i) = rest.find("art. ") {
         out.push_str(&rest[..i]);
         let after = &rest[i + 5..];
-        if !after.starts_with(|c: char| c.is_ascii_digit()) {
+        // `art.` as a word of its own ("part. 3" is not a citation).
+        let word = rest[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        if !word || !after.starts_with(|c: char| c.is_ascii_digit()) {
             // Not a citation we know: keep it as written.
             out.push_str("art. ");
             rest = after;
@@ -326,6 +331,8 @@ mod tests {
             // Text outside the grammar passes through.
             ("Company policy 3.2", "Company policy 3.2"),
             ("see art. x", "see art. x"),
+            ("policy part. 3", "policy part. 3"),
+            ("ACME Security Measures 3.2", "ACME Security Measures 3.2"),
             ("", ""),
         ] {
             assert_eq!(cite_zh(en), zh, "{en}");
