@@ -22,6 +22,18 @@ impl Store {
         rows.iter().map(review_from).collect()
     }
 
+    /// How many filings routed to `organ` are in each status (the dashboard's counts, without
+    /// reading every filing).
+    pub async fn review_counts(&self, organ: &str) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT f.status, COUNT(*) AS n FROM filings f JOIN grading_objects g ON g.tenant_id = f.tenant_id AND g.id = f.object_id WHERE f.organ_id = $1 GROUP BY f.status")
+            .bind(organ)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// One filing routed to `organ`.
     pub async fn review(&self, organ: &str, id: &str) -> Result<ReviewRow> {
         let r = sqlx::query("SELECT f.tenant_id, f.id, f.object_id, f.status, f.grade, f.materials, f.created_at, f.submitted_at, f.submitted_by, f.organ_id, f.received_on, f.decided_on, f.reasons, f.certificate, o.name AS operator_name, g.name AS object_name FROM filings f JOIN organisations o ON o.id = f.tenant_id JOIN grading_objects g ON g.tenant_id = f.tenant_id AND g.id = f.object_id WHERE f.organ_id = $1 AND f.id = $2")

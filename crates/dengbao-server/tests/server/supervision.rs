@@ -511,6 +511,15 @@ async fn the_supervision_page_records_an_inspection_with_its_matters() {
             .map(|n| n.as_u64().unwrap())
             .sum();
         assert_eq!(by_grade, list.len() as u64);
+        // The filings by status are the organ's queue, counted.
+        let (_, queue) = call(&s, Some(&psb), "GET", "/api/v1/reviews", None).await;
+        let mut counts = serde_json::Map::new();
+        for r in queue.as_array().unwrap() {
+            let k = r["status"].as_str().unwrap().to_owned();
+            let n = counts.get(&k).and_then(|v| v.as_u64()).unwrap_or(0);
+            counts.insert(k, json!(n + 1));
+        }
+        assert_eq!(d["filings"], Value::Object(counts), "{d}");
         let violations: u64 = list.iter().map(|o| o["violations"].as_u64().unwrap()).sum();
         assert_eq!(d["violations_total"], json!(violations));
         let late = list
