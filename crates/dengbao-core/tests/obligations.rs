@@ -74,6 +74,24 @@ fn run(s: &GradingObject, as_of: &str) -> Vec<Obligation<'static>> {
     run_with(s, as_of, pack(), no_cal())
 }
 
+/// The art. 40 items of `o` (obligations of `s`) with nothing in use and no inspection.
+fn deadline_violations(
+    s: &GradingObject,
+    o: &[Obligation<'_>],
+) -> Vec<dengbao_core::violations::Violation> {
+    violations(
+        pack(),
+        grade_of(s),
+        o,
+        &InUse {
+            products: &[],
+            agencies: &[],
+            crypto_products: &[],
+        },
+        None,
+    )
+}
+
 fn find<'a, 'p>(obs: &'a [Obligation<'p>], k: K) -> &'a Obligation<'p> {
     obs.iter()
         .find(|o| o.kind() == k)
@@ -442,17 +460,7 @@ fn rectification_notice_past_its_limit_is_a_violation_for_grade_iii() {
             find(&o, K::RectificationAfterNotice).status,
             Status::Overdue
         );
-        let v = violations(
-            pack(),
-            grade_of(&s),
-            &o,
-            &InUse {
-                products: &[],
-                agencies: &[],
-                crypto_products: &[],
-            },
-            None,
-        );
+        let v = deadline_violations(&s, &o);
         assert_eq!(v.len(), expect, "{g}: {v:?}");
         if expect == 1 {
             assert_eq!((v[0].item, v[0].cite.as_str()), (5, "Measures art. 40(5)"));
@@ -672,17 +680,7 @@ fn department_files_for_uniformly_graded_nationwide_system_and_branches_file_loc
         // operator files (art. 40 binds the operator).
         assert_eq!(f.status, Status::Overdue);
         assert!(f.trigger.is_some() && f.due.is_some());
-        let v = violations(
-            pack(),
-            grade_of(&s),
-            &o,
-            &InUse {
-                products: &[],
-                agencies: &[],
-                crypto_products: &[],
-            },
-            None,
-        );
+        let v = deadline_violations(&s, &o);
         assert_eq!(
             v.iter().any(|v| v.item == 1),
             party == Party::Operator,
@@ -940,17 +938,7 @@ fn a_receipt_or_certificate_proves_the_filing_art_15_17() {
             !f.late,
             "{proof}: a receipt dates the filing at the latest, never late"
         );
-        let v = violations(
-            pack(),
-            grade_of(&s),
-            &o,
-            &InUse {
-                products: &[],
-                agencies: &[],
-                crypto_products: &[],
-            },
-            None,
-        );
+        let v = deadline_violations(&s, &o);
         assert!(
             v.iter().all(|v| v.item != 1),
             "{proof}: no art. 40(1): {v:?}"
@@ -985,17 +973,7 @@ fn overdue_evidence_names_the_last_completion_and_the_day_after_the_due_date_art
     let e = *find(&o, K::GradeEvaluation);
     assert_eq!(e.status, Status::Overdue);
     let due = e.due.unwrap().date;
-    let v = violations(
-        pack(),
-        grade_of(&s),
-        &o,
-        &InUse {
-            products: &[],
-            agencies: &[],
-            crypto_products: &[],
-        },
-        None,
-    );
+    let v = deadline_violations(&s, &o);
     let text = v
         .iter()
         .flat_map(|v| v.evidence.iter())
@@ -1088,17 +1066,7 @@ fn weekends_are_rest_days_without_a_calendar_civil_code_art_203() {
     );
     let basis = |as_of: &str, cal: &HolidayCalendar| {
         let o = run_with(&s, as_of, pack(), cal);
-        let v = violations(
-            pack(),
-            grade_of(&s),
-            &o,
-            &InUse {
-                products: &[],
-                agencies: &[],
-                crypto_products: &[],
-            },
-            None,
-        );
+        let v = deadline_violations(&s, &o);
         let one = v
             .iter()
             .find(|v| v.item == 1)
