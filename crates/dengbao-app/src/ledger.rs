@@ -290,7 +290,10 @@ pub async fn entries(
     limit: Option<i64>,
 ) -> AppResult<Vec<LedgerEntry>> {
     let scope = scope(app, c).await?;
-    let from = from.unwrap_or(0).max(0);
+    let from = from.unwrap_or(0);
+    if from < 0 {
+        return Err(AppError::invalid("from", "0 or more"));
+    }
     let limit = limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(AppError::invalid("limit", "1–1000"));

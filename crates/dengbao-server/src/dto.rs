@@ -11,13 +11,16 @@ pub use dengbao_app::dto::*;
 #[into_params(parameter_in = Query)]
 pub struct SystemQuery {
     /// I–V.
+    #[param(pattern = "^(I|II|III|IV|V)$")]
     pub grade: Option<String>,
     pub kind: Option<String>,
     /// Substring of the id or name.
     pub q: Option<String>,
     /// 1-based.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 
@@ -32,24 +35,33 @@ pub struct VersionQuery {
 #[into_params(parameter_in = Query)]
 pub struct AsOfQuery {
     /// YYYY-MM-DD; default today in Asia/Shanghai.
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ObligationQuery {
+    /// YYYY-MM-DD; default today in Asia/Shanghai.
+    #[param(format = Date)]
     pub as_of: Option<String>,
     /// `overdue`, `due_soon`, `upcoming`, `met`.
+    #[param(pattern = "^(overdue|due_soon|upcoming|met)$")]
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// 1–500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
+    /// 1–1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub per_page: Option<i64>,
 }
 

@@ -7,6 +7,23 @@ use serde_json::{Value, json};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The OpenAPI description of a problem body (RFC 9457 §3, with our extension members).
+#[derive(utoipa::ToSchema)]
+#[schema(as = Problem)]
+#[allow(dead_code)] // documentation only
+pub struct ProblemDoc {
+    /// `/problems/<slug>`, a page that explains the problem type.
+    pub r#type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request path.
+    pub instance: Option<String>,
+    pub request_id: Option<String>,
+    /// The input field at fault (`assessment.business_information[0].degree`).
+    pub field: Option<String>,
+}
+
 /// An error answered to the client as `application/problem+json`.
 #[derive(Debug)]
 pub struct ApiError {

@@ -56,8 +56,10 @@ pub async fn public_key(State(state): State<AppState>, Authed(c): Authed) -> Api
 #[into_params(parameter_in = Query)]
 pub struct RangeQuery {
     /// First sequence number (default 0).
+    #[param(minimum = 0)]
     pub from: Option<i64>,
     /// At most this many (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -93,7 +95,10 @@ pub async fn proof(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
+    /// The smaller tree size (0 ≤ old ≤ new).
+    #[param(minimum = 0)]
     pub old: i64,
+    #[param(minimum = 0)]
     pub new: i64,
 }
 

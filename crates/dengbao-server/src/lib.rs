@@ -94,6 +94,11 @@ mod strict {
             Ok(Strict(Value::Number(n.into())))
         }
         fn visit_f64<E>(self, n: f64) -> Result<Strict, E> {
+            // `5.0` is the integer 5 to JSON Schema (and to clients that only have doubles).
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+            if n.fract() == 0.0 && (-LIMIT..LIMIT).contains(&n) {
+                return Ok(Strict(Value::Number((n as i64).into())));
+            }
             Ok(Strict(
                 Number::from_f64(n).map_or(Value::Null, Value::Number),
             ))
@@ -207,11 +212,100 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// Every error the server can answer, on every operation, as a problem body: the statuses
+/// raised before or around a handler (authentication, parsing, body limits, media types,
+/// state conflicts) are the same for all operations of a shape, so they are added here
+/// rather than listed by hand on each — a hand list is what drifted before.
+fn problem_responses(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let c = api.components.get_or_insert_with(Default::default);
+    c.schemas.insert(
+        "Problem".to_owned(),
+        <error::ProblemDoc as utoipa::PartialSchema>::schema(),
+    );
+    c.responses.insert(
+        "Problem".to_owned(),
+        RefOr::T(
+            ResponseBuilder::new()
+                .description("A problem (RFC 9457): `type` names a page under /problems/, `field` the input at fault")
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        ),
+    );
+    let public_ok = |op: &Operation| {
+        op.security
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|r| r == &SecurityRequirement::default()))
+    };
+    for item in api.paths.paths.values_mut() {
+        let ops = [
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, true),
+            (&mut item.patch, true),
+        ];
+        for (op, write) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            let params = op.parameters.as_deref().unwrap_or_default();
+            let has_path = params
+                .iter()
+                .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
+            let has_input = !params.is_empty() || op.request_body.is_some();
+            let mut codes: Vec<&str> = Vec::new();
+            if has_input {
+                codes.extend(["400", "422"]);
+            }
+            if !public_ok(op) {
+                codes.extend(["401", "403"]);
+            }
+            if has_path {
+                codes.push("404");
+            }
+            if write {
+                codes.push("409");
+            }
+            if op.request_body.is_some() {
+                codes.extend(["413", "415"]);
+            }
+            let problem = || RefOr::Ref(Ref::new("#/components/responses/Problem"));
+            for (code, r) in op.responses.responses.iter_mut() {
+                // An error listed by hand keeps its description and gets the problem body.
+                if let RefOr::T(r) = r
+                    && code.as_str() >= "400"
+                    && r.content.is_empty()
+                {
+                    r.content.insert(
+                        PROBLEM_JSON.to_owned(),
+                        RefOr::T(
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        ),
+                    );
+                }
+            }
+            for code in codes {
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(problem);
+            }
+        }
+    }
+}
+
 /// The API routes with their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use auth as a;
     use routes as r;
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(a::login))
         .routes(routes!(a::totp))
         .routes(routes!(a::totp_enroll))
@@ -316,8 +410,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(idc::access_evidence))
         .routes(routes!(idc::list_policies, idc::propose_policy))
         .routes(routes!(idc::decide_policy))
-        .routes(routes!(idc::share))
-        .split_for_parts()
+        .routes(routes!(idc::share));
+    // The paths exist only now: modifiers of the derived document ran before any route.
+    let (router, mut doc) = router.split_for_parts();
+    problem_responses(&mut doc);
+    (router, doc)
 }
 
 /// The process-wide Prometheus recorder (installed once; later calls share it).
