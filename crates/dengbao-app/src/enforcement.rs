@@ -25,6 +25,7 @@ use crate::{App, Caller};
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// The art. 40 item, 1–10, on record for the object today.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
     pub item: u8,
     /// The time limit, YYYY-MM-DD, after today.
     pub deadline: String,

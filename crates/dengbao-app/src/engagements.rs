@@ -63,6 +63,11 @@ pub struct EngageInput {
 pub struct ReportInput {
     pub file_name: String,
     pub media_type: String,
+    /// Standard base64 with padding (RFC 4648 §4).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+    )]
     pub content_base64: String,
 }
 

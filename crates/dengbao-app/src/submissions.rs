@@ -58,6 +58,12 @@ pub struct SecrecyApplicationInput {
 pub struct SecretChangeInput {
     /// `secret_degree`, `connection_area`, `environmental_facilities`,
     /// `principal_applications` or `accountable_entity`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^(secret_degree|connection_area|environmental_facilities|principal_applications|accountable_entity)$"
+        )
+    )]
     pub aspect: String,
     /// When it changed, YYYY-MM-DD, not after today.
     pub changed_on: String,

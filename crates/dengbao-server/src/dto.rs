@@ -13,6 +13,10 @@ pub struct SystemQuery {
     /// I–V.
     #[param(pattern = "^(I|II|III|IV|V)$")]
     pub grade: Option<String>,
+    /// An object kind (`dengbao_core::ObjectKind`).
+    #[param(
+        pattern = "^(information_system|network_infrastructure|data_resource|cloud_platform_provider|cloud_tenant|iot|industrial_control|mobile|big_data)$"
+    )]
     pub kind: Option<String>,
     /// Substring of the id or name.
     pub q: Option<String>,
@@ -64,6 +68,20 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub per_page: Option<i64>,
 }
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AreaPageQuery {
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<i64>,
+    /// 1–500, default 200.
+    #[param(minimum = 1, maximum = 500)]
+    pub per_page: Option<i64>,
+}
+
+/// The path pattern of a dossier material (`dengbao_core::MaterialKind`; a contract test
+/// holds the two together).
+pub const MATERIAL_KINDS: &str = "^(record_filing_form|topology|security_organisation|security_design|product_list|evaluation_report|expert_review|department_approval|design_plan|integrator_qualification|construction_report|secrecy_evaluation_report|secrecy_organisation|other_materials)$";
 
 /// The JSON of a registry entry (`dengbao_app::dto::CandidateView`).
 #[derive(ToSchema)]

@@ -161,7 +161,7 @@ pub async fn get_dossier(
     Ok(Json(systems::dossier_view(&state, &c, &id).await?))
 }
 
-#[utoipa::path(put, path = "/api/v1/systems/{id}/materials/{kind}", tag = "dossier", params(("id" = String, Path), ("kind" = String, Path)), request_body = MaterialInput,
+#[utoipa::path(put, path = "/api/v1/systems/{id}/materials/{kind}", tag = "dossier", params(("id" = String, Path), ("kind" = String, Path, pattern = "^(record_filing_form|topology|security_organisation|security_design|product_list|evaluation_report|expert_review|department_approval|design_plan|integrator_qualification|construction_report|secrecy_evaluation_report|secrecy_organisation|other_materials)$")), request_body = MaterialInput,
     responses((status = 200, body = MaterialView), (status = 404), (status = 422)))]
 pub async fn put_material(
     State(state): State<AppState>,
@@ -174,7 +174,7 @@ pub async fn put_material(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/systems/{id}/materials/{kind}", tag = "dossier", params(("id" = String, Path), ("kind" = String, Path)), responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/api/v1/systems/{id}/materials/{kind}", tag = "dossier", params(("id" = String, Path), ("kind" = String, Path, pattern = "^(record_filing_form|topology|security_organisation|security_design|product_list|evaluation_report|expert_review|department_approval|design_plan|integrator_qualification|construction_report|secrecy_evaluation_report|secrecy_organisation|other_materials)$")), responses((status = 204), (status = 404)))]
 pub async fn delete_material(
     State(state): State<AppState>,
     Authed(c): Authed,

@@ -11,11 +11,11 @@ use crate::auth::Authed;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-#[utoipa::path(get, path = "/api/v1/supervision/systems", tag = "supervision", params(crate::dto::PageQuery), responses((status = 200, body = supervision::SupervisedPage, description = "The objects of the caller's area (a public security organ's jurisdiction; a secrecy department's secret-involved, a cryptography administration's cryptography-using ones), overdue inspections first, a page at a time"), (status = 422)))]
+#[utoipa::path(get, path = "/api/v1/supervision/systems", tag = "supervision", params(crate::dto::AreaPageQuery), responses((status = 200, body = supervision::SupervisedPage, description = "The objects of the caller's area (a public security organ's jurisdiction; a secrecy department's secret-involved, a cryptography administration's cryptography-using ones), overdue inspections first, a page at a time"), (status = 422)))]
 pub async fn objects(
     State(state): State<AppState>,
     Authed(c): Authed,
-    axum::extract::Query(q): axum::extract::Query<crate::dto::PageQuery>,
+    axum::extract::Query(q): axum::extract::Query<crate::dto::AreaPageQuery>,
 ) -> ApiResult<Json<supervision::SupervisedPage>> {
     Ok(Json(
         supervision::objects(&state, &c, q.page, q.per_page).await?,
@@ -49,18 +49,18 @@ pub async fn notify(
 /// An optional note with an act.
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ApprovalInput {
+pub struct SecrecyApprovalInput {
     /// The approval's number or conditions (at most 2000 characters).
     #[serde(default)]
     pub note: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/supervision/{operator}/systems/{id}/secrecy-approval", tag = "supervision", params(("operator" = String, Path), ("id" = String, Path)), request_body = ApprovalInput, responses((status = 200, body = EventView, description = "The secrecy department's approval before operation (art. 29 ¶2), the operator's secrecy_approval event"), (status = 403), (status = 404), (status = 422)))]
+#[utoipa::path(post, path = "/api/v1/supervision/{operator}/systems/{id}/secrecy-approval", tag = "supervision", params(("operator" = String, Path), ("id" = String, Path)), request_body = SecrecyApprovalInput, responses((status = 200, body = EventView, description = "The secrecy department's approval before operation (art. 29 ¶2), the operator's secrecy_approval event"), (status = 403), (status = 404), (status = 422)))]
 pub async fn approve_secret(
     State(state): State<AppState>,
     Authed(c): Authed,
     Path((operator, id)): Path<(String, String)>,
-    Body(input): Body<ApprovalInput>,
+    Body(input): Body<SecrecyApprovalInput>,
 ) -> ApiResult<Json<EventView>> {
     Ok(Json(
         supervision::approve_secret_system(&state, &c, &operator, &id, input.note).await?,

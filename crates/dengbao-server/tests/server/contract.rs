@@ -13,6 +13,47 @@ fn the_openapi_document() {
     insta::assert_json_snapshot!("openapi", serde_json::to_value(&doc).unwrap());
 }
 
+/// The document's enumerations written as patterns (utoipa takes only literals there) name
+/// exactly the values the engine's enums parse: a variant added to one and not the other
+/// fails here, not in a client.
+#[test]
+fn patterns_in_the_document_are_the_engines_enums() {
+    use dengbao_core::model::{ChangeAspect, ObjectKind};
+    use dengbao_core::pack::MaterialKind;
+    use strum::IntoEnumIterator;
+    fn alternation<T: Into<&'static str>>(xs: impl Iterator<Item = T>) -> String {
+        let names: Vec<&str> = xs.map(Into::into).collect();
+        format!("^({})$", names.join("|"))
+    }
+    let (_, doc) = dengbao_server::api();
+    let doc = serde_json::to_value(&doc).unwrap();
+    let param = |path: &str, method: &str, name: &str| {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["schema"]["pattern"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let materials = alternation(MaterialKind::ALL.into_iter());
+    assert_eq!(materials, dengbao_server::dto::MATERIAL_KINDS);
+    for method in ["put", "delete"] {
+        assert_eq!(
+            param("/api/v1/systems/{id}/materials/{kind}", method, "kind"),
+            materials
+        );
+    }
+    assert_eq!(
+        param("/api/v1/systems", "get", "kind"),
+        alternation(ObjectKind::iter())
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["SecretChangeInput"]["properties"]["aspect"]["pattern"],
+        alternation(ChangeAspect::iter())
+    );
+}
+
 /// A request as the snapshot shows it, and what came back (the request id is random).
 async fn exchange(s: &dengbao_server::AppState, name: &str, req: Request<Body>) -> Value {
     let (status, headers, bytes) = crate::harness::send(s, req).await;
