@@ -49,6 +49,7 @@ pub struct EngageInput {
     #[serde(default)]
     pub from: Option<String>,
     /// Last day, YYYY-MM-DD (at most 400 days after `from`).
+    #[cfg_attr(feature = "openapi", schema(format = Date, pattern = "^(19|[2-9][0-9])[0-9]{2}-"))]
     pub until: String,
     /// Why you engage an agency that is not eligible (required then; the evaluation stays
     /// art. 40(6) evidence).
@@ -370,12 +371,7 @@ pub async fn evaluate_object(
     let report = match input.report.take() {
         None => None,
         Some(r) => {
-            use base64::Engine;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(r.content_base64.trim())
-                .map_err(|err| {
-                    AppError::invalid("report.content_base64", format!("not base64: {err}"))
-                })?;
+            let bytes = crate::dto::decode_base64("report.content_base64", &r.content_base64)?;
             Some(ReportFile {
                 file_name: r.file_name,
                 media_type: r.media_type,

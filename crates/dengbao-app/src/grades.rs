@@ -31,6 +31,7 @@ const AWAITING_DEPARTMENT: &str = "awaiting_department";
 pub struct ProposeInput {
     /// The proposed grade, `I`–`V` (default: the grade the harm assessment gives).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(I|II|III|IV|V)$"))]
     pub grade: Option<String>,
     /// The department in charge to approve it (needed only when several supervise you).
     #[serde(default)]

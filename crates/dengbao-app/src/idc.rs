@@ -1134,10 +1134,7 @@ pub async fn put_content_base64(
     id: &str,
     i: ContentInput,
 ) -> AppResult<AssetView> {
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(i.content_base64.trim())
-        .map_err(|e| AppError::invalid("content_base64", format!("not base64: {e}")))?;
+    let bytes = crate::dto::decode_base64("content_base64", &i.content_base64)?;
     put_content(app, c, id, &bytes).await
 }
 

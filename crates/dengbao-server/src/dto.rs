@@ -19,6 +19,10 @@ pub struct SystemQuery {
     )]
     pub kind: Option<String>,
     /// Substring of the id or name.
+    #[param(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff]*$"
+    )]
     pub q: Option<String>,
     /// 1-based.
     #[param(minimum = 1, maximum = 1000000)]
@@ -39,7 +43,7 @@ pub struct VersionQuery {
 #[into_params(parameter_in = Query)]
 pub struct AsOfQuery {
     /// YYYY-MM-DD; default today in Asia/Shanghai.
-    #[param(format = Date)]
+    #[param(format = Date, pattern = "^(19|[2-9][0-9])[0-9]{2}-")]
     pub as_of: Option<String>,
 }
 
@@ -47,7 +51,7 @@ pub struct AsOfQuery {
 #[into_params(parameter_in = Query)]
 pub struct ObligationQuery {
     /// YYYY-MM-DD; default today in Asia/Shanghai.
-    #[param(format = Date)]
+    #[param(format = Date, pattern = "^(19|[2-9][0-9])[0-9]{2}-")]
     pub as_of: Option<String>,
     /// `overdue`, `due_soon`, `upcoming`, `met`.
     #[param(pattern = "^(overdue|due_soon|upcoming|met)$")]
