@@ -222,7 +222,7 @@ pub async fn engage(
         .organisations_of_kind(OrgKind::EvaluationAgency.as_str())
         .await?;
     if !agencies.iter().any(|(id, _)| *id == input.agency) {
-        return Err(AppError::invalid(
+        return Err(AppError::state(
             "agency",
             "not an evaluation agency on the platform (GET /api/v1/evaluation-agencies)",
         ));
@@ -234,7 +234,7 @@ pub async fn engage(
     {
         Ok(r) => r,
         Err(StoreError::NotFound) => {
-            return Err(AppError::invalid(
+            return Err(AppError::state(
                 "registry_id",
                 "no such entry in your registry of evaluation agencies: add the agency's facts there first",
             ));
@@ -267,7 +267,7 @@ pub async fn engage(
             )
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(AppError::invalid(
+        return Err(AppError::state(
             "registry_id",
             format!(
                 "`{}` is not eligible to evaluate a Grade {} object ({}): {detail}. Engage an eligible agency, or give override_reason — the evaluation will then be art. 40(6) evidence",

@@ -77,6 +77,16 @@ impl AppError {
     pub fn conflict(detail: impl Into<String>) -> AppError {
         AppError::new(ErrorKind::Conflict, "conflict", detail)
     }
+    /// A well-formed request that the current state refuses: what `field` names does not
+    /// exist on the platform, or the object is not in a state that allows the action. 422 is
+    /// kept for input that breaks a rule of its own, which the OpenAPI schemas state; this
+    /// is what no schema can state (409, RFC 9110 §15.5.10).
+    pub fn state(field: impl Into<String>, detail: impl Into<String>) -> AppError {
+        AppError {
+            field: Some(field.into()),
+            ..AppError::new(ErrorKind::Conflict, "conflict", detail)
+        }
+    }
     pub fn too_many(detail: impl Into<String>, retry_after_s: u64) -> AppError {
         AppError {
             retry_after_s: Some(retry_after_s.max(1)),

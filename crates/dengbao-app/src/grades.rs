@@ -173,7 +173,7 @@ fn choose(
 ) -> AppResult<String> {
     match given {
         Some(g) if ids.contains(&g) => Ok(g),
-        Some(_) => Err(AppError::invalid(
+        Some(_) => Err(AppError::state(
             field,
             format!(
                 "not {what} of yours on the platform; one of: {}",

@@ -352,7 +352,7 @@ pub async fn proof(app: &App, c: &Caller, seq: i64, size: Option<i64>) -> AppRes
         (None, None) => return Err(AppError::not_found()),
     };
     if size <= seq {
-        return Err(AppError::invalid(
+        return Err(AppError::state(
             "size",
             format!("entry {seq} is not in a tree of {size}"),
         ));
@@ -408,7 +408,7 @@ pub async fn consistency(app: &App, c: &Caller, old: i64, new: i64) -> AppResult
         .read()
         .map_err(AppError::internal)?
         .consistency_proof(old as u64, new as u64)
-        .map_err(|e| AppError::invalid("new", e.to_string()))?;
+        .map_err(|e| AppError::state("new", e.to_string()))?;
     Ok(ConsistencyProof {
         kind: "consistency",
         old_size: old,

@@ -259,7 +259,7 @@ async fn secret_object(
 ) -> AppResult<(String, dengbao_core::model::GradingObject)> {
     let (org, _, obj) = authorized_row(app, c, Action::Write, id).await?;
     if !obj.is_secret() {
-        return Err(AppError::invalid("secret", refusal));
+        return Err(AppError::state("secret", refusal));
     }
     Ok((org, obj))
 }
@@ -494,7 +494,7 @@ pub async fn file_cryptography(
 ) -> AppResult<SubmissionView> {
     let (org, _, obj) = authorized_row(app, c, Action::Write, id).await?;
     if !obj.uses_cryptography {
-        return Err(AppError::invalid(
+        return Err(AppError::state(
             "uses_cryptography",
             "the object does not use cryptography; set `uses_cryptography` first (Measures art. 36)",
         ));

@@ -935,7 +935,7 @@ pub async fn submit_filing(app: &App, c: &Caller, id: &str) -> AppResult<FilingV
     }
     if !d.complete {
         return Err(
-            AppError::invalid("materials", "the dossier is incomplete (Measures art. 16)")
+            AppError::state("materials", "the dossier is incomplete (Measures art. 16)")
                 .with_extra(serde_json::json!({ "missing": d.missing })),
         );
     }
@@ -997,7 +997,10 @@ pub async fn set_in_use(app: &App, c: &Caller, id: &str, req: InUseInput) -> App
             return Err(AppError::invalid(field, "at most 500"));
         }
         if ids.iter().any(|i| !plausible_id(i)) {
-            return Err(AppError::invalid(field, "names an id not in the registry"));
+            return Err(AppError::invalid(
+                field,
+                "names an id that cannot exist (letters, digits, `.`, `_` and `-`)",
+            ));
         }
     }
     let now = app.clock.now_ms();
@@ -1017,7 +1020,7 @@ pub async fn set_in_use(app: &App, c: &Caller, id: &str, req: InUseInput) -> App
             } else {
                 "crypto_products"
             };
-            return Err(AppError::invalid(field, "names an id not in the registry"));
+            return Err(AppError::state(field, "names an id not in the registry"));
         }
         Err(e) => return Err(e.into()),
     }

@@ -78,11 +78,12 @@ pub async fn entries(
 #[into_params(parameter_in = Query)]
 pub struct ProofQuery {
     /// Tree size to prove against (default: the latest checkpoint's).
+    #[param(minimum = 1)]
     pub size: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/ledger/entries/{seq}/proof", tag = "ledger", params(("seq" = i64, Path), ProofQuery),
-    responses((status = 200, description = "`{ proof, checkpoint }`: an inclusion proof file for `dengbao ledger check-proof`, and the signed checkpoint it is against", body = ProofResponse), (status = 404)))]
+    responses((status = 200, description = "`{ proof, checkpoint }`: an inclusion proof file for `dengbao ledger check-proof`, and the signed checkpoint it is against", body = ProofResponse), (status = 404), (status = 409, description = "The entry is not in a tree of that size")))]
 pub async fn proof(
     State(state): State<AppState>,
     Authed(c): Authed,
@@ -102,7 +103,7 @@ pub struct ConsistencyQuery {
     pub new: i64,
 }
 
-#[utoipa::path(get, path = "/api/v1/ledger/consistency", tag = "ledger", params(ConsistencyQuery), responses((status = 200, description = "A consistency proof file for `dengbao ledger check-proof --old-checkpoint`", body = ConsistencyProof), (status = 422)))]
+#[utoipa::path(get, path = "/api/v1/ledger/consistency", tag = "ledger", params(ConsistencyQuery), responses((status = 200, description = "A consistency proof file for `dengbao ledger check-proof --old-checkpoint`", body = ConsistencyProof), (status = 409, description = "`new` is larger than the log"), (status = 422)))]
 pub async fn consistency(
     State(state): State<AppState>,
     Authed(c): Authed,

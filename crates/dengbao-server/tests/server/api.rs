@@ -272,7 +272,7 @@ async fn operator_workflow_grade_obligations_dossier_filing() {
         let r = env
             .call(&lead, "POST", "/api/v1/systems/crm/filings", None)
             .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.status, StatusCode::CONFLICT);
         assert_eq!(r.body["missing"].as_array().unwrap().len(), 7, "{}", r.text);
         for kind in [
             "record_filing_form",

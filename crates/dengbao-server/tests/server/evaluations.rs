@@ -168,37 +168,39 @@ async fn an_engaged_agency_records_the_evaluation_and_only_while_engaged() {
     };
     let (st, v) =
         engage(json!({ "agency": agency, "registry_id": "newco-eval", "until": until })).await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["field"], "registry_id");
     assert!(v["detail"].as_str().unwrap().contains("art. 22(3)"), "{v}");
-    for (field, body) in [
+    // What the platform does not hold is a conflict (409); what breaks a rule, 422.
+    for (want, field, body) in [
         (
+            StatusCode::CONFLICT,
             "agency",
             json!({ "agency": "nobody", "registry_id": "sh-eval", "until": until }),
         ),
         (
+            StatusCode::CONFLICT,
             "registry_id",
             json!({ "agency": agency, "registry_id": "missing", "until": until }),
         ),
         (
+            StatusCode::UNPROCESSABLE_ENTITY,
             "until",
             json!({ "agency": agency, "registry_id": "sh-eval", "until": today.add_days(-1).to_string() }),
         ),
         (
+            StatusCode::UNPROCESSABLE_ENTITY,
             "until",
             json!({ "agency": agency, "registry_id": "sh-eval", "until": today.add_days(500).to_string() }),
         ),
         (
+            StatusCode::UNPROCESSABLE_ENTITY,
             "override_reason",
             json!({ "agency": agency, "registry_id": "sh-eval", "until": until, "override_reason": "no need" }),
         ),
     ] {
         let (st, v) = engage(body).await;
-        assert_eq!(
-            (st, v["field"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
-            "{v}"
-        );
+        assert_eq!((st, v["field"].as_str()), (want, Some(field)), "{v}");
     }
     let (st, v) = engage(json!({ "agency": agency, "registry_id": "newco-eval", "until": until, "override_reason": "The only agency free before the deadline." })).await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -406,7 +408,7 @@ async fn the_engagement_pages_carry_the_evaluation_with_its_report() {
         .unwrap();
     let (st, _, html) = crate::harness::send(&s, req).await;
     let html = String::from_utf8(html).unwrap();
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(st, StatusCode::CONFLICT);
     assert!(
         html.contains("art. 22(3)") && html.contains("id=\"engage\""),
         "{html}"

@@ -86,7 +86,7 @@ async fn secrecy(s: &AppState, tag: &str) {
     .await;
     assert_eq!(
         (st, v["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("secret")),
+        (StatusCode::CONFLICT, Some("secret")),
         "{v}"
     );
     // An unknown purpose names the field and the article.
