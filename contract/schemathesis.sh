@@ -38,7 +38,9 @@ TOKEN="$(curl -sf -b "$dir/cookies" -H "x-csrf-token: $csrf" -H 'content-type: a
 export TOKEN
 echo "== schemathesis on $backend, $base, as lead with a write token"
 # Log-out and token revocation would end the run's own credentials.
-"$venv/bin/schemathesis" --config-file contract/schemathesis.toml run "$base/api/v1/openapi.json" \
+# From the temporary directory: schemathesis keeps its cache in the working directory.
+root="$(pwd)"
+cd "$dir" && "$root/$venv/bin/schemathesis" --config-file "$root/contract/schemathesis.toml" run "$base/api/v1/openapi.json" \
     --checks all --phases examples,coverage,fuzzing -n "${ST_EXAMPLES:-20}" --workers 2 \
     --exclude-path /api/v1/auth/logout --exclude-path-regex 'tokens/\{id\}$' \
     --seed "${ST_SEED:-1}" "${@:2}"

@@ -493,8 +493,10 @@ pub struct DossierResponse {
 #[serde(deny_unknown_fields)]
 pub struct InUseInput {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub products: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub crypto_products: Vec<String>,
 }
 

@@ -364,7 +364,7 @@ pub async fn proof(app: &App, c: &Caller, seq: i64, size: Option<i64>) -> AppRes
         .read()
         .map_err(AppError::internal)?
         .inclusion_proof(seq as u64, size as u64)
-        .map_err(|e| AppError::invalid("size", e.to_string()))?;
+        .map_err(|e| AppError::state("size", e.to_string()))?;
     let note = app
         .store
         .checkpoints()

@@ -46,6 +46,7 @@ fn cite_of(kind: &str) -> &'static str {
 pub struct SecrecyApplicationInput {
     /// `approval` before the system runs, or `record` for a system already in use that was
     /// rectified (art. 29 ¶2).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(approval|record)$"))]
     pub purpose: String,
     #[serde(default)]
     pub note: Option<String>,
@@ -66,6 +67,7 @@ pub struct SecretChangeInput {
     )]
     pub aspect: String,
     /// When it changed, YYYY-MM-DD, not after today.
+    #[cfg_attr(feature = "openapi", schema(format = Date, pattern = "^(19|[2-9][0-9])[0-9]{2}-"))]
     pub changed_on: String,
     /// What changed (1–2000 characters).
     pub description: String,

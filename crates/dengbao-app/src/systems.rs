@@ -922,7 +922,7 @@ pub async fn submit_filing(app: &App, c: &Caller, id: &str) -> AppResult<FilingV
         ));
     }
     if obj.is_secret() {
-        return Err(AppError::invalid(
+        return Err(AppError::state(
             "secret",
             "a secret-involved system applies to the secrecy department instead, with the materials of art. 30 (Measures art. 26, 29 ¶2): POST /api/v1/systems/{id}/secrecy-applications",
         ));
