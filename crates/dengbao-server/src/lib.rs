@@ -219,6 +219,11 @@ impl utoipa::Modify for Security {
 fn problem_responses(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::{Operation, ParameterIn};
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let content = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build()
+    };
     let c = api.components.get_or_insert_with(Default::default);
     c.schemas.insert(
         "Problem".to_owned(),
@@ -229,12 +234,7 @@ fn problem_responses(api: &mut utoipa::openapi::OpenApi) {
         RefOr::T(
             ResponseBuilder::new()
                 .description("A problem (RFC 9457): `type` names a page under /problems/, `field` the input at fault")
-                .content(
-                    PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
+                .content(PROBLEM_JSON, content())
                 .build(),
         ),
     );
@@ -281,14 +281,8 @@ fn problem_responses(api: &mut utoipa::openapi::OpenApi) {
                     && code.as_str() >= "400"
                     && r.content.is_empty()
                 {
-                    r.content.insert(
-                        PROBLEM_JSON.to_owned(),
-                        RefOr::T(
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .build(),
-                        ),
-                    );
+                    r.content
+                        .insert(PROBLEM_JSON.to_owned(), RefOr::T(content()));
                 }
             }
             for code in codes {
